@@ -1,0 +1,70 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "gobot",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gobot", targets: ["gobot"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        // Pure logic: values in, values out. Imports nothing of ours and nothing third-party.
+        .target(name: "GobotCore"),
+        .target(
+            name: "GobotStore",
+            dependencies: [
+                "GobotCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "BinanceFutures",
+            dependencies: [
+                "GobotCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .target(name: "Charts", dependencies: ["GobotCore", "CCairo"]),
+        .target(name: "Analysts", dependencies: ["GobotCore", "BinanceFutures"]),
+        .target(name: "Notify", dependencies: ["GobotCore", "GobotStore", "BinanceFutures"]),
+        .target(name: "PaperExchange", dependencies: ["GobotCore", "GobotStore"]),
+        .target(
+            name: "GobotSteps",
+            dependencies: [
+                "GobotCore", "GobotStore", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "gobot",
+            dependencies: [
+                "GobotSteps", "GobotCore", "GobotStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "GobotCoreTests", dependencies: ["GobotCore"]),
+        .testTarget(name: "GobotStoreTests", dependencies: ["GobotStore", "GobotCore"]),
+        .testTarget(name: "BinanceFuturesTests", dependencies: ["BinanceFutures", "GobotCore"]),
+        .testTarget(
+            name: "GobotStepsTests",
+            dependencies: ["GobotSteps", "GobotStore", "GobotCore", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify"]
+        ),
+        .testTarget(name: "GobotCLITests", dependencies: ["GobotSteps", "GobotStore", "GobotCore"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+    ]
+}

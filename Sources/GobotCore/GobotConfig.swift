@@ -1,0 +1,111 @@
+import Foundation
+
+/// Where orders go. `paper` never touches an exchange account.
+public enum ExchangeEnvironment: String, Sendable, Equatable, CaseIterable {
+    case live, demo, paper
+}
+
+/// Which analyst turns charts into a signal.
+public enum AnalystKind: String, Sendable, Equatable, CaseIterable {
+    case rules, vision
+}
+
+/// The whole configuration, with the defaults of the original spec.
+///
+/// Secrets are deliberately absent: they come from the environment only (see ``Secrets``).
+public struct GobotConfig: Sendable, Equatable {
+    public struct Trading: Sendable, Equatable {
+        public var initialCapitalUSD: Decimal = 100
+        public var maxPositionUSD: Decimal = 10
+        /// The seed's `daily_trade_limit`: the most that may be lost in one UTC day, in USD.
+        public var dailyLossLimitUSD: Decimal = 30
+        public var stopLossPercent: Decimal = 2
+        public var takeProfitPercent: Decimal = 4
+        public var minConfidence: Double = 0.75
+        public var maxTradesPerDay: Int = 3
+        public var symbolCooldownMinutes: Int = 180
+    }
+
+    public struct Risk: Sendable, Equatable {
+        public var weeklyLossLimitUSD: Decimal = 50
+        /// Sum of entry notionals opened in one UTC day.
+        public var dailyExposureLimitUSD: Decimal = 30
+        public var maxOpenPositions: Int = 1
+        public var minRewardRisk: Decimal = 2
+        /// Fraction of the full Kelly stake actually used.
+        public var kellyFraction: Double = 0.25
+        /// Win rate assumed before there is history; weighted as `kellyPriorTrades` trades.
+        public var kellyPriorWinRate: Double = 0.45
+        public var kellyPriorTrades: Int = 20
+        public var maxConsecutiveLosses: Int = 3
+        public var breakerCooldownMinutes: Int = 240
+    }
+
+    public struct Execution: Sendable, Equatable {
+        public var autoExecute: Bool = true
+        public var leverage: Int = 1
+        public var marginType: String = "ISOLATED"
+        public var signalMaxAgeMinutes: Int = 10
+    }
+
+    public struct Emergency: Sendable, Equatable {
+        public var killSwitchEnabled: Bool = true
+        public var killSwitchFile: String = "/tmp/gobot_kill_switch"
+    }
+
+    public struct Exchange: Sendable, Equatable {
+        public var environment: ExchangeEnvironment = .paper
+        public var baseURL: String? = nil
+        public var recvWindowMs: Int = 5000
+        public var requestTimeoutSeconds: Double = 10
+        /// Share of the exchange's 2400/min request weight gobot allows itself.
+        public var weightBudgetPerMinute: Int = 1200
+        public var takerFeeRate: Decimal = Decimal(string: "0.0005")!
+        public var circuitBreakerFailures: Int = 5
+        public var circuitBreakerCooldownSeconds: Int = 300
+    }
+
+    public struct Universe: Sendable, Equatable {
+        /// Explicit symbols; when empty, every TRADING USDT perpetual above the volume floor.
+        public var symbols: [String] = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"]
+        public var minQuoteVolumeUSD: Decimal = 50_000_000
+        public var maxSymbols: Int = 5
+        public var candidateMaxAgeMinutes: Int = 10
+    }
+
+    public struct Analyst: Sendable, Equatable {
+        public var kind: AnalystKind = .rules
+        public var baseURL: String = "https://api.openai.com/v1"
+        public var model: String = "gpt-4o-mini"
+        public var detail: String = "low"
+        public var timeoutSeconds: Double = 60
+        /// `authorization` sends `Authorization: Bearer`; `api-key` is the Azure variant.
+        public var apiKeyHeader: String = "authorization"
+        public var dailyBudgetUSD: Decimal = 1
+        public var inputUSDPerMillionTokens: Decimal = Decimal(string: "0.15")!
+        public var outputUSDPerMillionTokens: Decimal = Decimal(string: "0.60")!
+        public var maxRetries: Int = 3
+    }
+
+    public struct Telegram: Sendable, Equatable {
+        public var enabled: Bool = false
+        public var pollCommands: Bool = true
+        public var maxCommandAgeSeconds: Int = 600
+    }
+
+    public struct State: Sendable, Equatable {
+        public var dir: String = "state"
+    }
+
+    public var trading = Trading()
+    public var risk = Risk()
+    public var execution = Execution()
+    public var emergency = Emergency()
+    public var exchange = Exchange()
+    public var universe = Universe()
+    public var analyst = Analyst()
+    public var telegram = Telegram()
+    public var state = State()
+
+    public init() {}
+}

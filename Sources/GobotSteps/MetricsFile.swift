@@ -1,0 +1,31 @@
+import Foundation
+import GobotStore
+
+/// Writes the Prometheus textfile-collector file: to a temp file first, then rename, so
+/// node_exporter never reads half a file.
+public enum MetricsFile {
+    public static func write(db: GobotDatabase, path: String, nowMs: Int64, extra: [String] = []) throws {
+        var lines = [
+            "# HELP gobot_step_last_run_timestamp_seconds When each step last finished.",
+            "# TYPE gobot_step_last_run_timestamp_seconds gauge",
+        ]
+        let runs = try db.lastRuns()
+        for r in runs {
+            lines.append("gobot_step_last_run_timestamp_seconds{step=\"\(r.step)\"} \(Double(r.finishedAtMs ?? r.startedAtMs) / 1000)")
+        }
+        lines += ["# HELP gobot_step_last_exit_code Exit code of each step's last run.", "# TYPE gobot_step_last_exit_code gauge"]
+        for r in runs { lines.append("gobot_step_last_exit_code{step=\"\(r.step)\"} \(r.exitCode ?? -1)") }
+        let halted = try db.haltState().halted
+        lines += ["# HELP gobot_halted 1 when trading is halted.", "# TYPE gobot_halted gauge", "gobot_halted \(halted ? 1 : 0)"]
+        lines += extra
+        try writeAtomically(lines.joined(separator: "\n") + "\n", to: path)
+    }
+
+    public static func writeAtomically(_ text: String, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let tmp = "\(path).tmp.\(ProcessInfo.processInfo.processIdentifier)"
+        try text.write(toFile: tmp, atomically: false, encoding: .utf8)
+        if rename(tmp, path) != 0 { throw CocoaError(.fileWriteUnknown) }
+    }
+}

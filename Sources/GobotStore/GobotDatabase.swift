@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+
+/// The one SQLite file that holds gobot's state between cron runs.
+///
+/// It wraps `any DatabaseWriter` (GRDB's AppDatabase pattern): a WAL `DatabasePool` on disk in
+/// production, so concurrent steps read while one writes, and migrations run on open so an old
+/// file is brought up to date before any step touches it.
+public final class GobotDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    public init(writer: any DatabaseWriter, migrateUpTo: String? = nil) throws {
+        self.writer = writer
+        let migrator = Self.migrator
+        if let migrateUpTo {
+            try migrator.migrate(writer, upTo: migrateUpTo)
+        } else {
+            try migrator.migrate(writer)
+        }
+    }
+
+    /// Opens (creating if needed) the database file, with a busy timeout so two cron steps that
+    /// write at the same moment wait for each other instead of failing.
+    public static func open(path: String, migrateUpTo: String? = nil) throws -> GobotDatabase {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let pool = try DatabasePool(path: path, configuration: config)
+        return try GobotDatabase(writer: pool, migrateUpTo: migrateUpTo)
+    }
+
+    /// An in-memory database for tests.
+    public static func inMemory() throws -> GobotDatabase {
+        try GobotDatabase(writer: DatabaseQueue())
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try writer.read(body)
+    }
+
+    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try writer.write(body)
+    }
+
+    /// Names of applied migrations, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try writer.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+}

@@ -1,0 +1,198 @@
+import GRDB
+
+extension GobotDatabase {
+    /// Named, append-only migrations. Never edit a shipped one: add the next.
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange"]
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-foundation") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    step TEXT NOT NULL,
+                    started_at_ms INTEGER NOT NULL,
+                    finished_at_ms INTEGER,
+                    outcome TEXT NOT NULL DEFAULT 'running',
+                    exit_code INTEGER,
+                    message TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX runs_step ON runs(step, id);
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY,
+                    at_ms INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL UNIQUE
+                );
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    created_at_ms INTEGER NOT NULL,
+                    channel TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    dedupe_key TEXT NOT NULL UNIQUE,
+                    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','sent','dead')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at_ms INTEGER NOT NULL,
+                    last_error TEXT,
+                    sent_at_ms INTEGER
+                );
+                CREATE INDEX outbox_due ON outbox(status, next_attempt_at_ms);
+                CREATE TABLE breakers (
+                    name TEXT PRIMARY KEY,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    open_until_ms INTEGER NOT NULL DEFAULT 0,
+                    reason TEXT NOT NULL DEFAULT '',
+                    updated_at_ms INTEGER NOT NULL
+                );
+                CREATE TABLE halt_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    halted INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    since_ms INTEGER NOT NULL
+                );
+                CREATE TABLE kv (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL,
+                    updated_at_ms INTEGER NOT NULL
+                );
+                """)
+        }
+        m.registerMigration("v2-market") { db in
+            try db.execute(sql: """
+                CREATE TABLE candles (
+                    symbol TEXT NOT NULL,
+                    interval TEXT NOT NULL,
+                    open_time_ms INTEGER NOT NULL,
+                    open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,
+                    volume REAL NOT NULL,
+                    close_time_ms INTEGER NOT NULL,
+                    PRIMARY KEY (symbol, interval, open_time_ms)
+                ) WITHOUT ROWID;
+                CREATE TABLE candidates (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    symbol TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    last_close REAL NOT NULL,
+                    score REAL NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'fresh' CHECK (status IN ('fresh','analyzed','expired'))
+                );
+                CREATE INDEX candidates_status ON candidates(status, created_at_ms);
+                CREATE TABLE signals (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    candidate_id INTEGER REFERENCES candidates(id),
+                    symbol TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    direction TEXT NOT NULL CHECK (direction IN ('long','short','none')),
+                    confidence REAL NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+                    rationale TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                    completion_tokens INTEGER NOT NULL DEFAULT 0,
+                    cost_usd TEXT NOT NULL DEFAULT '0',
+                    chart_hashes TEXT NOT NULL DEFAULT '',
+                    reference_price REAL NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'fresh' CHECK (status IN ('fresh','traded','rejected','recorded','expired')),
+                    decision TEXT
+                );
+                CREATE INDEX signals_status ON signals(status, created_at_ms);
+                CREATE TABLE analyst_cache (
+                    key TEXT PRIMARY KEY,
+                    response TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL
+                );
+                CREATE TABLE analyst_spend (
+                    day TEXT PRIMARY KEY,
+                    cost_usd TEXT NOT NULL,
+                    calls INTEGER NOT NULL
+                );
+                """)
+        }
+        m.registerMigration("v3-trading") { db in
+            try db.execute(sql: """
+                CREATE TABLE orders (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    client_order_id TEXT NOT NULL UNIQUE,
+                    position_id INTEGER,
+                    symbol TEXT NOT NULL,
+                    side TEXT NOT NULL CHECK (side IN ('BUY','SELL')),
+                    purpose TEXT NOT NULL CHECK (purpose IN ('entry','stop','take_profit','close')),
+                    type TEXT NOT NULL,
+                    quantity TEXT NOT NULL,
+                    trigger_price TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('intent','unknown','open','filled','canceled','rejected','expired')),
+                    exchange_order_id TEXT,
+                    avg_price TEXT,
+                    executed_qty TEXT,
+                    created_at_ms INTEGER NOT NULL,
+                    updated_at_ms INTEGER NOT NULL,
+                    error TEXT
+                );
+                CREATE INDEX orders_status ON orders(status);
+                CREATE TABLE positions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    symbol TEXT NOT NULL,
+                    side TEXT NOT NULL CHECK (side IN ('long','short')),
+                    signal_id INTEGER REFERENCES signals(id),
+                    quantity TEXT NOT NULL,
+                    entry_price TEXT NOT NULL,
+                    stop_price TEXT NOT NULL,
+                    target_price TEXT NOT NULL,
+                    notional_usd TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('opening','open','closed','failed')),
+                    opened_at_ms INTEGER NOT NULL,
+                    closed_at_ms INTEGER,
+                    exit_price TEXT,
+                    exit_reason TEXT,
+                    realized_pnl TEXT,
+                    fees TEXT NOT NULL DEFAULT '0',
+                    funding TEXT NOT NULL DEFAULT '0'
+                );
+                CREATE UNIQUE INDEX one_live_position_per_symbol ON positions(symbol) WHERE status IN ('opening','open');
+                CREATE TABLE fills (
+                    trade_id TEXT NOT NULL,
+                    symbol TEXT NOT NULL,
+                    order_id TEXT NOT NULL,
+                    side TEXT NOT NULL,
+                    price TEXT NOT NULL,
+                    quantity TEXT NOT NULL,
+                    commission TEXT NOT NULL,
+                    realized_pnl TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    PRIMARY KEY (symbol, trade_id)
+                );
+                CREATE TABLE ledger (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at_ms INTEGER NOT NULL,
+                    symbol TEXT NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('realized_pnl','commission','funding','transfer')),
+                    amount_usd TEXT NOT NULL,
+                    position_id INTEGER,
+                    ref TEXT NOT NULL UNIQUE
+                );
+                CREATE INDEX ledger_time ON ledger(at_ms);
+                """)
+        }
+        m.registerMigration("v4-exchange") { db in
+            try db.execute(sql: """
+                CREATE TABLE rate_budget (
+                    scope TEXT PRIMARY KEY,
+                    window_start_ms INTEGER NOT NULL,
+                    used INTEGER NOT NULL,
+                    banned_until_ms INTEGER NOT NULL DEFAULT 0,
+                    backoff_until_ms INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE cache (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL,
+                    expires_at_ms INTEGER NOT NULL
+                );
+                """)
+        }
+        return m
+    }
+}

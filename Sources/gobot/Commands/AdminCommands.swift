@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import GobotCore
+import GobotStore
+import GobotSteps
+
+extension Gobot {
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a default config (if none) and create the state database.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Replace an existing config file.") var force = false
+
+        func run() async throws {
+            let path = global.config
+            if force || !FileManager.default.fileExists(atPath: path) {
+                let dir = (path as NSString).deletingLastPathComponent
+                if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+                try DefaultConfig.yaml.write(toFile: path, atomically: true, encoding: .utf8)
+                print("wrote \(path)")
+            } else {
+                print("kept existing \(path)")
+            }
+            let runner = global.runner()
+            let config: GobotConfig
+            do { config = try runner.loadConfig() } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+            let paths = runner.paths(for: config)
+            try paths.createDirectories()
+            let db = try GobotDatabase.open(path: paths.database)
+            print("state ready: \(paths.database) (migrations: \(try db.appliedMigrations().joined(separator: ", ")))")
+        }
+    }
+
+    struct ConfigCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "config", abstract: "Inspect the configuration.",
+                                                        subcommands: [Check.self])
+
+        struct Check: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Report every problem in the config, and which secrets are set (redacted).")
+            @OptionGroup var global: GlobalOptions
+
+            func run() async throws {
+                let runner = global.runner()
+                let config: GobotConfig
+                do { config = try runner.loadConfig() } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+                let secrets = Secrets(environment: runner.environment)
+                print("config \(global.config): ok")
+                print("exchange: \(config.exchange.environment.rawValue), analyst: \(config.analyst.kind.rawValue), state: \(runner.paths(for: config).stateDir)")
+                print("trading: capital $\(config.trading.initialCapitalUSD), max position $\(config.trading.maxPositionUSD), stop \(config.trading.stopLossPercent)%, target \(config.trading.takeProfitPercent)%, min confidence \(config.trading.minConfidence)")
+                print("limits: \(config.trading.maxTradesPerDay) trades/day, daily loss $\(config.trading.dailyLossLimitUSD), weekly loss $\(config.risk.weeklyLossLimitUSD), cooldown \(config.trading.symbolCooldownMinutes) min")
+                for line in secrets.redactedLines { print(line) }
+                let missing = SecretRequirements.missing(config: config, secrets: secrets)
+                for m in missing { FileHandle.standardError.write(Data("warning: \(m)\n".utf8)) }
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Equity, P&L, positions, breakers, halt state and the last run of each step.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Print JSON for machines.") var json = false
+
+        func run() async throws {
+            let json = self.json
+            try Terminal.finish(await global.runner().run(.status) { ctx in try Steps.status(ctx, json: json) })
+        }
+    }
+
+    struct AuditCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "audit", abstract: "The hash-chained audit log.",
+                                                        subcommands: [Verify.self])
+
+        struct Verify: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Check that no audit entry was edited or deleted (exit 1 if one was).")
+            @OptionGroup var global: GlobalOptions
+
+            func run() async throws {
+                let runner = global.runner()
+                let config: GobotConfig
+                do { config = try runner.loadConfig() } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+                let db = try GobotDatabase.open(path: runner.paths(for: config).database)
+                let verdict = try db.verifyAudit()
+                switch verdict {
+                case .valid: print(verdict.description)
+                case .broken: throw Terminal.fail(verdict.description, code: StepExit.failed.rawValue)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import GobotCore
+import GobotSteps
+
+extension Gobot {
+    struct Scan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pick symbols and store 1m/5m/15m candles.")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try Terminal.finish(await global.runner().run(.scan) { try await Steps.scan($0) })
+        }
+    }
+
+    struct Analyze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Render charts for fresh candidates and ask the analyst.")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try Terminal.finish(await global.runner().run(.analyze) { try await Steps.analyze($0) })
+        }
+    }
+
+    struct Trade: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Risk gate, size and enter fresh signals with exchange-side protection.")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try Terminal.finish(await global.runner().run(.trade) { try await Steps.trade($0) })
+        }
+    }
+
+    struct Reconcile: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make the database agree with the exchange.")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try Terminal.finish(await global.runner().run(.reconcile) { try await Steps.reconcile($0) })
+        }
+    }
+
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Daily and weekly P&L to stdout and Telegram.")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try Terminal.finish(await global.runner().run(.report) { try await Steps.report($0) })
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import Foundation
+import GobotSteps
+
+/// Options every command shares, so every command finds its config and state the same way.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Path of the YAML config (env GOBOT_CONFIG).")
+    var config: String = ProcessInfo.processInfo.environment["GOBOT_CONFIG"] ?? "config/config.yaml"
+
+    @Option(name: .long, help: "State directory; overrides state.dir in the config.")
+    var stateDir: String?
+
+    func runner() -> StepRunner {
+        StepRunner(configPath: config, stateDirOverride: stateDir, environment: ProcessInfo.processInfo.environment)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import GobotCore
+import GobotStore
+import Testing
+@testable import GobotSteps
+
+@Suite struct StepRunnerTests {
+    func runner(_ dir: borrowing TempDir, killSwitch: String) throws -> StepRunner {
+        let yaml = DefaultConfig.yaml.replacingOccurrences(of: "/tmp/gobot_kill_switch", with: killSwitch)
+        try yaml.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
+        return StepRunner(configPath: dir.file("config.yaml"), stateDirOverride: dir.file("state"),
+                          environment: [:], clock: ManualClock(ms: 1_700_000_000_000))
+    }
+
+    @Test func killSwitchFileBlocksStepsThatOpenRiskAndIsRecorded() async throws {
+        let dir = TempDir()
+        let kill = dir.file("kill")
+        let runner = try runner(dir, killSwitch: kill)
+        _ = FileManager.default.createFile(atPath: kill, contents: Data())
+
+        let result = await runner.run(.trade) { _ in
+            Issue.record("the trade body must not run while the kill switch is present")
+            return StepReport(message: "traded")
+        }
+        #expect(result.exit == .ok)
+        #expect(result.outcome == "halted")
+        #expect(result.message.contains("kill switch file \(kill) is present"))
+        let db = try GobotDatabase.open(path: dir.file("state/gobot.sqlite"))
+        #expect(try db.runs(step: "trade").map(\.outcome) == ["halted"])
+    }
+
+    @Test func reconcileStillRunsUnderTheKillSwitchBecauseItOnlyProtects() async throws {
+        let dir = TempDir()
+        let kill = dir.file("kill")
+        let runner = try runner(dir, killSwitch: kill)
+        _ = FileManager.default.createFile(atPath: kill, contents: Data())
+        let result = await runner.run(.reconcile) { _ in StepReport(message: "reconciled") }
+        #expect(result == StepRunner.Result(exit: .ok, outcome: "ok", message: "reconciled"))
+    }
+
+    @Test func haltFlagBlocksUntilResume() async throws {
+        let dir = TempDir()
+        let runner = try runner(dir, killSwitch: dir.file("absent"))
+        _ = await runner.run(.halt) { try await Steps.halt($0, reason: "drill", flatten: false, actor: "test") }
+        let blocked = await runner.run(.scan) { _ in StepReport(message: "scanned") }
+        #expect(blocked.outcome == "halted")
+        #expect(blocked.message.contains("halted by test: drill"))
+        _ = await runner.run(.resume) { try Steps.resume($0, reason: "drill over", actor: "test") }
+        let ran = await runner.run(.scan) { _ in StepReport(message: "scanned") }
+        #expect(ran.message == "scanned")
+    }
+
+    @Test func badConfigExits78AndTryLaterErrorsExit75() async throws {
+        let dir = TempDir()
+        try "trading:\n  max_trades_per_day: many\n".write(toFile: dir.file("bad.yaml"), atomically: true, encoding: .utf8)
+        let bad = StepRunner(configPath: dir.file("bad.yaml"), stateDirOverride: dir.file("state"), environment: [:])
+        let r = await bad.run(.scan) { _ in StepReport(message: "x") }
+        #expect(r.exit == .badConfig)
+        #expect(r.message.contains("line 2: trading.max_trades_per_day: must be a whole number from 0 to 1000, got \"many\""))
+
+        let runner = try runner(dir, killSwitch: dir.file("absent"))
+        let later = await runner.run(.scan) { _ in throw StepError.tryLater("exchange unavailable") }
+        #expect(later.exit == .tryLater)
+        let failed = await runner.run(.scan) { _ in throw StepError.failed("boom") }
+        #expect(failed.exit == .failed)
+        let db = try GobotDatabase.open(path: dir.file("state/gobot.sqlite"))
+        #expect(try db.runs(step: "scan").map(\.exitCode) == [75, 1])
+    }
+
+    @Test func metricsFileIsWrittenAfterEveryRun() async throws {
+        let dir = TempDir()
+        let runner = try runner(dir, killSwitch: dir.file("absent"))
+        _ = await runner.run(.scan) { _ in StepReport(message: "ok") }
+        let text = try String(contentsOfFile: dir.file("state/metrics/gobot.prom"), encoding: .utf8)
+        #expect(text.contains("gobot_step_last_exit_code{step=\"scan\"} 0"))
+        #expect(text.contains("gobot_halted 0"))
+    }
+}
