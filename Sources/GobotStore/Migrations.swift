@@ -2,7 +2,7 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -190,6 +190,46 @@ extension GobotDatabase {
                     key TEXT PRIMARY KEY,
                     value TEXT NOT NULL,
                     expires_at_ms INTEGER NOT NULL
+                );
+                """)
+        }
+        m.registerMigration("v5-paper") { db in
+            // The paper exchange keeps its own books here, apart from gobot's, exactly as a real
+            // exchange would: reconcile must discover fills, it is not told about them.
+            try db.execute(sql: """
+                CREATE TABLE paper_account (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    balance TEXT NOT NULL,
+                    processed_until_ms INTEGER NOT NULL,
+                    next_id INTEGER NOT NULL
+                );
+                CREATE TABLE paper_orders (
+                    order_id INTEGER PRIMARY KEY,
+                    client_order_id TEXT NOT NULL UNIQUE,
+                    symbol TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
+                    qty TEXT NOT NULL, executed_qty TEXT NOT NULL, avg_price TEXT NOT NULL,
+                    reduce_only INTEGER NOT NULL, time_ms INTEGER NOT NULL
+                );
+                CREATE TABLE paper_algo (
+                    algo_id INTEGER PRIMARY KEY,
+                    client_algo_id TEXT NOT NULL UNIQUE,
+                    symbol TEXT NOT NULL, side TEXT NOT NULL, order_type TEXT NOT NULL, status TEXT NOT NULL,
+                    trigger_price TEXT NOT NULL, actual_order_id TEXT NOT NULL DEFAULT '', time_ms INTEGER NOT NULL
+                );
+                CREATE TABLE paper_positions (
+                    symbol TEXT PRIMARY KEY,
+                    amt TEXT NOT NULL,
+                    entry_price TEXT NOT NULL
+                );
+                CREATE TABLE paper_trades (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    symbol TEXT NOT NULL, order_id TEXT NOT NULL, side TEXT NOT NULL,
+                    price TEXT NOT NULL, qty TEXT NOT NULL, realized_pnl TEXT NOT NULL, commission TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL
+                );
+                CREATE TABLE paper_income (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    symbol TEXT NOT NULL, type TEXT NOT NULL, income TEXT NOT NULL, time_ms INTEGER NOT NULL
                 );
                 """)
         }

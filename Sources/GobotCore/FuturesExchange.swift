@@ -1,0 +1,29 @@
+/// The exchange as the steps see it. Implemented by the Binance client (live and demo) and by
+/// the paper exchange (paper trading and backtests), so every step runs against either.
+public protocol FuturesExchange: Sendable {
+    func serverTimeMs() async throws -> Int64
+    func symbolRules(symbols: [String]) async throws -> [String: SymbolRules]
+    /// Closed and open klines from `startMs` (inclusive), oldest first.
+    func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int) async throws -> [Candle]
+    func tickers24h() async throws -> [Ticker24h]
+    func markPrice(symbol: String) async throws -> Double
+
+    func balanceUSDT() async throws -> Double
+    func positions() async throws -> [ExchangePosition]
+    func setLeverage(symbol: String, leverage: Int) async throws
+    func setMarginType(symbol: String, marginType: String) async throws
+
+    func placeMarketOrder(_ request: MarketOrderRequest) async throws -> ExchangeOrder
+    /// The order with this client id, or nil when the exchange does not know it.
+    func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder?
+    func openOrders(symbol: String?) async throws -> [ExchangeOrder]
+    func cancelOrder(symbol: String, clientOrderId: String) async throws
+
+    func placeProtectiveOrder(_ request: ProtectiveOrderRequest) async throws -> AlgoOrder
+    func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder?
+    func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder]
+    func cancelAlgoOrder(clientAlgoId: String) async throws
+
+    func userTrades(symbol: String, startMs: Int64) async throws -> [UserTrade]
+    func income(startMs: Int64) async throws -> [IncomeRecord]
+}

@@ -1,0 +1,49 @@
+/// Technical indicators over closing prices. Plain `Double` math: they inform a direction,
+/// they never size an order.
+public enum Indicators {
+    /// Exponential moving average; the first value seeds with the first price.
+    public static func ema(_ values: [Double], period: Int) -> [Double] {
+        guard !values.isEmpty, period > 0 else { return [] }
+        let k = 2.0 / Double(period + 1)
+        var out = [Double]()
+        out.reserveCapacity(values.count)
+        var prev = values[0]
+        for v in values {
+            prev = v * k + prev * (1 - k)
+            out.append(prev)
+        }
+        return out
+    }
+
+    /// Wilder's RSI of the last value, or nil with too little data.
+    public static func rsi(_ closes: [Double], period: Int = 14) -> Double? {
+        guard closes.count > period else { return nil }
+        var gain = 0.0, loss = 0.0
+        for i in 1...period {
+            let d = closes[i] - closes[i - 1]
+            if d > 0 { gain += d } else { loss -= d }
+        }
+        gain /= Double(period)
+        loss /= Double(period)
+        if closes.count > period + 1 {
+            for i in (period + 1)..<closes.count {
+                let d = closes[i] - closes[i - 1]
+                gain = (gain * Double(period - 1) + max(d, 0)) / Double(period)
+                loss = (loss * Double(period - 1) + max(-d, 0)) / Double(period)
+            }
+        }
+        if loss == 0 { return gain == 0 ? 50 : 100 }
+        return 100 - 100 / (1 + gain / loss)
+    }
+
+    /// Average true range of the last `period` bars, as a fraction of the last close.
+    public static func atrFraction(_ candles: [Candle], period: Int = 14) -> Double? {
+        guard candles.count > period, let last = candles.last, last.close > 0 else { return nil }
+        var sum = 0.0
+        for i in (candles.count - period)..<candles.count {
+            let c = candles[i], p = candles[i - 1]
+            sum += max(c.high - c.low, abs(c.high - p.close), abs(c.low - p.close))
+        }
+        return sum / Double(period) / last.close
+    }
+}

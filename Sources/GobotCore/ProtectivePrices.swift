@@ -1,0 +1,21 @@
+import Foundation
+
+/// Stop and target prices computed from the configured percentages, never taken from an analyst.
+public struct ProtectivePrices: Sendable, Equatable {
+    public var stop: Decimal
+    public var target: Decimal
+    /// (target distance) / (stop distance) after rounding to the tick grid.
+    public var rewardRisk: Decimal
+
+    public static func compute(side: PositionSide, entry: Decimal, stopPercent: Decimal, targetPercent: Decimal, tickSize: Decimal) -> ProtectivePrices {
+        let s = stopPercent / 100, t = targetPercent / 100
+        let rawStop = side == .long ? entry * (1 - s) : entry * (1 + s)
+        let rawTarget = side == .long ? entry * (1 + t) : entry * (1 - t)
+        let stop = rawStop.roundedToNearest(multipleOf: tickSize)
+        let target = rawTarget.roundedToNearest(multipleOf: tickSize)
+        let risk = abs((entry - stop).doubleValue)
+        let reward = abs((target - entry).doubleValue)
+        let rr = risk > 0 ? Decimal(reward / risk).rounded(scale: 4) : 0
+        return ProtectivePrices(stop: stop, target: target, rewardRisk: rr)
+    }
+}

@@ -1,0 +1,45 @@
+/// The deterministic baseline analyst: trend from EMAs on 15m and 5m, trigger on 1m.
+///
+/// It needs no key and gives the same answer for the same candles, which makes backtests
+/// repeatable and gives the vision analyst something to beat.
+public enum RulesAnalyst {
+    public static let model = "rules-v1"
+
+    public static func analyze(m1: [Candle], m5: [Candle], m15: [Candle]) -> Signal {
+        guard m15.count >= 30, m5.count >= 30, m1.count >= 30 else {
+            return Signal(direction: .none, confidence: 0, rationale: "not enough candles", model: model)
+        }
+        func trend(_ candles: [Candle]) -> Double {
+            let closes = candles.suffix(120).map(\.close)
+            let fast = Indicators.ema(closes, period: 9).last ?? 0
+            let slow = Indicators.ema(closes, period: 21).last ?? 0
+            guard slow > 0 else { return 0 }
+            return (fast - slow) / slow
+        }
+        let t15 = trend(m15), t5 = trend(m5)
+        let closes1 = m1.suffix(60).map(\.close)
+        let rsi = Indicators.rsi(closes1) ?? 50
+        let ema1 = Indicators.ema(closes1, period: 9).last ?? 0
+        let last = closes1.last ?? 0
+        let atr = Indicators.atrFraction(Array(m5.suffix(40))) ?? 0
+
+        let up = t15 > 0 && t5 > 0 && last > ema1 && rsi > 50 && rsi < 75
+        let down = t15 < 0 && t5 < 0 && last < ema1 && rsi < 50 && rsi > 25
+        guard up || down else {
+            return Signal(direction: .none, confidence: 0.5,
+                          rationale: "no alignment: trend15m \(fmt(t15 * 100))%, trend5m \(fmt(t5 * 100))%, rsi1m \(fmt(rsi))",
+                          model: model)
+        }
+        // Confidence grows with trend strength on both frames relative to volatility.
+        let strength = (abs(t15) + abs(t5)) / max(atr, 0.0005)
+        let confidence = min(0.95, 0.6 + 0.1 * strength)
+        return Signal(direction: up ? .long : .short, confidence: confidence,
+                      rationale: "trend15m \(fmt(t15 * 100))%, trend5m \(fmt(t5 * 100))%, rsi1m \(fmt(rsi)), atr5m \(fmt(atr * 100))%",
+                      model: model)
+    }
+
+    static func fmt(_ x: Double) -> String {
+        let scaled = (x * 100).rounded() / 100
+        return String(describing: scaled)
+    }
+}

@@ -1,0 +1,132 @@
+import GobotCore
+import GRDB
+
+extension GobotDatabase {
+    /// Upserts candles; a candle seen while still open is overwritten once it closes.
+    public func storeCandles(symbol: String, interval: Interval, _ candles: [Candle]) throws {
+        guard !candles.isEmpty else { return }
+        try write { db in
+            let stmt = try db.cachedStatement(sql: """
+                INSERT INTO candles (symbol, interval, open_time_ms, open, high, low, close, volume, close_time_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(symbol, interval, open_time_ms) DO UPDATE SET open = excluded.open, high = excluded.high,
+                    low = excluded.low, close = excluded.close, volume = excluded.volume
+                """)
+            for c in candles {
+                try stmt.execute(arguments: [symbol, interval.rawValue, c.openTimeMs, c.open, c.high, c.low, c.close, c.volume,
+                                             c.closeTimeMs(interval)])
+            }
+        }
+    }
+
+    /// The latest `limit` candles that closed at or before `closedByMs`, oldest first.
+    public func candles(symbol: String, interval: Interval, closedByMs: Int64, limit: Int) throws -> [Candle] {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT open_time_ms, open, high, low, close, volume FROM candles
+                WHERE symbol = ? AND interval = ? AND close_time_ms <= ?
+                ORDER BY open_time_ms DESC LIMIT ?
+                """, arguments: [symbol, interval.rawValue, closedByMs, limit])
+            return rows.reversed().map { Candle(openTimeMs: $0[0], open: $0[1], high: $0[2], low: $0[3], close: $0[4], volume: $0[5]) }
+        }
+    }
+
+    public func lastCandleOpenMs(symbol: String, interval: Interval) throws -> Int64? {
+        try read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?",
+                               arguments: [symbol, interval.rawValue])
+        }
+    }
+
+    /// Keeps the candle table bounded: cron runs forever.
+    public func pruneCandles(olderThanMs: Int64) throws {
+        try write { db in try db.execute(sql: "DELETE FROM candles WHERE open_time_ms < ?", arguments: [olderThanMs]) }
+    }
+
+    // MARK: candidates
+
+    public struct Candidate: Sendable, Equatable {
+        public var id: Int64
+        public var symbol: String
+        public var createdAtMs: Int64
+        public var lastClose: Double
+        public var score: Double
+    }
+
+    public func addCandidate(symbol: String, atMs: Int64, lastClose: Double, score: Double) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE candidates SET status = 'expired' WHERE symbol = ? AND status = 'fresh'", arguments: [symbol])
+            try db.execute(sql: "INSERT INTO candidates (symbol, created_at_ms, last_close, score) VALUES (?, ?, ?, ?)",
+                           arguments: [symbol, atMs, lastClose, score])
+        }
+    }
+
+    /// Fresh candidates; older ones are expired first so a slow analyze never acts on stale data.
+    public func freshCandidates(nowMs: Int64, maxAgeMs: Int64) throws -> [Candidate] {
+        try write { db in
+            try db.execute(sql: "UPDATE candidates SET status = 'expired' WHERE status = 'fresh' AND created_at_ms < ?",
+                           arguments: [nowMs - maxAgeMs])
+            return try Row.fetchAll(db, sql: "SELECT * FROM candidates WHERE status = 'fresh' ORDER BY score DESC").map {
+                Candidate(id: $0["id"], symbol: $0["symbol"], createdAtMs: $0["created_at_ms"], lastClose: $0["last_close"], score: $0["score"])
+            }
+        }
+    }
+
+    // MARK: signals
+
+    public struct StoredSignal: Sendable, Equatable {
+        public var id: Int64
+        public var symbol: String
+        public var createdAtMs: Int64
+        public var signal: Signal
+        public var referencePrice: Double
+        public var status: String
+        public var decision: String?
+        public var chartHashes: String
+    }
+
+    @discardableResult
+    public func storeSignal(candidateId: Int64?, symbol: String, atMs: Int64, signal: Signal, referencePrice: Double, chartHashes: [String]) throws -> Int64 {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO signals (candidate_id, symbol, created_at_ms, direction, confidence, rationale, model,
+                    prompt_tokens, completion_tokens, cost_usd, chart_hashes, reference_price)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [candidateId, symbol, atMs, signal.direction.rawValue, signal.confidence, signal.rationale, signal.model,
+                                 signal.promptTokens, signal.completionTokens, String(signal.costUSD), chartHashes.joined(separator: ","),
+                                 referencePrice])
+            let id = db.lastInsertedRowID
+            if let candidateId {
+                try db.execute(sql: "UPDATE candidates SET status = 'analyzed' WHERE id = ?", arguments: [candidateId])
+            }
+            return id
+        }
+    }
+
+    public func freshSignals(nowMs: Int64, maxAgeMs: Int64) throws -> [StoredSignal] {
+        try write { db in
+            try db.execute(sql: "UPDATE signals SET status = 'expired', decision = 'expired before trade' WHERE status = 'fresh' AND created_at_ms < ?",
+                           arguments: [nowMs - maxAgeMs])
+            return try Row.fetchAll(db, sql: "SELECT * FROM signals WHERE status = 'fresh' ORDER BY confidence DESC, id").map(Self.signal)
+        }
+    }
+
+    public func signals() throws -> [StoredSignal] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM signals ORDER BY id").map(Self.signal) }
+    }
+
+    static func signal(_ row: Row) -> StoredSignal {
+        StoredSignal(id: row["id"], symbol: row["symbol"], createdAtMs: row["created_at_ms"],
+                     signal: Signal(direction: Direction(rawValue: row["direction"]) ?? .none, confidence: row["confidence"],
+                                    rationale: row["rationale"], model: row["model"], promptTokens: row["prompt_tokens"],
+                                    completionTokens: row["completion_tokens"], costUSD: Double(row["cost_usd"] as String) ?? 0),
+                     referencePrice: row["reference_price"], status: row["status"], decision: row["decision"],
+                     chartHashes: row["chart_hashes"])
+    }
+
+    public func decideSignal(_ id: Int64, status: String, decision: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE signals SET status = ?, decision = ? WHERE id = ?", arguments: [status, decision, id])
+        }
+    }
+}

@@ -1,0 +1,292 @@
+import Foundation
+import GobotCore
+import GRDB
+
+/// An order row. Written with status `intent` before the request leaves the process.
+public struct OrderRow: Sendable, Equatable {
+    public var id: Int64
+    public var clientOrderId: String
+    public var positionId: Int64?
+    public var symbol: String
+    public var side: OrderSide
+    public var purpose: String
+    public var type: String
+    public var quantity: Decimal
+    public var triggerPrice: Decimal?
+    public var status: String
+    public var exchangeOrderId: String?
+    public var avgPrice: Decimal?
+    public var executedQty: Decimal?
+    public var createdAtMs: Int64
+    public var error: String?
+
+    init(row: Row) {
+        id = row["id"]
+        clientOrderId = row["client_order_id"]
+        positionId = row["position_id"]
+        symbol = row["symbol"]
+        side = OrderSide(rawValue: row["side"]) ?? .buy
+        purpose = row["purpose"]
+        type = row["type"]
+        quantity = Decimal(exchangeString: row["quantity"]) ?? 0
+        triggerPrice = (row["trigger_price"] as String?).flatMap(Decimal.init(exchangeString:))
+        status = row["status"]
+        exchangeOrderId = row["exchange_order_id"]
+        avgPrice = (row["avg_price"] as String?).flatMap(Decimal.init(exchangeString:))
+        executedQty = (row["executed_qty"] as String?).flatMap(Decimal.init(exchangeString:))
+        createdAtMs = row["created_at_ms"]
+        error = row["error"]
+    }
+}
+
+/// A position as gobot booked it.
+public struct PositionRow: Sendable, Equatable {
+    public var id: Int64
+    public var symbol: String
+    public var side: PositionSide
+    public var signalId: Int64?
+    public var quantity: Decimal
+    public var entryPrice: Decimal
+    public var stopPrice: Decimal
+    public var targetPrice: Decimal
+    public var notionalUSD: Decimal
+    public var status: String
+    public var openedAtMs: Int64
+    public var closedAtMs: Int64?
+    public var exitPrice: Decimal?
+    public var exitReason: String?
+    public var realizedPnl: Decimal?
+    public var fees: Decimal
+    public var funding: Decimal
+
+    init(row: Row) {
+        id = row["id"]
+        symbol = row["symbol"]
+        side = PositionSide(rawValue: row["side"]) ?? .long
+        signalId = row["signal_id"]
+        quantity = Decimal(exchangeString: row["quantity"]) ?? 0
+        entryPrice = Decimal(exchangeString: row["entry_price"]) ?? 0
+        stopPrice = Decimal(exchangeString: row["stop_price"]) ?? 0
+        targetPrice = Decimal(exchangeString: row["target_price"]) ?? 0
+        notionalUSD = Decimal(exchangeString: row["notional_usd"]) ?? 0
+        status = row["status"]
+        openedAtMs = row["opened_at_ms"]
+        closedAtMs = row["closed_at_ms"]
+        exitPrice = (row["exit_price"] as String?).flatMap(Decimal.init(exchangeString:))
+        exitReason = row["exit_reason"]
+        realizedPnl = (row["realized_pnl"] as String?).flatMap(Decimal.init(exchangeString:))
+        fees = Decimal(exchangeString: row["fees"]) ?? 0
+        funding = Decimal(exchangeString: row["funding"]) ?? 0
+    }
+
+    /// Net result: realized P&L after fees and funding.
+    public var netPnl: Decimal { (realizedPnl ?? 0) - fees + funding }
+}
+
+/// What the entry step writes in one transaction before any request is sent.
+public struct EntryIntent: Sendable {
+    public var plan: EntryPlan
+    public var signalId: Int64
+    public var entryClientId: String
+
+    public init(plan: EntryPlan, signalId: Int64, entryClientId: String) {
+        self.plan = plan
+        self.signalId = signalId
+        self.entryClientId = entryClientId
+    }
+}
+
+extension GobotDatabase {
+    /// Books the position (status `opening`) and the entry order intent together, with an audit entry.
+    /// Returns the position id.
+    public func recordEntryIntent(_ intent: EntryIntent, atMs: Int64) throws -> Int64 {
+        try write { db in
+            let p = intent.plan
+            try db.execute(sql: """
+                INSERT INTO positions (symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'opening', ?)
+                """, arguments: [p.symbol, p.side.rawValue, intent.signalId, p.quantity.plainString, p.referencePrice.plainString,
+                                 p.stopPrice.plainString, p.targetPrice.plainString, p.notionalUSD.plainString, atMs])
+            let positionId = db.lastInsertedRowID
+            try Self.insertIntent(db, clientOrderId: intent.entryClientId, positionId: positionId, symbol: p.symbol, side: p.side.entrySide,
+                                  purpose: "entry", type: "MARKET", quantity: p.quantity, triggerPrice: nil, atMs: atMs)
+            try db.execute(sql: "UPDATE signals SET status = 'traded', decision = ? WHERE id = ?",
+                           arguments: ["entry \(p.side.rawValue) \(p.quantity.plainString) @ ~\(p.referencePrice.plainString)", intent.signalId])
+            try Self.appendAudit(db, atMs: atMs, actor: "trade", action: "entry_intent",
+                                 detail: "\(p.symbol) \(p.side.rawValue) qty \(p.quantity.plainString) stop \(p.stopPrice.plainString) target \(p.targetPrice.plainString) id \(intent.entryClientId)")
+            return positionId
+        }
+    }
+
+    /// Records that an order is about to be sent. The unique client id makes a second insert fail
+    /// instead of creating a second order.
+    public func recordIntent(clientOrderId: String, positionId: Int64?, symbol: String, side: OrderSide, purpose: String,
+                             type: String, quantity: Decimal, triggerPrice: Decimal?, atMs: Int64) throws {
+        try write { db in
+            try Self.insertIntent(db, clientOrderId: clientOrderId, positionId: positionId, symbol: symbol, side: side, purpose: purpose,
+                                  type: type, quantity: quantity, triggerPrice: triggerPrice, atMs: atMs)
+        }
+    }
+
+    static func insertIntent(_ db: Database, clientOrderId: String, positionId: Int64?, symbol: String, side: OrderSide, purpose: String,
+                             type: String, quantity: Decimal, triggerPrice: Decimal?, atMs: Int64) throws {
+        try db.execute(sql: """
+            INSERT INTO orders (client_order_id, position_id, symbol, side, purpose, type, quantity, trigger_price, status, created_at_ms, updated_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?)
+            """, arguments: [clientOrderId, positionId, symbol, side.rawValue, purpose, type, quantity.plainString,
+                             triggerPrice?.plainString, atMs, atMs])
+    }
+
+    public func updateOrder(clientOrderId: String, status: String, exchangeOrderId: String? = nil, avgPrice: Decimal? = nil,
+                            executedQty: Decimal? = nil, error: String? = nil, atMs: Int64) throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE orders SET status = ?, exchange_order_id = COALESCE(?, exchange_order_id), avg_price = COALESCE(?, avg_price),
+                    executed_qty = COALESCE(?, executed_qty), error = COALESCE(?, error), updated_at_ms = ?
+                WHERE client_order_id = ?
+                """, arguments: [status, exchangeOrderId, avgPrice?.plainString, executedQty?.plainString, error, atMs, clientOrderId])
+        }
+    }
+
+    public func order(clientOrderId: String) throws -> OrderRow? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM orders WHERE client_order_id = ?", arguments: [clientOrderId]).map(OrderRow.init) }
+    }
+
+    public func orders(statuses: [String]? = nil) throws -> [OrderRow] {
+        try read { db in
+            if let statuses {
+                let marks = statuses.map { _ in "?" }.joined(separator: ",")
+                return try Row.fetchAll(db, sql: "SELECT * FROM orders WHERE status IN (\(marks)) ORDER BY id",
+                                        arguments: StatementArguments(statuses)).map(OrderRow.init)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM orders ORDER BY id").map(OrderRow.init)
+        }
+    }
+
+    public func orders(positionId: Int64) throws -> [OrderRow] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM orders WHERE position_id = ? ORDER BY id", arguments: [positionId]).map(OrderRow.init) }
+    }
+
+    // MARK: positions
+
+    public func livePositions() throws -> [PositionRow] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM positions WHERE status IN ('opening','open') ORDER BY id").map(PositionRow.init) }
+    }
+
+    public func positions() throws -> [PositionRow] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM positions ORDER BY id").map(PositionRow.init) }
+    }
+
+    public func position(id: Int64) throws -> PositionRow? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM positions WHERE id = ?", arguments: [id]).map(PositionRow.init) }
+    }
+
+    public func markPositionOpen(id: Int64, entryPrice: Decimal, quantity: Decimal, atMs: Int64) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE positions SET status = 'open', entry_price = ?, quantity = ?, notional_usd = ? WHERE id = ?",
+                           arguments: [entryPrice.plainString, quantity.plainString, (entryPrice * quantity).plainString, id])
+            try Self.appendAudit(db, atMs: atMs, actor: "gobot", action: "position_open", detail: "position \(id) filled qty \(quantity.plainString) @ \(entryPrice.plainString)")
+        }
+    }
+
+    public func updateProtectivePrices(id: Int64, stop: Decimal, target: Decimal) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE positions SET stop_price = ?, target_price = ? WHERE id = ?", arguments: [stop.plainString, target.plainString, id])
+        }
+    }
+
+    /// Marks a position that never opened (entry rejected or not found on the exchange).
+    public func failPosition(id: Int64, reason: String, atMs: Int64) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE positions SET status = 'failed', exit_reason = ?, closed_at_ms = ? WHERE id = ?", arguments: [reason, atMs, id])
+            try Self.appendAudit(db, atMs: atMs, actor: "gobot", action: "position_failed", detail: "position \(id): \(reason)")
+        }
+    }
+
+    public func closePosition(id: Int64, exitPrice: Decimal?, reason: String, realizedPnl: Decimal, fees: Decimal, atMs: Int64) throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE positions SET status = 'closed', exit_price = ?, exit_reason = ?, realized_pnl = ?, fees = ?, closed_at_ms = ?
+                WHERE id = ? AND status != 'closed'
+                """, arguments: [exitPrice?.plainString, reason, realizedPnl.plainString, fees.plainString, atMs, id])
+            try Self.appendAudit(db, atMs: atMs, actor: "reconcile", action: "position_closed",
+                                 detail: "position \(id) \(reason) pnl \(realizedPnl.plainString) fees \(fees.plainString)")
+        }
+    }
+
+    public func addFunding(positionId: Int64, amount: Decimal) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE positions SET funding = CAST(CAST(funding AS REAL) + ? AS TEXT) WHERE id = ?", arguments: [amount.doubleValue, positionId])
+        }
+    }
+
+    // MARK: ledger
+
+    /// Books one money movement; the unique `ref` (exchange tranId / trade id) makes it idempotent.
+    @discardableResult
+    public func addLedger(atMs: Int64, symbol: String, kind: String, amount: Decimal, positionId: Int64?, ref: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [atMs, symbol, kind, amount.plainString, positionId, ref])
+            return db.changesCount > 0
+        }
+    }
+
+    public struct LedgerTotals: Sendable, Equatable {
+        public var realized: Decimal = 0
+        public var commission: Decimal = 0
+        public var funding: Decimal = 0
+        public var net: Decimal { realized + commission + funding }
+    }
+
+    /// Sums of the ledger in `[fromMs, toMs)`. Commission is negative (a cost), funding signed.
+    public func ledgerTotals(fromMs: Int64, toMs: Int64 = .max) throws -> LedgerTotals {
+        try read { db in
+            var t = LedgerTotals()
+            for row in try Row.fetchAll(db, sql: "SELECT kind, amount_usd FROM ledger WHERE at_ms >= ? AND at_ms < ?", arguments: [fromMs, toMs]) {
+                let amount = Decimal(exchangeString: row["amount_usd"]) ?? 0
+                switch row["kind"] as String {
+                case "realized_pnl": t.realized += amount
+                case "commission": t.commission += amount
+                case "funding": t.funding += amount
+                default: break
+                }
+            }
+            return t
+        }
+    }
+
+    // MARK: risk inputs
+
+    public struct TradeHistory: Sendable, Equatable {
+        public var closed: Int
+        public var wins: Int
+        public var consecutiveLosses: Int
+    }
+
+    public func tradeHistory() throws -> TradeHistory {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT realized_pnl, fees, funding FROM positions WHERE status = 'closed' ORDER BY closed_at_ms, id")
+            var wins = 0, streak = 0
+            for r in rows {
+                let net = (Decimal(exchangeString: r["realized_pnl"] ?? "0") ?? 0) - (Decimal(exchangeString: r["fees"]) ?? 0)
+                    + (Decimal(exchangeString: r["funding"]) ?? 0)
+                if net > 0 { wins += 1; streak = 0 } else { streak += 1 }
+            }
+            return TradeHistory(closed: rows.count, wins: wins, consecutiveLosses: streak)
+        }
+    }
+
+    public func entriesSince(_ ms: Int64) throws -> (count: Int, notional: Decimal) {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT notional_usd FROM positions WHERE opened_at_ms >= ? AND status != 'failed'", arguments: [ms])
+            return (rows.count, rows.reduce(Decimal(0)) { $0 + (Decimal(exchangeString: $1["notional_usd"]) ?? 0) })
+        }
+    }
+
+    public func lastEntryMs(symbol: String) throws -> Int64? {
+        try read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(opened_at_ms) FROM positions WHERE symbol = ? AND status != 'failed'", arguments: [symbol])
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import GobotCore
+
+/// Prices the paper exchange trades against: replayed history in backtests, public market
+/// data for paper trading on live prices.
+public protocol MarketData: Sendable {
+    /// Closed 1m candles with open time in `[fromMs, toMs)`, oldest first.
+    func candles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle]
+    /// Klines closed by `nowMs`, starting at `startMs` (or the latest `limit` when nil).
+    func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int, nowMs: Int64) async throws -> [Candle]
+    /// The price a market order placed at `atMs` would get: the next trade, i.e. the open of
+    /// the minute that starts at or after `atMs`, else the last close.
+    func price(symbol: String, atMs: Int64) async throws -> Double
+    /// Funding rate of the event at `fundingTimeMs` (8h marks), if known.
+    func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double?
+    func symbols() -> [String]
+}

@@ -1,0 +1,364 @@
+import Foundation
+import GobotCore
+import GobotStore
+import GRDB
+
+/// A simulated USDⓈ-M exchange behind the same protocol as the Binance client.
+///
+/// Market orders fill at the next price; STOP_MARKET / TAKE_PROFIT_MARKET trigger on 1m candle
+/// highs and lows (the stop first when both lie inside one candle, the pessimistic reading);
+/// taker fees on every fill; funding at 00/08/16 UTC. Its books live in the same database, so
+/// paper trading carries on across cron runs. Time passes only through the injected clock.
+public final class PaperExchange: FuturesExchange, @unchecked Sendable {
+    let db: GobotDatabase
+    let market: any MarketData
+    let rules: [String: SymbolRules]
+    let feeRate: Decimal
+    let nowMs: @Sendable () -> Int64
+    let initialBalance: Decimal
+
+    public init(db: GobotDatabase, market: any MarketData, rules: [String: SymbolRules], feeRate: Decimal,
+                initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
+        self.db = db
+        self.market = market
+        self.rules = rules
+        self.feeRate = feeRate
+        self.initialBalance = initialBalance
+        self.nowMs = nowMs
+    }
+
+    // MARK: account state
+
+    struct Account { var balance: Decimal; var processedUntilMs: Int64; var nextId: Int64 }
+
+    func account(_ db: Database) throws -> Account {
+        if let row = try Row.fetchOne(db, sql: "SELECT * FROM paper_account WHERE id = 1") {
+            return Account(balance: Decimal(exchangeString: row["balance"]) ?? 0, processedUntilMs: row["processed_until_ms"], nextId: row["next_id"])
+        }
+        let a = Account(balance: initialBalance, processedUntilMs: nowMs() / 60_000 * 60_000, nextId: 1)
+        try db.execute(sql: "INSERT INTO paper_account (id, balance, processed_until_ms, next_id) VALUES (1, ?, ?, ?)",
+                       arguments: [a.balance.plainString, a.processedUntilMs, a.nextId])
+        return a
+    }
+
+    func save(_ db: Database, _ a: Account) throws {
+        try db.execute(sql: "UPDATE paper_account SET balance = ?, processed_until_ms = ?, next_id = ? WHERE id = 1",
+                       arguments: [a.balance.plainString, a.processedUntilMs, a.nextId])
+    }
+
+    struct Pos { var amt: Decimal; var entry: Decimal }
+
+    func position(_ db: Database, _ symbol: String) throws -> Pos {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM paper_positions WHERE symbol = ?", arguments: [symbol]) else {
+            return Pos(amt: 0, entry: 0)
+        }
+        return Pos(amt: Decimal(exchangeString: row["amt"]) ?? 0, entry: Decimal(exchangeString: row["entry_price"]) ?? 0)
+    }
+
+    /// Applies a fill to the position and the wallet; returns realized P&L and commission.
+    func fill(_ db: Database, account: inout Account, symbol: String, side: OrderSide, qty: Decimal, price: Decimal,
+              orderId: String, atMs: Int64) throws {
+        var pos = try position(db, symbol)
+        let signed = side == .buy ? qty : -qty
+        var realized: Decimal = 0
+        if pos.amt != 0 && (pos.amt > 0) != (signed > 0) {
+            let closing = min(abs(pos.amt), qty)
+            realized = (price - pos.entry) * closing * (pos.amt > 0 ? 1 : -1)
+            pos.amt += signed
+            if pos.amt == 0 { pos.entry = 0 }
+            else if (pos.amt > 0) == (signed > 0) { pos.entry = price }  // flipped through zero
+        } else {
+            let newAmt = pos.amt + signed
+            pos.entry = newAmt == 0 ? 0 : (pos.entry * abs(pos.amt) + price * qty) / abs(newAmt)
+            pos.amt = newAmt
+        }
+        let commission = (price * qty * feeRate).rounded(scale: 8)
+        account.balance += realized - commission
+        try db.execute(sql: "INSERT OR REPLACE INTO paper_positions (symbol, amt, entry_price) VALUES (?, ?, ?)",
+                       arguments: [symbol, pos.amt.plainString, pos.entry.plainString])
+        try db.execute(sql: """
+            INSERT INTO paper_trades (symbol, order_id, side, price, qty, realized_pnl, commission, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [symbol, orderId, side.rawValue, price.plainString, qty.plainString, realized.plainString, commission.plainString, atMs])
+        if realized != 0 {
+            try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'REALIZED_PNL', ?, ?)",
+                           arguments: [symbol, realized.plainString, atMs])
+        }
+        try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'COMMISSION', ?, ?)",
+                       arguments: [symbol, (-commission).plainString, atMs])
+    }
+
+    static func decimal(_ x: Double) -> Decimal { Decimal(string: String(x)) ?? Decimal(x) }
+
+    // MARK: the simulation
+
+    /// Replays every closed minute since the last call: protective triggers and funding.
+    func settle() async throws {
+        let now = nowMs()
+        let state = try db.read { db in
+            (try self.account(db).processedUntilMs,
+             try String.fetchAll(db, sql: "SELECT DISTINCT symbol FROM paper_algo WHERE status = 'NEW' UNION SELECT symbol FROM paper_positions WHERE amt != '0'"))
+        }
+        let (from, symbols) = state
+        let until = now / 60_000 * 60_000
+        guard until > from else { return }
+        var candles: [String: [Candle]] = [:]
+        for s in symbols { candles[s] = try await market.candles1m(symbol: s, fromMs: from, toMs: until) }
+        var rates: [Int64: [String: Double]] = [:]
+        var t = (from / 28_800_000 + 1) * 28_800_000
+        while t <= until {
+            for s in symbols { if let r = try await market.fundingRate(symbol: s, fundingTimeMs: t) { rates[t, default: [:]][s] = r } }
+            t += 28_800_000
+        }
+        let candlesBySymbol = candles, ratesByTime = rates
+        try db.write { db in
+            var account = try self.account(db)
+            for s in symbols {
+                for c in candlesBySymbol[s] ?? [] {
+                    // Funding is settled at the start of the minute that begins on the 8h mark.
+                    if c.openTimeMs % 28_800_000 == 0, let r = ratesByTime[c.openTimeMs]?[s] {
+                        let pos = try self.position(db, s)
+                        if pos.amt != 0 {
+                            let amount = -(pos.amt * Self.decimal(c.open) * Self.decimal(r)).rounded(scale: 8)
+                            account.balance += amount
+                            try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)",
+                                           arguments: [s, amount.plainString, c.openTimeMs])
+                        }
+                    }
+                    try self.trigger(db, account: &account, symbol: s, candle: c)
+                }
+            }
+            account.processedUntilMs = until
+            try self.save(db, account)
+        }
+    }
+
+    func trigger(_ db: Database, account: inout Account, symbol: String, candle c: Candle) throws {
+        let algos = try Row.fetchAll(db, sql: "SELECT * FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id",
+                                     arguments: [symbol])
+        for a in algos {
+            let side = OrderSide(rawValue: a["side"]) ?? .sell
+            let trig = Decimal(exchangeString: a["trigger_price"]) ?? 0
+            let t = trig.doubleValue
+            let isStop = (a["order_type"] as String) == "STOP_MARKET"
+            // STOP: SELL when price <= trigger, BUY when >=; TAKE_PROFIT the other way round.
+            let hit: Bool = switch (isStop, side) {
+            case (true, .sell): c.low <= t
+            case (true, .buy): c.high >= t
+            case (false, .sell): c.high >= t
+            case (false, .buy): c.low <= t
+            }
+            guard hit else { continue }
+            let pos = try position(db, symbol)
+            let algoId: Int64 = a["algo_id"]
+            let closes = (side == .sell && pos.amt > 0) || (side == .buy && pos.amt < 0)
+            guard closes else {
+                try db.execute(sql: "UPDATE paper_algo SET status = 'EXPIRED', time_ms = ? WHERE algo_id = ?", arguments: [c.openTimeMs, algoId])
+                continue
+            }
+            // A gap through the trigger fills at the open, not at the trigger.
+            let gapped = isStop ? (side == .sell ? c.open < t : c.open > t) : (side == .sell ? c.open > t : c.open < t)
+            let price = gapped ? Self.decimal(c.open) : trig
+            let orderId = account.nextId
+            account.nextId += 1
+            let qty = abs(pos.amt)
+            try db.execute(sql: """
+                INSERT INTO paper_orders (order_id, client_order_id, symbol, side, type, status, qty, executed_qty, avg_price, reduce_only, time_ms)
+                VALUES (?, ?, ?, ?, 'MARKET', 'FILLED', ?, ?, ?, 1, ?)
+                """, arguments: [orderId, "algo-\(algoId)", symbol, side.rawValue, qty.plainString, qty.plainString, price.plainString, c.openTimeMs + 30_000])
+            try fill(db, account: &account, symbol: symbol, side: side, qty: qty, price: price, orderId: String(orderId), atMs: c.openTimeMs + 30_000)
+            try db.execute(sql: "UPDATE paper_algo SET status = 'FINISHED', actual_order_id = ?, time_ms = ? WHERE algo_id = ?",
+                           arguments: [String(orderId), c.openTimeMs + 30_000, algoId])
+            return  // the position is gone; the sibling stays NEW until reconcile cancels it
+        }
+    }
+
+    // MARK: FuturesExchange
+
+    public func serverTimeMs() async throws -> Int64 { nowMs() }
+
+    public func symbolRules(symbols: [String]) async throws -> [String: SymbolRules] {
+        symbols.isEmpty ? rules : rules.filter { symbols.contains($0.key) }
+    }
+
+    public func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int) async throws -> [Candle] {
+        try await market.klines(symbol: symbol, interval: interval, startMs: startMs, limit: limit, nowMs: nowMs())
+    }
+
+    public func tickers24h() async throws -> [Ticker24h] {
+        var out: [Ticker24h] = []
+        for s in market.symbols() {
+            let day = try await market.klines(symbol: s, interval: .m15, startMs: nowMs() - 86_400_000, limit: 96, nowMs: nowMs())
+            guard let first = day.first, let last = day.last else { continue }
+            let qv = day.reduce(0.0) { $0 + $1.volume * $1.close }
+            out.append(Ticker24h(symbol: s, lastPrice: Self.decimal(last.close), quoteVolume: Self.decimal(qv.rounded()),
+                                 priceChangePercent: Self.decimal(((last.close / first.open - 1) * 10_000).rounded() / 100)))
+        }
+        return out
+    }
+
+    public func markPrice(symbol: String) async throws -> Double { try await market.price(symbol: symbol, atMs: nowMs()) }
+
+    public func balanceUSDT() async throws -> Double {
+        try await settle()
+        return try db.read { try self.account($0).balance.doubleValue }
+    }
+
+    public func positions() async throws -> [ExchangePosition] {
+        try await settle()
+        let rows: [(String, String, String)] = try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM paper_positions WHERE amt != '0'").map { ($0["symbol"], $0["amt"], $0["entry_price"]) }
+        }
+        var out: [ExchangePosition] = []
+        for (symbol, amtText, entryText) in rows {
+            let amt = Decimal(exchangeString: amtText) ?? 0
+            guard amt != 0 else { continue }
+            let entry = Decimal(exchangeString: entryText) ?? 0
+            let mark = Self.decimal(try await market.price(symbol: symbol, atMs: nowMs()))
+            out.append(ExchangePosition(symbol: symbol, positionAmt: amt, entryPrice: entry, markPrice: mark, unrealizedProfit: (mark - entry) * amt))
+        }
+        return out
+    }
+
+    public func setLeverage(symbol: String, leverage: Int) async throws {}
+    public func setMarginType(symbol: String, marginType: String) async throws {}
+
+    public func placeMarketOrder(_ r: MarketOrderRequest) async throws -> ExchangeOrder {
+        try await settle()
+        guard let rule = rules[r.symbol] else { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
+        guard r.quantity > 0, r.quantity == rule.roundMarketQuantity(r.quantity) else {
+            throw ExchangeError.rejected(code: -1111, message: "Precision is over the maximum defined for this asset.")
+        }
+        let now = nowMs()
+        let price = Self.decimal(try await market.price(symbol: r.symbol, atMs: now))
+        if !r.reduceOnly && price * r.quantity < rule.minNotional {
+            throw ExchangeError.rejected(code: -4164, message: "Order's notional must be no smaller than \(rule.minNotional) (unless you choose reduce only).")
+        }
+        return try db.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM paper_orders WHERE client_order_id = ?", arguments: [r.clientOrderId]) != nil {
+                throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
+            }
+            var account = try self.account(db)
+            var qty = r.quantity
+            if r.reduceOnly {
+                let pos = try self.position(db, r.symbol)
+                let reduces = (r.side == .sell && pos.amt > 0) || (r.side == .buy && pos.amt < 0)
+                guard reduces else { throw ExchangeError.rejected(code: -2022, message: "ReduceOnly Order is rejected.") }
+                qty = min(qty, abs(pos.amt))
+            }
+            let orderId = account.nextId
+            account.nextId += 1
+            try db.execute(sql: """
+                INSERT INTO paper_orders (order_id, client_order_id, symbol, side, type, status, qty, executed_qty, avg_price, reduce_only, time_ms)
+                VALUES (?, ?, ?, ?, 'MARKET', 'FILLED', ?, ?, ?, ?, ?)
+                """, arguments: [orderId, r.clientOrderId, r.symbol, r.side.rawValue, r.quantity.plainString, qty.plainString, price.plainString, r.reduceOnly, now])
+            try self.fill(db, account: &account, symbol: r.symbol, side: r.side, qty: qty, price: price, orderId: String(orderId), atMs: now)
+            try self.save(db, account)
+            return ExchangeOrder(symbol: r.symbol, orderId: String(orderId), clientOrderId: r.clientOrderId, side: r.side, type: "MARKET",
+                                 status: "FILLED", origQty: r.quantity, executedQty: qty, avgPrice: price, reduceOnly: r.reduceOnly, updateTimeMs: now)
+        }
+    }
+
+    static func order(_ r: Row) -> ExchangeOrder {
+        ExchangeOrder(symbol: r["symbol"], orderId: String(r["order_id"] as Int64), clientOrderId: r["client_order_id"],
+                      side: OrderSide(rawValue: r["side"]) ?? .buy, type: r["type"], status: r["status"],
+                      origQty: Decimal(exchangeString: r["qty"]) ?? 0, executedQty: Decimal(exchangeString: r["executed_qty"]) ?? 0,
+                      avgPrice: Decimal(exchangeString: r["avg_price"]) ?? 0, reduceOnly: r["reduce_only"], updateTimeMs: r["time_ms"])
+    }
+
+    public func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM paper_orders WHERE client_order_id = ? AND symbol = ?", arguments: [clientOrderId, symbol]).map(Self.order)
+        }
+    }
+
+    public func openOrders(symbol: String?) async throws -> [ExchangeOrder] { [] }  // market orders fill at once
+
+    public func cancelOrder(symbol: String, clientOrderId: String) async throws {
+        throw ExchangeError.rejected(code: -2011, message: "Unknown order sent.")
+    }
+
+    public func placeProtectiveOrder(_ r: ProtectiveOrderRequest) async throws -> AlgoOrder {
+        try await settle()
+        guard let rule = rules[r.symbol] else { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
+        guard r.triggerPrice == rule.roundPrice(r.triggerPrice) else {
+            throw ExchangeError.rejected(code: -4014, message: "Price not increased by tick size.")
+        }
+        let now = nowMs()
+        let mark = Self.decimal(try await market.price(symbol: r.symbol, atMs: now))
+        let immediate: Bool = switch (r.kind, r.side) {
+        case (.stopMarket, .sell): mark <= r.triggerPrice
+        case (.stopMarket, .buy): mark >= r.triggerPrice
+        case (.takeProfitMarket, .sell): mark >= r.triggerPrice
+        case (.takeProfitMarket, .buy): mark <= r.triggerPrice
+        }
+        if immediate { throw ExchangeError.rejected(code: -2021, message: "Order would immediately trigger.") }
+        return try db.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM paper_algo WHERE client_algo_id = ? AND status = 'NEW'", arguments: [r.clientAlgoId]) != nil {
+                throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
+            }
+            var account = try self.account(db)
+            let id = account.nextId
+            account.nextId += 1
+            try self.save(db, account)
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO paper_algo (algo_id, client_algo_id, symbol, side, order_type, status, trigger_price, time_ms)
+                VALUES (?, ?, ?, ?, ?, 'NEW', ?, ?)
+                """, arguments: [id, r.clientAlgoId, r.symbol, r.side.rawValue, r.kind.rawValue, r.triggerPrice.plainString, now])
+            return AlgoOrder(algoId: String(id), clientAlgoId: r.clientAlgoId, symbol: r.symbol, side: r.side, orderType: r.kind.rawValue,
+                             algoStatus: "NEW", triggerPrice: r.triggerPrice, closePosition: true, updateTimeMs: now)
+        }
+    }
+
+    static func algo(_ r: Row) -> AlgoOrder {
+        AlgoOrder(algoId: String(r["algo_id"] as Int64), clientAlgoId: r["client_algo_id"], symbol: r["symbol"],
+                  side: OrderSide(rawValue: r["side"]) ?? .sell, orderType: r["order_type"], algoStatus: r["status"],
+                  triggerPrice: Decimal(exchangeString: r["trigger_price"]) ?? 0, closePosition: true,
+                  actualOrderId: r["actual_order_id"], updateTimeMs: r["time_ms"])
+    }
+
+    public func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? {
+        try await settle()
+        return try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM paper_algo WHERE client_algo_id = ?", arguments: [clientAlgoId]).map(Self.algo)
+        }
+    }
+
+    public func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] {
+        try await settle()
+        return try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM paper_algo WHERE status = 'NEW' AND (? IS NULL OR symbol = ?) ORDER BY algo_id",
+                             arguments: [symbol, symbol]).map(Self.algo)
+        }
+    }
+
+    public func cancelAlgoOrder(clientAlgoId: String) async throws {
+        let changed = try db.write { db in
+            try db.execute(sql: "UPDATE paper_algo SET status = 'CANCELED', time_ms = ? WHERE client_algo_id = ? AND status = 'NEW'",
+                           arguments: [self.nowMs(), clientAlgoId])
+            return db.changesCount
+        }
+        if changed == 0 { throw ExchangeError.rejected(code: -2011, message: "Unknown order sent.") }
+    }
+
+    public func userTrades(symbol: String, startMs: Int64) async throws -> [UserTrade] {
+        try await settle()
+        return try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM paper_trades WHERE symbol = ? AND time_ms >= ? ORDER BY id", arguments: [symbol, startMs]).map {
+                UserTrade(id: String($0["id"] as Int64), symbol: $0["symbol"], orderId: $0["order_id"], side: OrderSide(rawValue: $0["side"]) ?? .buy,
+                          price: Decimal(exchangeString: $0["price"]) ?? 0, qty: Decimal(exchangeString: $0["qty"]) ?? 0,
+                          realizedPnl: Decimal(exchangeString: $0["realized_pnl"]) ?? 0, commission: Decimal(exchangeString: $0["commission"]) ?? 0,
+                          timeMs: $0["time_ms"])
+            }
+        }
+    }
+
+    public func income(startMs: Int64) async throws -> [IncomeRecord] {
+        try await settle()
+        return try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM paper_income WHERE time_ms >= ? ORDER BY id", arguments: [startMs]).map {
+                IncomeRecord(tranId: "paper-\($0["id"] as Int64)", symbol: $0["symbol"], incomeType: $0["type"],
+                             income: Decimal(exchangeString: $0["income"]) ?? 0, timeMs: $0["time_ms"])
+            }
+        }
+    }
+}
