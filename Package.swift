@@ -41,8 +41,10 @@ let package = Package(
             name: "GobotSteps",
             dependencies: [
                 "GobotCore", "GobotStore", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(

@@ -18,6 +18,15 @@ extension Decimal {
         return whole * step
     }
 
+    /// The smallest multiple of `step` not below `self`.
+    public func ceiled(toMultipleOf step: Decimal) -> Decimal {
+        guard step > 0 else { return self }
+        var quotient = self / step
+        var whole = Decimal()
+        NSDecimalRound(&whole, &quotient, 0, .up)
+        return whole * step
+    }
+
     /// The multiple of `step` nearest to `self` (for prices on the tick grid).
     public func roundedToNearest(multipleOf step: Decimal) -> Decimal {
         guard step > 0 else { return self }

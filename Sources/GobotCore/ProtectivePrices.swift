@@ -11,8 +11,10 @@ public struct ProtectivePrices: Sendable, Equatable {
         let s = stopPercent / 100, t = targetPercent / 100
         let rawStop = side == .long ? entry * (1 - s) : entry * (1 + s)
         let rawTarget = side == .long ? entry * (1 + t) : entry * (1 - t)
-        let stop = rawStop.roundedToNearest(multipleOf: tickSize)
-        let target = rawTarget.roundedToNearest(multipleOf: tickSize)
+        // Rounded onto the tick grid so that reward:risk never falls below the configured ratio:
+        // the stop moves toward the entry (less risk), the target away from it (more reward).
+        let stop = side == .long ? rawStop.ceiled(toMultipleOf: tickSize) : rawStop.floored(toMultipleOf: tickSize)
+        let target = side == .long ? rawTarget.ceiled(toMultipleOf: tickSize) : rawTarget.floored(toMultipleOf: tickSize)
         let risk = abs((entry - stop).doubleValue)
         let reward = abs((target - entry).doubleValue)
         let rr = risk > 0 ? Decimal(reward / risk).rounded(scale: 4) : 0

@@ -1,3 +1,4 @@
+import Analysts
 import GobotCore
 import GobotStore
 
@@ -9,14 +10,29 @@ public struct StepContext: Sendable {
     public var clock: any WallClock
     public var secrets: Secrets
     public var step: StepName
+    /// Nil when the configuration cannot reach an exchange (the step then says why).
+    public var exchange: (any FuturesExchange)?
+    public var analyst: any Analyst
+    /// Whether charts are written to `state/charts/` (off in backtests, which would write thousands).
+    public var saveCharts: Bool = true
 
-    public init(config: GobotConfig, db: GobotDatabase, paths: StepPaths, clock: any WallClock, secrets: Secrets, step: StepName) {
+    public init(config: GobotConfig, db: GobotDatabase, paths: StepPaths, clock: any WallClock, secrets: Secrets, step: StepName,
+                exchange: (any FuturesExchange)?, analyst: any Analyst = RulesAnalystAdapter()) {
         self.config = config
         self.db = db
         self.paths = paths
         self.clock = clock
         self.secrets = secrets
         self.step = step
+        self.exchange = exchange
+        self.analyst = analyst
+    }
+
+    public func requireExchange() throws -> any FuturesExchange {
+        guard let exchange else {
+            throw StepError.failed("no exchange is available for exchange.environment \(config.exchange.environment.rawValue)")
+        }
+        return exchange
     }
 
     public var nowMs: Int64 { clock.nowMs() }

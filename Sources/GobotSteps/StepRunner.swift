@@ -10,12 +10,18 @@ public struct StepRunner: Sendable {
     public var stateDirOverride: String?
     public var environment: [String: String]
     public var clock: any WallClock
+    /// Builds the exchange and analyst for a step; tests swap in fakes, the CLI uses ``LiveServices``.
+    public var makeServices: ServiceFactory
 
-    public init(configPath: String, stateDirOverride: String? = nil, environment: [String: String], clock: any WallClock = SystemClock()) {
+    public typealias ServiceFactory = @Sendable (GobotConfig, GobotDatabase, Secrets, any WallClock) throws -> StepServices
+
+    public init(configPath: String, stateDirOverride: String? = nil, environment: [String: String], clock: any WallClock = SystemClock(),
+                makeServices: @escaping ServiceFactory = LiveServices.make) {
         self.configPath = configPath
         self.stateDirOverride = stateDirOverride
         self.environment = environment
         self.clock = clock
+        self.makeServices = makeServices
     }
 
     /// The result of one run: the code to exit with and the line to print.
@@ -72,7 +78,16 @@ public struct StepRunner: Sendable {
         } catch {
             return Result(exit: .tryLater, outcome: "busy", message: "cannot record the run in \(paths.database): \(error)")
         }
-        let context = StepContext(config: config, db: db, paths: paths, clock: clock, secrets: secrets, step: step)
+        let services: StepServices
+        do {
+            services = try makeServices(config, db, secrets, clock)
+        } catch {
+            let r = Result(exit: .badConfig, outcome: "bad_config", message: secrets.scrub("gobot \(step.rawValue): \(error)"))
+            try? db.finishRun(id: runId, atMs: clock.nowMs(), outcome: r.outcome, exitCode: r.exit.rawValue, message: r.message)
+            return r
+        }
+        let context = StepContext(config: config, db: db, paths: paths, clock: clock, secrets: secrets, step: step,
+                                  exchange: services.exchange, analyst: services.analyst)
 
         let result: Result
         if step.opensRisk, let reason = haltReason(config: config, db: db) {
@@ -95,11 +110,16 @@ public struct StepRunner: Sendable {
 
     /// Why steps that open risk must not run now, or nil when they may.
     public func haltReason(config: GobotConfig, db: GobotDatabase) -> String? {
-        if config.emergency.killSwitchEnabled, FileManager.default.fileExists(atPath: config.emergency.killSwitchFile) {
-            return "kill switch file \(config.emergency.killSwitchFile) is present (remove it to resume)"
-        }
+        if let reason = Self.killSwitchReason(config) { return reason }
         if let halt = try? db.haltState(), halt.halted {
             return "halted by \(halt.actor): \(halt.reason) (run `gobot resume`)"
+        }
+        return nil
+    }
+
+    public static func killSwitchReason(_ config: GobotConfig) -> String? {
+        if config.emergency.killSwitchEnabled, FileManager.default.fileExists(atPath: config.emergency.killSwitchFile) {
+            return "kill switch file \(config.emergency.killSwitchFile) is present (remove it to resume)"
         }
         return nil
     }

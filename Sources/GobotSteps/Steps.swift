@@ -4,29 +4,14 @@ import GobotStore
 
 /// The step bodies, each a function of a ``StepContext``. The CLI and the backtest call these.
 public enum Steps {
-    public static func scan(_ ctx: StepContext) async throws -> StepReport {
-        StepReport(outcome: "nothing_to_do", message: "scan: nothing to do")
-    }
-
-    public static func analyze(_ ctx: StepContext) async throws -> StepReport {
-        StepReport(outcome: "nothing_to_do", message: "analyze: nothing to do")
-    }
-
-    public static func trade(_ ctx: StepContext) async throws -> StepReport {
-        StepReport(outcome: "nothing_to_do", message: "trade: nothing to do")
-    }
-
-    public static func reconcile(_ ctx: StepContext) async throws -> StepReport {
-        StepReport(outcome: "nothing_to_do", message: "reconcile: nothing to do")
-    }
-
-    public static func report(_ ctx: StepContext) async throws -> StepReport {
-        StepReport(outcome: "nothing_to_do", message: "report: nothing to do")
-    }
-
     public static func halt(_ ctx: StepContext, reason: String, flatten: Bool, actor: String) async throws -> StepReport {
         try ctx.db.setHalted(true, reason: reason, actor: actor, atMs: ctx.nowMs)
-        return StepReport(outcome: "halted", message: "halted: \(reason)")
+        Alerts.send(ctx, kind: "halt", key: "halt-\(ctx.nowMs)", text: "gobot halted by \(actor): \(reason)")
+        var message = "halted: \(reason)"
+        if flatten {
+            message += "\n" + (try await flattenAll(ctx))
+        }
+        return StepReport(outcome: "halted", message: message)
     }
 
     public static func resume(_ ctx: StepContext, reason: String, actor: String) throws -> StepReport {

@@ -94,7 +94,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     /// Replays every closed minute since the last call: protective triggers and funding.
     func settle() async throws {
         let now = nowMs()
-        let state = try db.read { db in
+        let state = try db.write { db in
             (try self.account(db).processedUntilMs,
              try String.fetchAll(db, sql: "SELECT DISTINCT symbol FROM paper_algo WHERE status = 'NEW' UNION SELECT symbol FROM paper_positions WHERE amt != '0'"))
         }
@@ -200,7 +200,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
 
     public func balanceUSDT() async throws -> Double {
         try await settle()
-        return try db.read { try self.account($0).balance.doubleValue }
+        return try db.write { try self.account($0).balance.doubleValue }
     }
 
     public func positions() async throws -> [ExchangePosition] {

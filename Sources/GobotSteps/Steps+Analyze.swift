@@ -1,0 +1,27 @@
+import Analysts
+import Foundation
+import GobotCore
+import GobotStore
+
+extension Steps {
+    /// Asks the analyst about each fresh candidate and stores the answer as a signal.
+    public static func analyze(_ ctx: StepContext) async throws -> StepReport {
+        let now = ctx.nowMs
+        let candidates = try ctx.db.freshCandidates(nowMs: now, maxAgeMs: Int64(ctx.config.universe.candidateMaxAgeMinutes) * 60_000)
+        guard !candidates.isEmpty else { return StepReport(outcome: "nothing_to_do", message: "analyze: no fresh candidates") }
+        var lines: [String] = []
+        for c in candidates {
+            let set = ChartSet(symbol: c.symbol,
+                               m1: try ctx.db.candles(symbol: c.symbol, interval: .m1, closedByMs: now, limit: 120),
+                               m5: try ctx.db.candles(symbol: c.symbol, interval: .m5, closedByMs: now, limit: 120),
+                               m15: try ctx.db.candles(symbol: c.symbol, interval: .m15, closedByMs: now, limit: 120))
+            let pngs = ctx.analyst.needsCharts || ctx.saveCharts ? try ChartOutput.render(set, ctx: ctx) : []
+            let signal = try await ctx.analyst.analyze(set, pngs: pngs, nowMs: now)
+            let hashes = pngs.map(ChartOutput.hash)
+            let reference = set.m1.last?.close ?? c.lastClose
+            try ctx.db.storeSignal(candidateId: c.id, symbol: c.symbol, atMs: now, signal: signal, referencePrice: reference, chartHashes: hashes)
+            lines.append("\(c.symbol) \(signal.direction.rawValue) \(String(format: "%.2f", signal.confidence))")
+        }
+        return StepReport(message: "analyze: \(lines.joined(separator: ", "))")
+    }
+}

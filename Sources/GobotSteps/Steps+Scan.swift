@@ -1,0 +1,58 @@
+import Foundation
+import GobotCore
+import GobotStore
+
+extension Steps {
+    /// Picks the symbols worth a look, stores their new closed candles and queues candidates.
+    public static func scan(_ ctx: StepContext) async throws -> StepReport {
+        let ex = try ctx.requireExchange()
+        let now = ctx.nowMs
+        let cfg = ctx.config.universe
+        var universe = cfg.symbols
+        if universe.isEmpty {
+            let rules = try await ex.symbolRules(symbols: [])
+            let tickers = try await ex.tickers24h()
+            universe = tickers
+                .filter { $0.symbol.hasSuffix("USDT") && rules[$0.symbol]?.status == "TRADING" && $0.quoteVolume >= cfg.minQuoteVolumeUSD }
+                .sorted { $0.quoteVolume > $1.quoteVolume }
+                .map(\.symbol)
+        }
+        let live = Set(try ctx.db.livePositions().map(\.symbol))
+        let cooldownMs = Int64(ctx.config.trading.symbolCooldownMinutes) * 60_000
+        var skipped: [String] = []
+        var picked: [String] = []
+        for symbol in universe {
+            if picked.count >= cfg.maxSymbols { break }
+            if live.contains(symbol) { skipped.append("\(symbol) (open position)"); continue }
+            if let last = try ctx.db.lastEntryMs(symbol: symbol), now - last < cooldownMs { skipped.append("\(symbol) (cooldown)"); continue }
+            picked.append(symbol)
+        }
+        var queued: [String] = []
+        var stored = 0
+        for symbol in picked {
+            for interval in Interval.allCases {
+                let last = try ctx.db.lastCandleOpenMs(symbol: symbol, interval: interval)
+                let start = last.map { $0 + interval.ms } ?? (now - 150 * interval.ms)
+                guard start + interval.ms <= now else { continue }
+                let candles = try await ex.klines(symbol: symbol, interval: interval, startMs: start, limit: 500)
+                    .filter { $0.closeTimeMs(interval) < now }  // the still-open candle is never stored
+                try ctx.db.storeCandles(symbol: symbol, interval: interval, candles)
+                stored += candles.count
+            }
+            let m15 = try ctx.db.candles(symbol: symbol, interval: .m15, closedByMs: now, limit: 60)
+            guard let lastClose = m15.last?.close, m15.count >= 30 else { continue }
+            // Cheap feature: trend strength over volatility; the analyst decides the direction.
+            let closes = m15.map(\.close)
+            let fast = Indicators.ema(closes, period: 9).last ?? lastClose
+            let slow = Indicators.ema(closes, period: 21).last ?? lastClose
+            let atr = Indicators.atrFraction(m15) ?? 0.01
+            let score = abs(fast - slow) / slow / max(atr, 0.0001)
+            try ctx.db.addCandidate(symbol: symbol, atMs: now, lastClose: lastClose, score: score)
+            queued.append(symbol)
+        }
+        try ctx.db.pruneCandles(olderThanMs: now - 3 * 86_400_000)
+        var message = "scan: \(queued.count) candidate\(queued.count == 1 ? "" : "s") (\(queued.joined(separator: ", "))), \(stored) new candles"
+        if !skipped.isEmpty { message += "; skipped \(skipped.joined(separator: ", "))" }
+        return StepReport(outcome: queued.isEmpty ? "nothing_to_do" : "ok", message: message)
+    }
+}
