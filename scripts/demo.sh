@@ -16,5 +16,5 @@ $bin config check
 if $bin help backtest >/dev/null 2>&1; then
     $bin backtest "$@"
 else
-    for step in scan analyze trade reconcile report status; do $bin $step; done
+    echo "this build has no backtest command" >&2; exit 1
 fi

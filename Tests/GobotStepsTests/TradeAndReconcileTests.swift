@@ -1,0 +1,120 @@
+import Foundation
+import GobotCore
+import GobotStore
+import Testing
+@testable import GobotSteps
+
+@Suite struct TradeAndReconcileTests {
+    @Test func anApprovedSignalOpensAPositionWithStopAndTarget() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("XRPUSDT: long 5 @ 2"))
+        let state = try await h.exchangeState()
+        #expect(state.amt == 5)
+        #expect(state.algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        let orders = try h.db.orders()
+        #expect(orders.map(\.clientOrderId) == ["gb-1-E", "gb-1-SL", "gb-1-TP"])
+        #expect(orders.map(\.status) == ["filled", "open", "open"])
+        #expect(orders[1].triggerPrice == Decimal(string: "1.96")! && orders[2].triggerPrice == Decimal(string: "2.08")!)
+        // Reconcile only books the entry commission; run again, it changes nothing.
+        #expect(try await Steps.reconcile(h.ctx).message == "reconcile: booked 1 ledger entries")
+        #expect(try await Steps.reconcile(h.ctx).message == "reconcile: in agreement with the exchange")
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.005")!)
+    }
+
+    @Test func killedAfterIntentLeavesNoOrderAndReconcileClosesTheIntent() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let id = try h.signal()
+        let plan = try RiskGate.evaluate(symbol: "XRPUSDT", signal: Signal(direction: .long, confidence: 0.8, rationale: "", model: ""),
+                                         price: 2, rules: TradingHarness.xrp, state: RiskState(nowMs: h.clock.nowMs()),
+                                         config: h.ctx.config, closedTrades: 0, wins: 0).get()
+        _ = try h.db.recordEntryIntent(EntryIntent(plan: plan, signalId: id, entryClientId: "gb-\(id)-E"), atMs: h.clock.nowMs())
+        // The process died here, before sending. Reconcile looks the id up and finds nothing.
+        let report = try await Steps.reconcile(h.ctx)
+        #expect(report.message.contains("entry gb-1-E never reached the exchange"))
+        #expect(try h.db.positions().map(\.status) == ["failed"])
+        #expect(try await h.exchangeState().amt == 0)
+        #expect(h.exchange.marketOrders == 0)
+    }
+
+    @Test(arguments: [FaultyExchange.Fault.crashAfterEntry, .timeoutAfterEntry, .crashAfterStop])
+    func afterAnInterruptionReconcileLeavesExactlyOneProtectedPosition(fault: FaultyExchange.Fault) async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = fault
+        _ = try? await Steps.trade(h.ctx)  // a crash escapes; a timeout is recorded as unknown
+        h.at(minute: 2)
+        _ = try await Steps.reconcile(h.ctx)
+        let state = try await h.exchangeState()
+        #expect(state.amt == 5)
+        #expect(state.algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(h.exchange.marketOrders == 1)  // never sent twice
+        #expect(try h.db.livePositions().map(\.status) == ["open"])
+        #expect(try h.db.orders(statuses: ["intent", "unknown"]).isEmpty)
+        // A second trade run does not enter again and a second reconcile changes nothing.
+        _ = try await Steps.trade(h.ctx)
+        #expect(h.exchange.marketOrders == 1)
+        #expect(try await Steps.reconcile(h.ctx).message == "reconcile: in agreement with the exchange")
+    }
+
+    @Test func stopFilledWhileGobotWasDownIsBookedAndTheSiblingCancelled() async throws {
+        // Flat at 2.0, then the price falls through the 1.96 stop at minute 20.
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 35)  // no step ran between
+        let report = try await Steps.reconcile(h.ctx)
+        #expect(report.message.contains("XRPUSDT: closed by stop-loss"))
+        let p = try #require(try h.db.positions().first)
+        #expect(p.status == "closed" && p.exitReason == "stop-loss")
+        // The candle opened at 1.95, below the trigger: a gap fills at the open, as it would.
+        #expect(p.exitPrice == Decimal(string: "1.95")!)
+        #expect(p.realizedPnl == Decimal(string: "-0.25")!)
+        #expect(try await h.exchangeState().algos.isEmpty)  // take-profit sibling cancelled
+        let totals = try h.db.ledgerTotals(fromMs: 0)
+        #expect(totals.realized == Decimal(string: "-0.25")!)
+        #expect(totals.commission < 0)
+        #expect(try await Steps.reconcile(h.ctx).message == "reconcile: in agreement with the exchange")
+    }
+
+    @Test func aMissingStopIsReplacedAndAnOrphanCancelled() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        try await h.exchange.cancelAlgoOrder(clientAlgoId: "gb-1-SL")  // someone removed the stop by hand
+        let report = try await Steps.reconcile(h.ctx)
+        #expect(report.message.contains("repaired protection (stop 1.96)"))
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(try h.db.order(clientOrderId: "gb-1-SL-2")?.status == "open")
+        #expect(try h.db.outbox().contains { $0.kind == "error" && $0.payload.contains("stop-loss was missing") })
+    }
+
+    @Test func fundingIsBookedToThePosition() async throws {
+        // Entry at 07:58, funding event at 08:00 with rate 0.0001: a long pays 5 × 2.0 × 0.0001.
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 490), funding: [TradingHarness.t0 + 28_800_000: 0.0001])
+        h.at(minute: 478)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 485)
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.ledgerTotals(fromMs: 0).funding == Decimal(string: "-0.001")!)
+        #expect(try h.db.livePositions().first?.funding == Decimal(string: "-0.001")!)
+    }
+
+    @Test func autoExecuteOffRecordsTheDecisionOnly() async throws {
+        var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        h.ctx.config.execution.autoExecute = false
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.signals().first?.status == "recorded")
+        #expect(h.exchange.marketOrders == 0)
+    }
+
+    @Test func rejectionsAreStoredWithTheirReason() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal(confidence: 0.5)
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.signals().first?.decision == "low_confidence: confidence 0.5 is below the threshold 0.75")
+    }
+}
