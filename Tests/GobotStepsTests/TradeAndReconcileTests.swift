@@ -118,3 +118,20 @@ import Testing
         #expect(try h.db.signals().first?.decision == "low_confidence: confidence 0.5 is below the threshold 0.75")
     }
 }
+
+extension TradeAndReconcileTests {
+    @Test func haltWithFlattenCancelsProtectionClosesThePositionAndHalts() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 3)
+        let report = try await Steps.halt(h.ctx, reason: "drill", flatten: true, actor: "test")
+        #expect(report.message.contains("cancelled 2 protective orders, closed 1 positions"))
+        let state = try await h.exchangeState()
+        #expect(state.amt == 0 && state.algos.isEmpty)
+        #expect(try h.db.haltState().halted)
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.positions().first?.exitReason == "closed by gobot")
+        #expect(try h.db.verifyAudit() == .valid(entries: try h.db.auditEntries().count))
+    }
+}
