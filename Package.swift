@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         // Pure logic: values in, values out. Imports nothing of ours and nothing third-party.
@@ -54,12 +55,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Loopback fakes of Binance, OpenAI and Telegram; linked by tests only.
+        .target(
+            name: "GobotTestSupport",
+            dependencies: ["GobotCore", "BinanceFutures", .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "GobotCoreTests", dependencies: ["GobotCore"]),
         .testTarget(name: "GobotStoreTests", dependencies: ["GobotStore", "GobotCore"]),
-        .testTarget(name: "BinanceFuturesTests", dependencies: ["BinanceFutures", "GobotCore"]),
+        .testTarget(name: "BinanceFuturesTests", dependencies: ["BinanceFutures", "GobotCore", "GobotTestSupport"]),
         .testTarget(
             name: "GobotStepsTests",
-            dependencies: ["GobotSteps", "GobotStore", "GobotCore", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify"]
+            dependencies: ["GobotSteps", "GobotStore", "GobotCore", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
+                           "GobotTestSupport"]
         ),
         .testTarget(name: "GobotCLITests", dependencies: ["GobotSteps", "GobotStore", "GobotCore"]),
     ]

@@ -1,0 +1,311 @@
+import Foundation
+import GobotCore
+
+/// The Binance USDⓈ-M REST client.
+///
+/// Every call goes through ``request(_:_:params:weight:signed:placesOrder:)``, which enforces
+/// the shared weight budget, bans and back-offs, the circuit breaker, signing with a synced
+/// clock (one resync and retry on -1021), and maps every failure to an ``ExchangeError`` that
+/// says what may be done next. Order placement is never retried here: an unknown outcome is
+/// reported as such and resolved by the caller through the client order id.
+public final class BinanceClient: FuturesExchange, @unchecked Sendable {
+    public struct Credentials: Sendable {
+        public var apiKey: String
+        public var secret: String
+        public init(apiKey: String, secret: String) { self.apiKey = apiKey; self.secret = secret }
+    }
+
+    let baseURL: String
+    let transport: any HTTPTransport
+    let credentials: Credentials?
+    let state: any ExchangeStateStore
+    let nowMs: @Sendable () -> Int64
+    let recvWindowMs: Int
+    let weightBudget: Int
+    let sleep: @Sendable (Int64) async -> Void
+
+    public init(baseURL: String, transport: any HTTPTransport, credentials: Credentials?, state: any ExchangeStateStore,
+                recvWindowMs: Int = 5000, weightBudget: Int = 1200, nowMs: @escaping @Sendable () -> Int64,
+                sleep: @escaping @Sendable (Int64) async -> Void = { ms in try? await Task.sleep(nanoseconds: UInt64(max(ms, 0)) * 1_000_000) }) {
+        self.baseURL = baseURL
+        self.transport = transport
+        self.credentials = credentials
+        self.state = state
+        self.recvWindowMs = recvWindowMs
+        self.weightBudget = weightBudget
+        self.nowMs = nowMs
+        self.sleep = sleep
+    }
+
+    // MARK: the request pipeline
+
+    func request(_ method: String, _ path: String, params: [(String, String)] = [], weight: Int, signed: Bool,
+                 placesOrder: Bool = false) async throws -> Data {
+        try state.checkBreaker(nowMs: nowMs())
+        var resynced = false
+        var retriedUnavailable = false
+        while true {
+            try state.admit(weight: weight, budget: weightBudget, nowMs: nowMs())
+            var query = params
+            var headers: [String: String] = [:]
+            if signed {
+                guard let credentials else { throw ExchangeError.notConfigured("BINANCE_API_KEY and BINANCE_API_SECRET are needed for \(path)") }
+                let offset = try await clockOffset(force: false)
+                query += [("recvWindow", String(recvWindowMs)), ("timestamp", String(nowMs() + offset))]
+                let payload = QueryString.encode(query)
+                query.append(("signature", RequestSigner(secret: credentials.secret).signature(for: payload)))
+                headers["X-MBX-APIKEY"] = credentials.apiKey
+            } else if let credentials {
+                headers["X-MBX-APIKEY"] = credentials.apiKey
+            }
+            let qs = QueryString.encode(query)
+            let url = qs.isEmpty ? "\(baseURL)\(path)" : "\(baseURL)\(path)?\(qs)"
+            let response: HTTPResponseData
+            do {
+                response = try await transport.send(HTTPRequestData(method: method, url: url, headers: headers))
+            } catch let error as TransportError {
+                let opened = try state.recordFailure(reason: error.description, nowMs: nowMs())
+                if placesOrder, error == .timeout { throw ExchangeError.unknownOutcome("\(method) \(path): \(error)") }
+                if !placesOrder, !retriedUnavailable, !opened {
+                    retriedUnavailable = true
+                    await sleep(250)
+                    continue
+                }
+                throw ExchangeError.unavailable("\(method) \(path): \(error)")
+            }
+            if let used = response.headers["x-mbx-used-weight-1m"].flatMap(Int.init) {
+                try state.recordUsedWeight(used, nowMs: nowMs())
+            }
+            if (200..<300).contains(response.status) {
+                try state.recordSuccess(nowMs: nowMs())
+                return response.body
+            }
+            let apiError = try? JSONDecoder().decode(BinanceResponses.APIError.self, from: response.body)
+            if response.status >= 500 || response.status == 408 {
+                _ = try state.recordFailure(reason: "HTTP \(response.status)", nowMs: nowMs())
+            }
+            switch (response.status, apiError?.code) {
+            case (418, _):
+                let until = Self.banUntil(apiError?.msg) ?? (nowMs() + 120_000)
+                try state.recordBan(untilMs: until)
+                throw ExchangeError.banned(untilMs: until)
+            case (429, _):
+                let retryAfter = response.headers["retry-after"].flatMap(Int64.init).map { nowMs() + $0 * 1000 }
+                let until = retryAfter ?? (nowMs() / 60_000 + 1) * 60_000
+                try state.recordBackoff(untilMs: until)
+                throw ExchangeError.rateLimited(untilMs: until)
+            case (_, .some(-1021)), (_, .some(-5028)):
+                guard !resynced else { throw ExchangeError.rejected(code: apiError?.code ?? -1021, message: apiError?.msg ?? "") }
+                resynced = true
+                _ = try await clockOffset(force: true)
+                continue
+            case (_, .some(-1007)), (_, .some(-1006)):
+                if placesOrder { throw ExchangeError.unknownOutcome("\(path): \(apiError?.code ?? 0) \(apiError?.msg ?? "")") }
+                throw ExchangeError.unavailable("\(path): \(apiError?.msg ?? "")")
+            case (_, .some(-1001)), (_, .some(-1008)):
+                throw ExchangeError.unavailable("\(path): \(apiError?.code ?? 0) \(apiError?.msg ?? "")")
+            case (408, _), (500..<600, _):
+                let message = apiError?.msg ?? String(decoding: response.body.prefix(120), as: UTF8.self)
+                // A 5xx or 408 on an order may hide an order that executed.
+                if placesOrder { throw ExchangeError.unknownOutcome("\(path): HTTP \(response.status) \(message)") }
+                throw ExchangeError.unavailable("\(path): HTTP \(response.status) \(message)")
+            case (_, .some(let code)):
+                throw ExchangeError.rejected(code: code, message: apiError?.msg ?? "")
+            default:
+                throw ExchangeError.badResponse(endpoint: path, reason: "HTTP \(response.status) without an error body")
+            }
+        }
+    }
+
+    static func banUntil(_ message: String?) -> Int64? {
+        guard let message, let range = message.range(of: "until ") else { return nil }
+        return Int64(message[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// The offset added to the local clock for `timestamp`, synced once an hour or on -1021.
+    func clockOffset(force: Bool) async throws -> Int64 {
+        if !force, let saved = try state.clockOffset(), nowMs() - saved.syncedAtMs < 3_600_000 { return saved.offsetMs }
+        let t0 = nowMs()
+        let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false)
+        let t1 = nowMs()
+        let server = try decode(BinanceResponses.ServerTime.self, data, "/fapi/v1/time").serverTime
+        let offset = server - (t0 + t1) / 2
+        try state.setClockOffset(offset, atMs: t1)
+        return offset
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ data: Data, _ endpoint: String) throws -> T {
+        do { return try JSONDecoder().decode(type, from: data) } catch {
+            throw ExchangeError.badResponse(endpoint: endpoint, reason: Self.describe(error))
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let ctx): "missing \(key.stringValue) at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let ctx): "wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)"
+        case DecodingError.valueNotFound(_, let ctx): "null at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.dataCorrupted(let ctx): "not valid JSON: \(ctx.debugDescription)"
+        default: String(describing: error).prefix(200).description
+        }
+    }
+
+    // MARK: market data
+
+    public func serverTimeMs() async throws -> Int64 {
+        try decode(BinanceResponses.ServerTime.self, try await request("GET", "/fapi/v1/time", weight: 1, signed: false), "/fapi/v1/time").serverTime
+    }
+
+    /// Cached for an hour: filters change rarely and exchangeInfo is large.
+    public func symbolRules(symbols: [String]) async throws -> [String: SymbolRules] {
+        let all: [String: SymbolRules]
+        if let cached = try state.cached("exchangeInfo.rules", nowMs: nowMs()),
+           let rules = try? JSONDecoder().decode([String: SymbolRules].self, from: Data(cached.utf8)) {
+            all = rules
+        } else {
+            let info = try ExchangeInfoDecoder.decode(try await request("GET", "/fapi/v1/exchangeInfo", weight: 1, signed: false))
+            all = info.rules
+            if let json = try? JSONEncoder().encode(all) {
+                try state.cache("exchangeInfo.rules", value: String(decoding: json, as: UTF8.self), ttlMs: 3_600_000, nowMs: nowMs())
+            }
+        }
+        return symbols.isEmpty ? all : all.filter { symbols.contains($0.key) }
+    }
+
+    public func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int) async throws -> [Candle] {
+        var params = [("symbol", symbol), ("interval", interval.rawValue), ("limit", String(limit))]
+        if let startMs { params.append(("startTime", String(startMs))) }
+        let weight = limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10
+        return try BinanceResponses.klines(try await request("GET", "/fapi/v1/klines", params: params, weight: weight, signed: false),
+                                           endpoint: "/fapi/v1/klines")
+    }
+
+    public func tickers24h() async throws -> [Ticker24h] {
+        let data = try await request("GET", "/fapi/v1/ticker/24hr", weight: 40, signed: false)
+        return try decode([BinanceResponses.Ticker].self, data, "/fapi/v1/ticker/24hr").compactMap {
+            guard let p = Decimal(exchangeString: $0.lastPrice), let q = Decimal(exchangeString: $0.quoteVolume),
+                  let c = Decimal(exchangeString: $0.priceChangePercent) else { return nil }
+            return Ticker24h(symbol: $0.symbol, lastPrice: p, quoteVolume: q, priceChangePercent: c)
+        }
+    }
+
+    /// Mark price, shared for 5 s through the database so steps in the same minute reuse it.
+    public func markPrice(symbol: String) async throws -> Double {
+        let key = "mark.\(symbol)"
+        if let cached = try state.cached(key, nowMs: nowMs()), let v = Double(cached) { return v }
+        let data = try await request("GET", "/fapi/v1/premiumIndex", params: [("symbol", symbol)], weight: 1, signed: false)
+        let p = try decode(BinanceResponses.PremiumIndex.self, data, "/fapi/v1/premiumIndex")
+        guard let v = Double(p.markPrice) else { throw ExchangeError.badResponse(endpoint: "/fapi/v1/premiumIndex", reason: "markPrice \(p.markPrice)") }
+        try state.cache(key, value: p.markPrice, ttlMs: 5_000, nowMs: nowMs())
+        return v
+    }
+
+    // MARK: account
+
+    public func balanceUSDT() async throws -> Double {
+        let rows = try decode([BinanceResponses.Balance].self, try await request("GET", "/fapi/v3/balance", weight: 5, signed: true), "/fapi/v3/balance")
+        return Double(rows.first { $0.asset == "USDT" }?.balance ?? "0") ?? 0
+    }
+
+    public func positions() async throws -> [ExchangePosition] {
+        let ep = "/fapi/v3/positionRisk"
+        return try decode([BinanceResponses.Position].self, try await request("GET", ep, weight: 5, signed: true), ep).compactMap { p in
+            let amt = try BinanceResponses.decimal(p.positionAmt, "positionAmt", ep)
+            guard amt != 0 else { return nil }
+            return ExchangePosition(symbol: p.symbol, positionAmt: amt, entryPrice: try BinanceResponses.decimal(p.entryPrice, "entryPrice", ep),
+                                    markPrice: Decimal(exchangeString: p.markPrice ?? "0") ?? 0,
+                                    unrealizedProfit: Decimal(exchangeString: p.unRealizedProfit ?? "0") ?? 0)
+        }
+    }
+
+    public func setLeverage(symbol: String, leverage: Int) async throws {
+        _ = try await request("POST", "/fapi/v1/leverage", params: [("symbol", symbol), ("leverage", String(leverage))], weight: 1, signed: true)
+    }
+
+    public func setMarginType(symbol: String, marginType: String) async throws {
+        do {
+            _ = try await request("POST", "/fapi/v1/marginType", params: [("symbol", symbol), ("marginType", marginType)], weight: 1, signed: true)
+        } catch ExchangeError.rejected(code: -4046, _) {
+            // "No need to change margin type": already as wanted.
+        }
+    }
+
+    // MARK: regular orders
+
+    public func placeMarketOrder(_ r: MarketOrderRequest) async throws -> ExchangeOrder {
+        var params = [("symbol", r.symbol), ("side", r.side.rawValue), ("type", "MARKET"), ("quantity", r.quantity.plainString)]
+        if r.reduceOnly { params.append(("reduceOnly", "true")) }
+        params += [("newClientOrderId", r.clientOrderId), ("newOrderRespType", "RESULT")]
+        let data = try await request("POST", "/fapi/v1/order", params: params, weight: 1, signed: true, placesOrder: true)
+        return try BinanceResponses.order(try decode(BinanceResponses.Order.self, data, "/fapi/v1/order"), endpoint: "/fapi/v1/order")
+    }
+
+    public func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder? {
+        do {
+            let data = try await request("GET", "/fapi/v1/order", params: [("symbol", symbol), ("origClientOrderId", clientOrderId)], weight: 1, signed: true)
+            return try BinanceResponses.order(try decode(BinanceResponses.Order.self, data, "/fapi/v1/order"), endpoint: "/fapi/v1/order")
+        } catch ExchangeError.rejected(code: -2013, _) {
+            return nil
+        }
+    }
+
+    public func openOrders(symbol: String?) async throws -> [ExchangeOrder] {
+        let data = try await request("GET", "/fapi/v1/openOrders", params: symbol.map { [("symbol", $0)] } ?? [], weight: symbol == nil ? 40 : 1, signed: true)
+        return try decode([BinanceResponses.Order].self, data, "/fapi/v1/openOrders").map { try BinanceResponses.order($0, endpoint: "/fapi/v1/openOrders") }
+    }
+
+    public func cancelOrder(symbol: String, clientOrderId: String) async throws {
+        _ = try await request("DELETE", "/fapi/v1/order", params: [("symbol", symbol), ("origClientOrderId", clientOrderId)], weight: 1, signed: true)
+    }
+
+    // MARK: algo (conditional) orders, /fapi/v1/algoOrder since 2025-12-09
+
+    public func placeProtectiveOrder(_ r: ProtectiveOrderRequest) async throws -> AlgoOrder {
+        let params = [("algoType", "CONDITIONAL"), ("symbol", r.symbol), ("side", r.side.rawValue), ("type", r.kind.rawValue),
+                      ("triggerPrice", r.triggerPrice.plainString), ("closePosition", "true"), ("workingType", "MARK_PRICE"),
+                      ("priceProtect", "true"), ("clientAlgoId", r.clientAlgoId)]
+        let data = try await request("POST", "/fapi/v1/algoOrder", params: params, weight: 1, signed: true, placesOrder: true)
+        return try BinanceResponses.algo(try decode(BinanceResponses.Algo.self, data, "/fapi/v1/algoOrder"), endpoint: "/fapi/v1/algoOrder")
+    }
+
+    public func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? {
+        do {
+            let data = try await request("GET", "/fapi/v1/algoOrder", params: [("clientAlgoId", clientAlgoId)], weight: 1, signed: true)
+            return try BinanceResponses.algo(try decode(BinanceResponses.Algo.self, data, "/fapi/v1/algoOrder"), endpoint: "/fapi/v1/algoOrder")
+        } catch let ExchangeError.rejected(code, _) where code == -2013 || code == -20124 {
+            return nil
+        }
+    }
+
+    public func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] {
+        let data = try await request("GET", "/fapi/v1/openAlgoOrders", params: symbol.map { [("symbol", $0)] } ?? [],
+                                     weight: symbol == nil ? 40 : 1, signed: true)
+        return try decode([BinanceResponses.Algo].self, data, "/fapi/v1/openAlgoOrders").map { try BinanceResponses.algo($0, endpoint: "/fapi/v1/openAlgoOrders") }
+    }
+
+    public func cancelAlgoOrder(clientAlgoId: String) async throws {
+        _ = try await request("DELETE", "/fapi/v1/algoOrder", params: [("clientAlgoId", clientAlgoId)], weight: 1, signed: true)
+    }
+
+    // MARK: history
+
+    public func userTrades(symbol: String, startMs: Int64) async throws -> [UserTrade] {
+        let ep = "/fapi/v1/userTrades"
+        let data = try await request("GET", ep, params: [("symbol", symbol), ("startTime", String(startMs)), ("limit", "1000")], weight: 5, signed: true)
+        return try decode([BinanceResponses.Trade].self, data, ep).map {
+            UserTrade(id: String($0.id), symbol: $0.symbol, orderId: String($0.orderId), side: try BinanceResponses.side($0.side, ep),
+                      price: try BinanceResponses.decimal($0.price, "price", ep), qty: try BinanceResponses.decimal($0.qty, "qty", ep),
+                      realizedPnl: try BinanceResponses.decimal($0.realizedPnl, "realizedPnl", ep),
+                      commission: try BinanceResponses.decimal($0.commission, "commission", ep), timeMs: $0.time)
+        }
+    }
+
+    public func income(startMs: Int64) async throws -> [IncomeRecord] {
+        let ep = "/fapi/v1/income"
+        let data = try await request("GET", ep, params: [("startTime", String(startMs)), ("limit", "1000")], weight: 30, signed: true)
+        return try decode([BinanceResponses.Income].self, data, ep).map {
+            IncomeRecord(tranId: String($0.tranId), symbol: $0.symbol, incomeType: $0.incomeType,
+                         income: try BinanceResponses.decimal($0.income, "income", ep), timeMs: $0.time)
+        }
+    }
+}

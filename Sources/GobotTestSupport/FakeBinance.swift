@@ -1,0 +1,210 @@
+import BinanceFutures
+import Crypto
+import FlyingFox
+import FlyingSocks
+import Foundation
+import GobotCore
+
+/// A loopback Binance USDⓈ-M server for tests. It checks what the real one checks (API key,
+/// HMAC signature over the exact query, the timestamp window, required parameters), keeps
+/// orders, algo orders and positions, and can inject the faults cron runs meet.
+public actor FakeBinance {
+    public enum Fault: Sendable, Equatable {
+        /// Accept the request (the order exists) but answer only after the client gave up.
+        case delayAfterAccept(seconds: Double)
+        case status429(retryAfterSeconds: Int)
+        case status418(bannedUntilMs: Int64)
+        case timestampOutsideWindow
+        case http503Unknown
+        case http503Unavailable
+    }
+
+    public static let apiKey = "fake-api-key-0123456789abcdef"
+    public static let secret = "fake-secret-0123456789abcdef0123456789"
+
+    let server: HTTPServer
+    public private(set) var port: UInt16 = 0
+    var task: Task<Void, any Error>?
+
+    public var serverTimeOffsetMs: Int64 = 0
+    public var marks: [String: Decimal] = [:]
+    public var usedWeight = 0
+    var faults: [(path: String, fault: Fault)] = []
+    public private(set) var requests: [(method: String, path: String, query: [String: String])] = []
+    var orders: [String: [String: String]] = [:]      // clientOrderId → order fields
+    var algos: [String: [String: String]] = [:]       // clientAlgoId → algo fields
+    public private(set) var positions: [String: Decimal] = [:]
+    var nextId: Int64 = 1000
+
+    public init() throws {
+        server = HTTPServer(address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30)
+    }
+
+    public func start() async throws -> String {
+        let s = server
+        await s.appendRoute("*") { [weak self] request in
+            guard let self else { return HTTPResponse(statusCode: .internalServerError) }
+            return await self.handle(request)
+        }
+        task = Task { try await s.run() }
+        try await s.waitUntilListening()
+        if case .ip4(_, let p) = await s.listeningAddress { port = p }
+        return "http://127.0.0.1:\(port)"
+    }
+
+    public func stop() async {
+        await server.stop()
+        task?.cancel()
+    }
+
+    public func inject(_ fault: Fault, on path: String) { faults.append((path, fault)) }
+    public func setMark(_ symbol: String, _ price: Decimal) { marks[symbol] = price }
+    public func order(_ clientId: String) -> [String: String]? { orders[clientId] }
+    public func algo(_ clientId: String) -> [String: String]? { algos[clientId] }
+    public func count(path: String) -> Int { requests.filter { $0.path == path }.count }
+
+    func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) + serverTimeOffsetMs }
+
+    static func json(_ status: Int, _ object: Any, headers: [String: String] = [:]) -> HTTPResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+        var h = HTTPHeaders()
+        h[HTTPHeader("Content-Type")] = "application/json"
+        for (k, v) in headers { h[HTTPHeader(k)] = v }
+        return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: status == 200 ? "OK" : "Error"), headers: h, body: data)
+    }
+
+    static func error(_ status: Int, _ code: Int, _ msg: String) -> HTTPResponse { json(status, ["code": code, "msg": msg]) }
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let path = request.path
+        let rawQuery = request.target.query()
+        let params = Dictionary(QueryString.decode(rawQuery), uniquingKeysWith: { a, _ in a })
+        requests.append((request.method.rawValue, path, params))
+        usedWeight += 1
+        let weightHeader = ["X-MBX-USED-WEIGHT-1M": String(usedWeight)]
+
+        var delay: Double?
+        if let i = faults.firstIndex(where: { $0.path == path }) {
+            let fault = faults.remove(at: i).fault
+            switch fault {
+            case .status429(let s): return Self.json(429, ["code": -1003, "msg": "Too many requests; current limit is 2400 requests per minute."], headers: ["Retry-After": String(s)])
+            case .status418(let until): return Self.error(418, -1003, "Way too many requests; IP banned until \(until). Please use the websocket for live updates to avoid bans.")
+            case .timestampOutsideWindow: return Self.error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+            case .http503Unknown: return Self.error(503, -1000, "Unknown error, please check your request or try again later.")
+            case .http503Unavailable: return Self.json(503, ["code": -1001, "msg": "Service Unavailable."])
+            case .delayAfterAccept(let s): delay = s
+            }
+        }
+
+        let signedPaths: Set<String> = ["/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v1/openAlgoOrders", "/fapi/v3/positionRisk",
+                                        "/fapi/v3/balance", "/fapi/v1/userTrades", "/fapi/v1/income", "/fapi/v1/leverage",
+                                        "/fapi/v1/marginType", "/fapi/v1/openOrders"]
+        if signedPaths.contains(path) {
+            guard request.headers[HTTPHeader("X-MBX-APIKEY")] == Self.apiKey else { return Self.error(401, -2015, "Invalid API-key, IP, or permissions for action.") }
+            guard let sigRange = rawQuery.range(of: "&signature=") else { return Self.error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.") }
+            let payload = String(rawQuery[..<sigRange.lowerBound])
+            let expected = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(Self.secret.utf8)))
+                .map { String(format: "%02x", $0) }.joined()
+            guard String(rawQuery[sigRange.upperBound...]) == expected else { return Self.error(400, -1022, "Signature for this request is not valid.") }
+            guard let ts = params["timestamp"].flatMap(Int64.init) else { return Self.error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.") }
+            let window = params["recvWindow"].flatMap(Int64.init) ?? 5000
+            let server = nowMs()
+            if ts >= server + 1000 { return Self.error(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.") }
+            if server - ts > window { return Self.error(400, -1021, "Timestamp for this request is outside of the recvWindow.") }
+        }
+
+        let response = route(request.method.rawValue, path, params)
+        if let delay { try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000)) }
+        if response.statusCode.code == 200 {
+            var r = response
+            r.headers[HTTPHeader("X-MBX-USED-WEIGHT-1M")] = weightHeader["X-MBX-USED-WEIGHT-1M"]
+            return r
+        }
+        return response
+    }
+
+    func require(_ params: [String: String], _ names: [String]) -> HTTPResponse? {
+        for n in names where (params[n] ?? "").isEmpty {
+            return Self.error(400, -1102, "Mandatory parameter '\(n)' was not sent, was empty/null, or malformed.")
+        }
+        return nil
+    }
+
+    func route(_ method: String, _ path: String, _ p: [String: String]) -> HTTPResponse {
+        switch (method, path) {
+        case ("GET", "/fapi/v1/time"):
+            return Self.json(200, ["serverTime": nowMs()])
+        case ("GET", "/fapi/v1/premiumIndex"):
+            if let e = require(p, ["symbol"]) { return e }
+            let mark = marks[p["symbol"]!] ?? 100
+            return Self.json(200, ["symbol": p["symbol"]!, "markPrice": "\(mark)", "lastFundingRate": "0.0001", "nextFundingTime": 0, "time": nowMs()])
+        case ("POST", "/fapi/v1/order"):
+            if let e = require(p, ["symbol", "side", "type"]) { return e }
+            if ["STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT", "TRAILING_STOP_MARKET"].contains(p["type"]!) {
+                return Self.error(400, -4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.")
+            }
+            if let e = require(p, ["quantity"]) { return e }
+            let cid = p["newClientOrderId"] ?? "auto-\(nextId)"
+            if orders[cid] != nil { return Self.error(400, -4116, "ClientOrderId is duplicated.") }
+            let symbol = p["symbol"]!, qty = Decimal(string: p["quantity"]!) ?? 0
+            let mark = marks[symbol] ?? 100
+            nextId += 1
+            let o = ["symbol": symbol, "orderId": String(nextId), "clientOrderId": cid, "side": p["side"]!, "type": "MARKET", "status": "FILLED",
+                     "origQty": p["quantity"]!, "executedQty": p["quantity"]!, "avgPrice": "\(mark)", "reduceOnly": p["reduceOnly"] ?? "false"]
+            orders[cid] = o
+            positions[symbol, default: 0] += p["side"] == "BUY" ? qty : -qty
+            return Self.json(200, orderJSON(o))
+        case ("GET", "/fapi/v1/order"):
+            if let e = require(p, ["symbol"]) { return e }
+            guard let cid = p["origClientOrderId"], let o = orders[cid] else { return Self.error(400, -2013, "Order does not exist.") }
+            return Self.json(200, orderJSON(o))
+        case ("POST", "/fapi/v1/algoOrder"):
+            if let e = require(p, ["algoType", "symbol", "side", "type", "triggerPrice"]) { return e }
+            guard p["algoType"] == "CONDITIONAL" else { return Self.error(400, -1116, "Invalid algoType.") }
+            if p["closePosition"] == "true", p["quantity"] != nil { return Self.error(400, -4137, "Quantity must be zero with closePosition equals true") }
+            let cid = p["clientAlgoId"] ?? "auto-\(nextId)"
+            if let existing = algos[cid], existing["algoStatus"] == "NEW" { return Self.error(400, -4116, "ClientOrderId is duplicated.") }
+            nextId += 1
+            let a = ["algoId": String(nextId), "clientAlgoId": cid, "symbol": p["symbol"]!, "side": p["side"]!, "orderType": p["type"]!,
+                     "algoStatus": "NEW", "triggerPrice": p["triggerPrice"]!, "closePosition": p["closePosition"] ?? "false",
+                     "workingType": p["workingType"] ?? "CONTRACT_PRICE"]
+            algos[cid] = a
+            return Self.json(200, algoJSON(a))
+        case ("GET", "/fapi/v1/algoOrder"):
+            guard let cid = p["clientAlgoId"], let a = algos[cid] else { return Self.error(400, -2013, "Order does not exist.") }
+            return Self.json(200, algoJSON(a))
+        case ("DELETE", "/fapi/v1/algoOrder"):
+            guard let cid = p["clientAlgoId"], var a = algos[cid], a["algoStatus"] == "NEW" else { return Self.error(400, -2011, "Unknown order sent.") }
+            a["algoStatus"] = "CANCELED"
+            algos[cid] = a
+            return Self.json(200, ["algoId": Int64(a["algoId"]!)!, "clientAlgoId": cid, "code": "200", "msg": "success"])
+        case ("GET", "/fapi/v1/openAlgoOrders"):
+            return Self.json(200, algos.values.filter { $0["algoStatus"] == "NEW" && (p["symbol"] == nil || $0["symbol"] == p["symbol"]) }
+                .sorted { $0["algoId"]! < $1["algoId"]! }.map(algoJSON))
+        case ("GET", "/fapi/v3/positionRisk"):
+            return Self.json(200, positions.filter { $0.value != 0 }.map { ["symbol": $0.key, "positionSide": "BOTH", "positionAmt": "\($0.value)",
+                                                                             "entryPrice": "\(marks[$0.key] ?? 100)", "markPrice": "\(marks[$0.key] ?? 100)",
+                                                                             "unRealizedProfit": "0"] })
+        case ("GET", "/fapi/v3/balance"):
+            return Self.json(200, [["accountAlias": "x", "asset": "USDT", "balance": "100.00000000", "availableBalance": "100.00000000"]])
+        case ("POST", "/fapi/v1/leverage"):
+            return Self.json(200, ["leverage": Int(p["leverage"] ?? "1") ?? 1, "maxNotionalValue": "1000000", "symbol": p["symbol"] ?? ""])
+        case ("POST", "/fapi/v1/marginType"):
+            return Self.error(400, -4046, "No need to change margin type.")
+        default:
+            return Self.error(404, -1000, "fake has no route \(method) \(path)")
+        }
+    }
+
+    func orderJSON(_ o: [String: String]) -> [String: Any] {
+        ["symbol": o["symbol"]!, "orderId": Int64(o["orderId"]!)!, "clientOrderId": o["clientOrderId"]!, "side": o["side"]!, "type": o["type"]!,
+         "status": o["status"]!, "origQty": o["origQty"]!, "executedQty": o["executedQty"]!, "avgPrice": o["avgPrice"]!,
+         "reduceOnly": o["reduceOnly"] == "true", "updateTime": nowMs()]
+    }
+
+    func algoJSON(_ a: [String: String]) -> [String: Any] {
+        ["algoId": Int64(a["algoId"]!)!, "clientAlgoId": a["clientAlgoId"]!, "algoType": "CONDITIONAL", "orderType": a["orderType"]!,
+         "symbol": a["symbol"]!, "side": a["side"]!, "positionSide": "BOTH", "algoStatus": a["algoStatus"]!, "triggerPrice": a["triggerPrice"]!,
+         "closePosition": a["closePosition"] == "true", "workingType": a["workingType"]!, "actualOrderId": "", "updateTime": nowMs()]
+    }
+}

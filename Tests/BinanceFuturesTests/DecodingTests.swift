@@ -1,0 +1,54 @@
+import Foundation
+import GobotCore
+import Testing
+@testable import BinanceFutures
+
+/// Decoding the real response bodies saved in Tests/Fixtures/binance.
+@Suite struct DecodingTests {
+    static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/binance")
+    func fixture(_ name: String) throws -> Data { try Data(contentsOf: Self.dir.appendingPathComponent(name)) }
+
+    @Test func exchangeInfoGivesFiltersNotPrecisions() throws {
+        let info = try ExchangeInfoDecoder.decode(try fixture("exchangeInfo.json"))
+        let btc = try #require(info.rules["BTCUSDT"])
+        #expect(btc.tickSize == Decimal(string: "0.1")! && btc.stepSize == Decimal(string: "0.001")! && btc.minNotional == 100)
+        #expect(info.rules["SOLUSDT"]?.stepSize == 1)
+        #expect(info.rules["EOSUSDT"]?.status == "SETTLING")
+        #expect(info.perpetualUSDT.contains("XRPUSDT") && !info.perpetualUSDT.contains("BTCUSDC") && !info.perpetualUSDT.contains("BTCUSDT_251226"))
+        #expect(info.requestWeightPerMinute == 6000)
+    }
+
+    @Test func garbageIsABadResponseNamingTheEndpoint() {
+        #expect(throws: ExchangeError.self) { try ExchangeInfoDecoder.decode(Data("{\"symbols\": 3}".utf8)) }
+    }
+
+    @Test func ordersAlgoOrdersPositionsTradesIncomeKlines() throws {
+        let order = try BinanceResponses.order(try JSONDecoder().decode(BinanceResponses.Order.self, from: try fixture("fapi_v1_order_POST.response.json")), endpoint: "t")
+        #expect(order.orderId == "22542179" && order.status == "NEW" && order.origQty == 10 && order.avgPrice == 0)
+        let algo = try BinanceResponses.algo(try JSONDecoder().decode(BinanceResponses.Algo.self, from: try fixture("fapi_v1_algoOrder_POST.response.json")), endpoint: "t")
+        #expect(algo.algoId == "2146760" && algo.orderType == "TAKE_PROFIT" && algo.triggerPrice == 750 && algo.isOpen)
+        let queried = try BinanceResponses.algo(try JSONDecoder().decode(BinanceResponses.Algo.self, from: try fixture("fapi_v1_algoOrder_GET.response.json")), endpoint: "t")
+        #expect(queried.algoStatus == "CANCELED" && !queried.isOpen)
+        let open = try JSONDecoder().decode([BinanceResponses.Algo].self, from: try fixture("fapi_v1_openAlgoOrders_GET.response.json"))
+        #expect(open.first?.clientAlgoId == "MRumok0dkhrP4kCm12AHaB")
+        let positions = try JSONDecoder().decode([BinanceResponses.Position].self, from: try fixture("fapi_v3_positionRisk_GET.response.json"))
+        #expect(positions.first?.positionAmt == "30" && positions.first?.unRealizedProfit == "0.76427700")
+        let trades = try JSONDecoder().decode([BinanceResponses.Trade].self, from: try fixture("fapi_v1_userTrades_GET.response.json"))
+        #expect(trades.first?.realizedPnl == "-0.91539999" && trades.first?.commission == "0.07819010")
+        let income = try JSONDecoder().decode([BinanceResponses.Income].self, from: try fixture("fapi_v1_income_GET.response.json"))
+        #expect(income.first?.tranId == 9_689_322_392)
+        let klines = try BinanceResponses.klines(try fixture("fapi_v1_klines_GET.response.json"), endpoint: "t")
+        #expect(klines.first == Candle(openTimeMs: 1_499_040_000_000, open: 0.0163479, high: 0.8, low: 0.015758, close: 0.015771, volume: 148_976.11427815))
+        let balance = try JSONDecoder().decode([BinanceResponses.Balance].self, from: try fixture("fapi_v3_balance_GET.response.json"))
+        #expect(balance.first?.asset == "USDT")
+        let premium = try JSONDecoder().decode(BinanceResponses.PremiumIndex.self, from: try fixture("fapi_v1_premiumIndex_GET.single.response.json"))
+        #expect(premium.markPrice == "11793.63104562")
+    }
+
+    @Test func everySampleErrorBodyDecodes() throws {
+        struct Samples: Decodable { struct S: Decodable { var http: Int; var body: BinanceResponses.APIError }; var samples: [S] }
+        let s = try JSONDecoder().decode(Samples.self, from: try fixture("fapi_errors.samples.json"))
+        #expect(s.samples.contains { $0.body.code == -4120 && $0.http == 400 })
+        #expect(BinanceClient.banUntil("Way too many requests; IP banned until 1591702613943. Please use ...") == 1_591_702_613_943)
+    }
+}
