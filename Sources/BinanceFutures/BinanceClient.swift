@@ -129,7 +129,11 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false)
         let t1 = nowMs()
         let server = try decode(BinanceResponses.ServerTime.self, data, "/fapi/v1/time").serverTime
-        let offset = server - (t0 + t1) / 2
+        // The server stamped its time somewhere between t0 and t1. Measuring from t1 keeps our
+        // timestamps at or behind the server's, never more than 1 s ahead (which it rejects);
+        // being behind by the round trip is what recvWindow allows for.
+        _ = t0
+        let offset = server - t1
         try state.setClockOffset(offset, atMs: t1)
         return offset
     }
@@ -307,5 +311,16 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
             IncomeRecord(tranId: String($0.tranId), symbol: $0.symbol, incomeType: $0.incomeType,
                          income: try BinanceResponses.decimal($0.income, "income", ep), timeMs: $0.time)
         }
+    }
+}
+
+extension BinanceClient {
+    /// The funding rate of the event in the hour starting at `fundingTimeMs`, if there was one.
+    public func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double? {
+        struct Row: Decodable { var fundingTime: Int64; var fundingRate: String }
+        let data = try await request("GET", "/fapi/v1/fundingRate", params: [("symbol", symbol), ("startTime", String(fundingTimeMs)),
+                                                                           ("endTime", String(fundingTimeMs + 3_600_000)), ("limit", "1")],
+                                     weight: 1, signed: false)
+        return try decode([Row].self, data, "/fapi/v1/fundingRate").first.flatMap { Double($0.fundingRate) }
     }
 }

@@ -1,6 +1,8 @@
 import Analysts
+import BinanceFutures
 import GobotCore
 import GobotStore
+import PaperExchange
 
 /// The I/O a step may use besides the database.
 public struct StepServices: Sendable {
@@ -16,6 +18,24 @@ public struct StepServices: Sendable {
 /// Services for real runs, chosen by the config.
 public enum LiveServices {
     public static func make(config: GobotConfig, db: GobotDatabase, secrets: Secrets, clock: any WallClock) throws -> StepServices {
-        StepServices(exchange: nil, analyst: RulesAnalystAdapter())
+        let c = config.exchange
+        let state = DatabaseExchangeState(db: db, breakerThreshold: c.circuitBreakerFailures, breakerCooldownMs: Int64(c.circuitBreakerCooldownSeconds) * 1000)
+        let credentials: BinanceClient.Credentials? = {
+            guard c.environment != .paper, let key = secrets.binanceKey, let secret = secrets.binanceSecret else { return nil }
+            return .init(apiKey: key, secret: secret)
+        }()
+        // Paper trading reads live public prices from the production API; it never signs a request.
+        let base = c.environment == .paper ? (c.baseURL ?? "https://fapi.binance.com") : BinanceEnvironment.baseURL(for: c.environment, override: c.baseURL)
+        let client = BinanceClient(baseURL: base, transport: URLSessionTransport(timeoutSeconds: c.requestTimeoutSeconds), credentials: credentials,
+                                   state: state, recvWindowMs: c.recvWindowMs, weightBudget: c.weightBudgetPerMinute, nowMs: { clock.nowMs() })
+        let exchange: any FuturesExchange
+        if c.environment == .paper {
+            exchange = PaperExchange(db: db, market: LiveMarket(client: client, universe: config.universe.symbols),
+                                     rulesProvider: { try await client.symbolRules(symbols: $0) }, feeRate: c.takerFeeRate,
+                                     initialBalance: config.trading.initialCapitalUSD, nowMs: { clock.nowMs() })
+        } else {
+            exchange = client
+        }
+        return StepServices(exchange: exchange, analyst: try AnalystFactory.make(config: config, db: db, secrets: secrets, clock: clock))
     }
 }

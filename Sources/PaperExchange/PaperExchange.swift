@@ -12,16 +12,23 @@ import GRDB
 public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     let db: GobotDatabase
     let market: any MarketData
-    let rules: [String: SymbolRules]
+    let rulesProvider: @Sendable ([String]) async throws -> [String: SymbolRules]
     let feeRate: Decimal
     let nowMs: @Sendable () -> Int64
     let initialBalance: Decimal
 
-    public init(db: GobotDatabase, market: any MarketData, rules: [String: SymbolRules], feeRate: Decimal,
-                initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
+    public convenience init(db: GobotDatabase, market: any MarketData, rules: [String: SymbolRules], feeRate: Decimal,
+                            initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
+        self.init(db: db, market: market, rulesProvider: { symbols in symbols.isEmpty ? rules : rules.filter { symbols.contains($0.key) } },
+                  feeRate: feeRate, initialBalance: initialBalance, nowMs: nowMs)
+    }
+
+    /// - Parameter rulesProvider: exchange filters, e.g. from the live exchangeInfo for paper trading on live prices.
+    public init(db: GobotDatabase, market: any MarketData, rulesProvider: @escaping @Sendable ([String]) async throws -> [String: SymbolRules],
+                feeRate: Decimal, initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
         self.db = db
         self.market = market
-        self.rules = rules
+        self.rulesProvider = rulesProvider
         self.feeRate = feeRate
         self.initialBalance = initialBalance
         self.nowMs = nowMs
@@ -177,7 +184,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func serverTimeMs() async throws -> Int64 { nowMs() }
 
     public func symbolRules(symbols: [String]) async throws -> [String: SymbolRules] {
-        symbols.isEmpty ? rules : rules.filter { symbols.contains($0.key) }
+        try await rulesProvider(symbols)
     }
 
     public func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int) async throws -> [Candle] {
@@ -224,7 +231,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
 
     public func placeMarketOrder(_ r: MarketOrderRequest) async throws -> ExchangeOrder {
         try await settle()
-        guard let rule = rules[r.symbol] else { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
+        guard let rule = try await rulesProvider([r.symbol])[r.symbol] else { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
         guard r.quantity > 0, r.quantity == rule.roundMarketQuantity(r.quantity) else {
             throw ExchangeError.rejected(code: -1111, message: "Precision is over the maximum defined for this asset.")
         }
@@ -279,7 +286,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
 
     public func placeProtectiveOrder(_ r: ProtectiveOrderRequest) async throws -> AlgoOrder {
         try await settle()
-        guard let rule = rules[r.symbol] else { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
+        guard let rule = try await rulesProvider([r.symbol])[r.symbol] else { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
         guard r.triggerPrice == rule.roundPrice(r.triggerPrice) else {
             throw ExchangeError.rejected(code: -4014, message: "Price not increased by tick size.")
         }

@@ -1,0 +1,111 @@
+import BinanceFutures
+import Foundation
+import GobotCore
+import GobotStore
+import GRDB
+
+/// The exchange client's memory, in the shared database, so that every cron process sees the
+/// same weight budget, ban, back-off, breaker, clock offset and price cache.
+public struct DatabaseExchangeState: ExchangeStateStore {
+    let db: GobotDatabase
+    let breakerThreshold: Int
+    let breakerCooldownMs: Int64
+    static let offsetKey = "binance_clock_offset"
+    static let breakerName = "exchange"
+
+    public init(db: GobotDatabase, breakerThreshold: Int, breakerCooldownMs: Int64) {
+        self.db = db
+        self.breakerThreshold = breakerThreshold
+        self.breakerCooldownMs = breakerCooldownMs
+    }
+
+    public func clockOffset() throws -> (offsetMs: Int64, syncedAtMs: Int64)? {
+        guard let v = try db.value(forKey: Self.offsetKey) else { return nil }
+        let parts = v.split(separator: ":").compactMap { Int64($0) }
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
+    }
+
+    public func setClockOffset(_ offsetMs: Int64, atMs: Int64) throws {
+        try db.setValue("\(offsetMs):\(atMs)", forKey: Self.offsetKey, atMs: atMs)
+    }
+
+    public func admit(weight: Int, budget: Int, nowMs: Int64) throws {
+        let window = nowMs / 60_000 * 60_000
+        let verdict: ExchangeError? = try db.write { db in
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM rate_budget WHERE scope = 'ip'")
+            let banned: Int64 = row?["banned_until_ms"] ?? 0
+            let backoff: Int64 = row?["backoff_until_ms"] ?? 0
+            if banned > nowMs { return .banned(untilMs: banned) }
+            if backoff > nowMs { return .rateLimited(untilMs: backoff) }
+            var used: Int = row?["used"] ?? 0
+            if (row?["window_start_ms"] ?? 0) != window { used = 0 }
+            if used + weight > budget { return .rateLimited(untilMs: window + 60_000) }
+            try db.execute(sql: """
+                INSERT INTO rate_budget (scope, window_start_ms, used, banned_until_ms, backoff_until_ms) VALUES ('ip', ?, ?, ?, ?)
+                ON CONFLICT(scope) DO UPDATE SET window_start_ms = excluded.window_start_ms, used = excluded.used
+                """, arguments: [window, used + weight, banned, backoff])
+            return nil
+        }
+        if let verdict { throw verdict }
+    }
+
+    public func recordUsedWeight(_ used: Int, nowMs: Int64) throws {
+        let window = nowMs / 60_000 * 60_000
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO rate_budget (scope, window_start_ms, used) VALUES ('ip', ?, ?)
+                ON CONFLICT(scope) DO UPDATE SET
+                    used = CASE WHEN window_start_ms = excluded.window_start_ms THEN MAX(used, excluded.used) ELSE excluded.used END,
+                    window_start_ms = excluded.window_start_ms
+                """, arguments: [window, used])
+        }
+    }
+
+    public func recordBackoff(untilMs: Int64) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO rate_budget (scope, window_start_ms, used, backoff_until_ms) VALUES ('ip', 0, 0, ?)
+                ON CONFLICT(scope) DO UPDATE SET backoff_until_ms = MAX(backoff_until_ms, excluded.backoff_until_ms)
+                """, arguments: [untilMs])
+        }
+    }
+
+    public func recordBan(untilMs: Int64) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO rate_budget (scope, window_start_ms, used, banned_until_ms) VALUES ('ip', 0, 0, ?)
+                ON CONFLICT(scope) DO UPDATE SET banned_until_ms = MAX(banned_until_ms, excluded.banned_until_ms)
+                """, arguments: [untilMs])
+            try GobotDatabase.appendAudit(db, atMs: untilMs, actor: "exchange", action: "ip_banned", detail: "HTTP 418 until \(untilMs)")
+        }
+    }
+
+    public func checkBreaker(nowMs: Int64) throws {
+        let b = try db.breaker(Self.breakerName)
+        if b.isOpen(atMs: nowMs) { throw ExchangeError.breakerOpen(untilMs: b.openUntilMs) }
+    }
+
+    public func recordFailure(reason: String, nowMs: Int64) throws -> Bool {
+        try db.recordBreakerFailure(Self.breakerName, reason: reason, threshold: breakerThreshold, cooldownMs: breakerCooldownMs, atMs: nowMs)
+    }
+
+    public func recordSuccess(nowMs: Int64) throws { try db.recordBreakerSuccess(Self.breakerName, atMs: nowMs) }
+
+    public func cached(_ key: String, nowMs: Int64) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT value FROM cache WHERE key = ? AND expires_at_ms > ?", arguments: [key, nowMs]) }
+    }
+
+    public func cache(_ key: String, value: String, ttlMs: Int64, nowMs: Int64) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO cache (key, value, expires_at_ms) VALUES (?, ?, ?)", arguments: [key, value, nowMs + ttlMs])
+            try db.execute(sql: "DELETE FROM cache WHERE expires_at_ms < ?", arguments: [nowMs - 3_600_000])
+        }
+    }
+}
+
+extension ExchangeError: ExitCodeProviding {
+    public var stepExit: StepExit {
+        if case .notConfigured = self { return .badConfig }
+        return isTemporary ? .tryLater : .failed
+    }
+}

@@ -1,0 +1,48 @@
+import BinanceFutures
+import Foundation
+import GobotCore
+import GobotStore
+import Testing
+@testable import GobotSteps
+
+@Suite struct DatabaseExchangeStateTests {
+    @Test func theWeightBudgetIsSharedBetweenProcessesThroughTheFile() throws {
+        let dir = TempDir()
+        let a = DatabaseExchangeState(db: try GobotDatabase.open(path: dir.file("s.sqlite")), breakerThreshold: 3, breakerCooldownMs: 1000)
+        let b = DatabaseExchangeState(db: try GobotDatabase.open(path: dir.file("s.sqlite")), breakerThreshold: 3, breakerCooldownMs: 1000)
+        let now: Int64 = 1_700_000_010_000
+        try a.admit(weight: 40, budget: 100, nowMs: now)
+        try b.admit(weight: 40, budget: 100, nowMs: now)
+        #expect(throws: ExchangeError.rateLimited(untilMs: 1_700_000_040_000)) { try a.admit(weight: 40, budget: 100, nowMs: now) }
+        // The exchange's own count (other processes, other tools on this IP) wins when higher.
+        try a.recordUsedWeight(95, nowMs: now)
+        #expect(throws: ExchangeError.self) { try b.admit(weight: 10, budget: 100, nowMs: now) }
+        // A new minute starts a new window.
+        try b.admit(weight: 90, budget: 100, nowMs: now + 60_000)
+    }
+
+    @Test func banAndBackoffPersistAndAreAudited() throws {
+        let dir = TempDir()
+        let db = try GobotDatabase.open(path: dir.file("s.sqlite"))
+        let s = DatabaseExchangeState(db: db, breakerThreshold: 3, breakerCooldownMs: 1000)
+        try s.recordBan(untilMs: 5_000_000)
+        let again = DatabaseExchangeState(db: try GobotDatabase.open(path: dir.file("s.sqlite")), breakerThreshold: 3, breakerCooldownMs: 1000)
+        #expect(throws: ExchangeError.banned(untilMs: 5_000_000)) { try again.admit(weight: 1, budget: 100, nowMs: 4_000_000) }
+        try again.admit(weight: 1, budget: 100, nowMs: 5_000_001)
+        #expect(try db.auditEntries().map(\.action) == ["ip_banned"])
+        try s.recordBackoff(untilMs: 6_000_000)
+        #expect(throws: ExchangeError.rateLimited(untilMs: 6_000_000)) { try again.admit(weight: 1, budget: 100, nowMs: 5_500_000) }
+    }
+
+    @Test func priceCacheExpiresAndBreakerOpensAcrossRuns() throws {
+        let db = try GobotDatabase.inMemory()
+        let s = DatabaseExchangeState(db: db, breakerThreshold: 2, breakerCooldownMs: 60_000)
+        try s.cache("mark.XRPUSDT", value: "2.1", ttlMs: 5_000, nowMs: 0)
+        #expect(try s.cached("mark.XRPUSDT", nowMs: 4_999) == "2.1")
+        #expect(try s.cached("mark.XRPUSDT", nowMs: 5_000) == nil)
+        #expect(try !s.recordFailure(reason: "503", nowMs: 0))
+        #expect(try s.recordFailure(reason: "503", nowMs: 1))
+        #expect(throws: ExchangeError.breakerOpen(untilMs: 60_001)) { try s.checkBreaker(nowMs: 30_000) }
+        try s.checkBreaker(nowMs: 60_001)
+    }
+}
