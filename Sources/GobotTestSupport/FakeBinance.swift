@@ -34,7 +34,12 @@ public actor FakeBinance {
     var orders: [String: [String: String]] = [:]      // clientOrderId → order fields
     var algos: [String: [String: String]] = [:]       // clientAlgoId → algo fields
     public private(set) var positions: [String: Decimal] = [:]
+    var entryPrices: [String: Decimal] = [:]
+    var trades: [[String: Any]] = []
+    var income: [[String: Any]] = []
     var nextId: Int64 = 1000
+    public var exchangeInfo: Data = Data()
+    public var takerFee: Decimal = Decimal(string: "0.0005")!
 
     public init() throws {
         server = HTTPServer(address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30)
@@ -58,10 +63,53 @@ public actor FakeBinance {
     }
 
     public func inject(_ fault: Fault, on path: String) { faults.append((path, fault)) }
+    public func setExchangeInfo(_ data: Data) { exchangeInfo = data }
+
+    /// Fills an open conditional order as the exchange would while gobot is not running:
+    /// the position closes at the trigger price with a trade, realized P&L and commission.
+    public func trigger(_ clientAlgoId: String) {
+        guard var a = algos[clientAlgoId], a["algoStatus"] == "NEW", let symbol = a["symbol"],
+              let price = Decimal(string: a["triggerPrice"] ?? "") else { return }
+        let amt = positions[symbol] ?? 0
+        a["algoStatus"] = "FINISHED"
+        nextId += 1
+        a["actualOrderId"] = String(nextId)
+        algos[clientAlgoId] = a
+        guard amt != 0 else { return }
+        fill(symbol: symbol, side: amt > 0 ? "SELL" : "BUY", qty: abs(amt), price: price, orderId: nextId)
+    }
+
+    /// Books a funding payment on a symbol's position (negative = paid).
+    public func addFunding(symbol: String, amount: Decimal) {
+        nextId += 1
+        income.append(["symbol": symbol, "incomeType": "FUNDING_FEE", "income": "\(amount)", "asset": "USDT", "time": nowMs(), "tranId": nextId, "info": ""])
+    }
+
+    func fill(symbol: String, side: String, qty: Decimal, price: Decimal, orderId: Int64) {
+        let amt = positions[symbol] ?? 0
+        let signed = side == "BUY" ? qty : -qty
+        var realized: Decimal = 0
+        if amt != 0 && (amt > 0) != (signed > 0) {
+            realized = (price - (entryPrices[symbol] ?? price)) * min(abs(amt), qty) * (amt > 0 ? 1 : -1)
+        } else {
+            entryPrices[symbol] = price
+        }
+        positions[symbol] = amt + signed
+        let commission = price * qty * takerFee
+        nextId += 1
+        let now = nowMs()
+        trades.append(["id": nextId, "symbol": symbol, "orderId": orderId, "side": side, "price": "\(price)", "qty": "\(qty)",
+                       "realizedPnl": "\(realized)", "commission": "\(commission)", "commissionAsset": "USDT", "time": now])
+        if realized != 0 {
+            income.append(["symbol": symbol, "incomeType": "REALIZED_PNL", "income": "\(realized)", "asset": "USDT", "time": now, "tranId": nextId, "info": ""])
+        }
+        income.append(["symbol": symbol, "incomeType": "COMMISSION", "income": "\(-commission)", "asset": "USDT", "time": now, "tranId": nextId + 500_000, "info": ""])
+    }
     public func setMark(_ symbol: String, _ price: Decimal) { marks[symbol] = price }
     public func order(_ clientId: String) -> [String: String]? { orders[clientId] }
     public func algo(_ clientId: String) -> [String: String]? { algos[clientId] }
     public func count(path: String) -> Int { requests.filter { $0.path == path }.count }
+    public func count(method: String, path: String) -> Int { requests.filter { $0.path == path && $0.method == method }.count }
 
     func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) + serverTimeOffsetMs }
 
@@ -148,11 +196,15 @@ public actor FakeBinance {
             if orders[cid] != nil { return Self.error(400, -4116, "ClientOrderId is duplicated.") }
             let symbol = p["symbol"]!, qty = Decimal(string: p["quantity"]!) ?? 0
             let mark = marks[symbol] ?? 100
+            if p["reduceOnly"] == "true" {
+                let amt = positions[symbol] ?? 0
+                guard amt != 0, (amt > 0) == (p["side"] == "SELL") else { return Self.error(400, -2022, "ReduceOnly Order is rejected.") }
+            }
             nextId += 1
             let o = ["symbol": symbol, "orderId": String(nextId), "clientOrderId": cid, "side": p["side"]!, "type": "MARKET", "status": "FILLED",
                      "origQty": p["quantity"]!, "executedQty": p["quantity"]!, "avgPrice": "\(mark)", "reduceOnly": p["reduceOnly"] ?? "false"]
             orders[cid] = o
-            positions[symbol, default: 0] += p["side"] == "BUY" ? qty : -qty
+            fill(symbol: symbol, side: p["side"]!, qty: qty, price: mark, orderId: nextId)
             return Self.json(200, orderJSON(o))
         case ("GET", "/fapi/v1/order"):
             if let e = require(p, ["symbol"]) { return e }
@@ -183,8 +235,17 @@ public actor FakeBinance {
                 .sorted { $0["algoId"]! < $1["algoId"]! }.map(algoJSON))
         case ("GET", "/fapi/v3/positionRisk"):
             return Self.json(200, positions.filter { $0.value != 0 }.map { ["symbol": $0.key, "positionSide": "BOTH", "positionAmt": "\($0.value)",
-                                                                             "entryPrice": "\(marks[$0.key] ?? 100)", "markPrice": "\(marks[$0.key] ?? 100)",
+                                                                             "entryPrice": "\(entryPrices[$0.key] ?? 100)", "markPrice": "\(marks[$0.key] ?? 100)",
                                                                              "unRealizedProfit": "0"] })
+        case ("GET", "/fapi/v1/exchangeInfo"):
+            return HTTPResponse(statusCode: .ok, headers: [HTTPHeader("Content-Type"): "application/json"], body: exchangeInfo)
+        case ("GET", "/fapi/v1/userTrades"):
+            if let e = require(p, ["symbol"]) { return e }
+            let start = Int64(p["startTime"] ?? "0") ?? 0
+            return Self.json(200, trades.filter { ($0["symbol"] as? String) == p["symbol"] && (($0["time"] as? Int64) ?? 0) >= start })
+        case ("GET", "/fapi/v1/income"):
+            let start = Int64(p["startTime"] ?? "0") ?? 0
+            return Self.json(200, income.filter { (($0["time"] as? Int64) ?? 0) >= start })
         case ("GET", "/fapi/v3/balance"):
             return Self.json(200, [["accountAlias": "x", "asset": "USDT", "balance": "100.00000000", "availableBalance": "100.00000000"]])
         case ("POST", "/fapi/v1/leverage"):
