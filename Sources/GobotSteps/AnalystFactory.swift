@@ -1,4 +1,5 @@
 import Analysts
+import BinanceFutures
 import GobotCore
 import GobotStore
 
@@ -6,9 +7,15 @@ import GobotStore
 enum AnalystFactory {
     static func make(config: GobotConfig, db: GobotDatabase, secrets: Secrets, clock: any WallClock) throws -> any Analyst {
         switch config.analyst.kind {
-        case .rules: return RulesAnalystAdapter()
+        case .rules:
+            return RulesAnalystAdapter()
         case .vision:
-            throw StepError.missingSecret(name: "OPENAI_API_KEY", why: "for analyst.kind vision (the vision analyst is not built yet)")
+            guard let key = secrets.openAIKey else { throw StepError.missingSecret(name: "OPENAI_API_KEY", why: "for analyst.kind vision") }
+            let a = config.analyst
+            return VisionAnalyst(settings: .init(baseURL: a.baseURL, model: a.model, detail: a.detail, apiKey: key, apiKeyHeader: a.apiKeyHeader,
+                                                 dailyBudgetUSD: a.dailyBudgetUSD, inputUSDPerMillion: a.inputUSDPerMillionTokens,
+                                                 outputUSDPerMillion: a.outputUSDPerMillionTokens, maxRetries: a.maxRetries),
+                                 transport: URLSessionTransport(timeoutSeconds: a.timeoutSeconds), ledger: DatabaseAnalystLedger(db: db))
         }
     }
 }

@@ -16,7 +16,17 @@ extension Steps {
                                m5: try ctx.db.candles(symbol: c.symbol, interval: .m5, closedByMs: now, limit: 120),
                                m15: try ctx.db.candles(symbol: c.symbol, interval: .m15, closedByMs: now, limit: 120))
             let pngs = ctx.analyst.needsCharts || ctx.saveCharts ? try ChartOutput.render(set, ctx: ctx) : []
-            let signal = try await ctx.analyst.analyze(set, pngs: pngs, nowMs: now)
+            let signal: Signal
+            do {
+                signal = try await ctx.analyst.analyze(set, pngs: pngs, nowMs: now)
+            } catch let error as VisionError {
+                if case .budgetExhausted = error {
+                    Alerts.send(ctx, kind: "risk", key: "analyst-budget-\(TradingCalendar.dayString(now))", text: "💸 \(error); no more analysis today")
+                    lines.append("stopped: \(error)")
+                    break
+                }
+                throw error
+            }
             let hashes = pngs.map(ChartOutput.hash)
             let reference = set.m1.last?.close ?? c.lastClose
             try ctx.db.storeSignal(candidateId: c.id, symbol: c.symbol, atMs: now, signal: signal, referencePrice: reference, chartHashes: hashes)

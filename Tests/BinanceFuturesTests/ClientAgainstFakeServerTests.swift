@@ -6,7 +6,7 @@ import Testing
 
 /// The real client, over real HTTP on 127.0.0.1, against the fake server.
 @Suite(.serialized) struct ClientAgainstFakeServerTests {
-    func client(_ url: String, state: MemoryExchangeState = MemoryExchangeState(), timeout: Double = 5, skewMs: Int64 = 0,
+    func client(_ url: String, state: MemoryExchangeState = MemoryExchangeState(), timeout: Double = 60, skewMs: Int64 = 0,
                 budget: Int = 1200) -> BinanceClient {
         BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: timeout),
                       credentials: .init(apiKey: FakeBinance.apiKey, secret: FakeBinance.secret), state: state, weightBudget: budget,
@@ -91,8 +91,8 @@ import Testing
         let url = try await fake.start()
         defer { Task { await fake.stop() } }
         await fake.setMark("XRPUSDT", 2)
-        await fake.inject(.delayAfterAccept(seconds: 2.5), on: "/fapi/v1/order")
-        let c = client(url, timeout: 1)
+        await fake.inject(.delayAfterAccept(seconds: 6), on: "/fapi/v1/order")
+        let c = client(url, timeout: 3)
         do {
             _ = try await c.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: 5, reduceOnly: false, clientOrderId: "gb-3-E"))
             Issue.record("expected an unknown outcome")
@@ -123,7 +123,7 @@ import Testing
         let fake = try FakeBinance()
         let url = try await fake.start()
         defer { Task { await fake.stop() } }
-        let wrong = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: 5),
+        let wrong = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: 60),
                                   credentials: .init(apiKey: FakeBinance.apiKey, secret: "not-the-secret"), state: MemoryExchangeState(),
                                   nowMs: { Int64(Date().timeIntervalSince1970 * 1000) })
         await #expect(throws: ExchangeError.rejected(code: -1022, message: "Signature for this request is not valid.")) {

@@ -17,7 +17,7 @@ import Testing
         var ctx: StepContext
     }
 
-    func setUp(timeout: Double = 5) async throws -> Setup {
+    func setUp(timeout: Double = 60) async throws -> Setup {
         let fake = try FakeBinance()
         let url = try await fake.start()
         await fake.setExchangeInfo(try Data(contentsOf: Self.info))
@@ -56,14 +56,14 @@ import Testing
     }
 
     @Test func timeoutOnAnEntryThatExecutedIsResolvedWithoutASecondOrder() async throws {
-        let s = try await setUp(timeout: 1)
+        let s = try await setUp(timeout: 3)
         defer { Task { await s.fake.stop() } }
         try signal(s)
-        await s.fake.inject(.delayAfterAccept(seconds: 2.5), on: "/fapi/v1/order")
+        await s.fake.inject(.delayAfterAccept(seconds: 6), on: "/fapi/v1/order")
         let report = try await Steps.trade(s.ctx)
         #expect(report.message.contains("entry outcome unknown, left for reconcile"))
         #expect(try s.db.order(clientOrderId: "gb-1-E")?.status == "unknown")
-        try await Task.sleep(nanoseconds: 1_600_000_000)  // let the slow answer finish on the server
+        try await Task.sleep(nanoseconds: 3_500_000_000)  // let the slow answer finish on the server
         let r = try await Steps.reconcile(s.ctx)
         #expect(r.message.contains("entry gb-1-E found FILLED"))
         #expect(await s.fake.count(method: "POST", path: "/fapi/v1/order") == 1)

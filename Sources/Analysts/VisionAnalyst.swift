@@ -1,0 +1,236 @@
+import BinanceFutures
+import Crypto
+import Foundation
+import GobotCore
+
+/// Where the vision analyst keeps its answer cache and its daily spend (the database in gobot).
+public protocol AnalystLedger: Sendable {
+    func cachedAnswer(key: String) throws -> String?
+    func storeAnswer(key: String, body: String, atMs: Int64) throws
+    func spentUSD(day: String) throws -> Decimal
+    func addSpend(day: String, usd: Decimal) throws
+}
+
+/// Why the vision analyst could not answer; each says what the user can do.
+public enum VisionError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unauthorized(String)
+    case forbidden(String)
+    case badRequest(String)
+    case quotaExhausted(String)
+    case rateLimited(String)
+    case unavailable(String)
+    case budgetExhausted(spent: Decimal, budget: Decimal)
+    case badAnswer(String)
+
+    public var description: String {
+        switch self {
+        case .unauthorized(let m): "analyst rejected the API key (401): \(m); check OPENAI_API_KEY"
+        case .forbidden(let m): "analyst refused access (\(m)); check the model and account"
+        case .badRequest(let m): "analyst rejected the request (400): \(m)"
+        case .quotaExhausted(let m): "analyst account is out of quota: \(m)"
+        case .rateLimited(let m): "analyst rate limited after retries: \(m)"
+        case .unavailable(let m): "analyst unavailable after retries: \(m)"
+        case .budgetExhausted(let s, let b): "daily analyst budget used up: spent \(s) of \(b) USD"
+        case .badAnswer(let m): "analyst answer unusable: \(m)"
+        }
+    }
+}
+
+/// Any OpenAI-compatible chat-completions endpoint with image input and a strict JSON schema.
+///
+/// The model sees three charts and a short text with the numbers; it answers only a direction,
+/// a confidence and its reasoning. Prices it might mention are not asked for and never used.
+public struct VisionAnalyst: Analyst {
+    public struct Settings: Sendable {
+        public var baseURL: String
+        public var model: String
+        public var detail: String
+        public var apiKey: String
+        public var apiKeyHeader: String
+        public var dailyBudgetUSD: Decimal
+        public var inputUSDPerMillion: Decimal
+        public var outputUSDPerMillion: Decimal
+        public var maxRetries: Int
+
+        public init(baseURL: String, model: String, detail: String, apiKey: String, apiKeyHeader: String, dailyBudgetUSD: Decimal,
+                    inputUSDPerMillion: Decimal, outputUSDPerMillion: Decimal, maxRetries: Int) {
+            self.baseURL = baseURL
+            self.model = model
+            self.detail = detail
+            self.apiKey = apiKey
+            self.apiKeyHeader = apiKeyHeader
+            self.dailyBudgetUSD = dailyBudgetUSD
+            self.inputUSDPerMillion = inputUSDPerMillion
+            self.outputUSDPerMillion = outputUSDPerMillion
+            self.maxRetries = maxRetries
+        }
+    }
+
+    let settings: Settings
+    let transport: any HTTPTransport
+    let ledger: any AnalystLedger
+    let sleep: @Sendable (Int64) async -> Void
+
+    public init(settings: Settings, transport: any HTTPTransport, ledger: any AnalystLedger,
+                sleep: @escaping @Sendable (Int64) async -> Void = { ms in try? await Task.sleep(nanoseconds: UInt64(max(ms, 0)) * 1_000_000) }) {
+        self.settings = settings
+        self.transport = transport
+        self.ledger = ledger
+        self.sleep = sleep
+    }
+
+    public var needsCharts: Bool { true }
+
+    static let systemPrompt = """
+        You are a cautious futures trading analyst. You see three candlestick charts of one USDT perpetual \
+        (1m, 5m, 15m; EMA9 yellow, EMA21 blue; volume at the bottom). Say whether to go long, short or stay out \
+        over the next hour, and how confident you are from 0 to 1. Stay out unless the timeframes agree. \
+        Answer only with the JSON the schema asks for.
+        """
+
+    static var schema: [String: Any] { [
+        "type": "object",
+        "properties": [
+            "direction": ["type": "string", "enum": ["long", "short", "none"]],
+            "confidence": ["type": "number"],
+            "timeframe_agreement": ["type": "string", "enum": ["aligned", "mixed", "conflicting"]],
+            "reasoning": ["type": "string"],
+        ],
+        "required": ["direction", "confidence", "timeframe_agreement", "reasoning"],
+        "additionalProperties": false,
+    ] }
+
+    static func prompt(_ charts: ChartSet) -> String {
+        func line(_ name: String, _ c: [Candle]) -> String {
+            guard let last = c.last, let first = c.first else { return "\(name): no data" }
+            return "\(name): \(c.count) candles, first open \(first.open), last close \(last.close), high \(c.map(\.high).max() ?? 0), low \(c.map(\.low).min() ?? 0)"
+        }
+        return "Symbol \(charts.symbol). " + [line("1m", charts.m1), line("5m", charts.m5), line("15m", charts.m15)].joined(separator: "; ")
+    }
+
+    public func analyze(_ charts: ChartSet, pngs: [[UInt8]], nowMs: Int64) async throws -> Signal {
+        let text = Self.prompt(charts)
+        var hasher = SHA256()
+        hasher.update(data: Data("\(settings.model)\n\(settings.detail)\n\(Self.systemPrompt)\n\(text)".utf8))
+        for p in pngs { hasher.update(data: Data(p)) }
+        let key = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        if let cached = try ledger.cachedAnswer(key: key) {
+            var s = try parse(Data(cached.utf8))
+            s.costUSD = 0
+            s.rationale = "(cached) " + s.rationale
+            return s
+        }
+        let day = TradingCalendar.dayString(nowMs)
+        let spent = try ledger.spentUSD(day: day)
+        if spent >= settings.dailyBudgetUSD { throw VisionError.budgetExhausted(spent: spent, budget: settings.dailyBudgetUSD) }
+
+        var content: [[String: Any]] = [["type": "text", "text": text]]
+        for p in pngs {
+            content.append(["type": "image_url", "image_url": ["url": "data:image/png;base64,\(Data(p).base64EncodedString())", "detail": settings.detail]])
+        }
+        let body: [String: Any] = [
+            "model": settings.model,
+            "messages": [["role": "system", "content": Self.systemPrompt], ["role": "user", "content": content]],
+            "response_format": ["type": "json_schema", "json_schema": ["name": "trade_signal", "strict": true, "schema": Self.schema]],
+            "max_completion_tokens": 600,
+        ]
+        var headers = ["Content-Type": "application/json"]
+        if settings.apiKeyHeader == "api-key" { headers["api-key"] = settings.apiKey } else { headers["Authorization"] = "Bearer \(settings.apiKey)" }
+        let request = HTTPRequestData(method: "POST", url: "\(settings.baseURL)/chat/completions", headers: headers,
+                                      body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+        let data = try await send(request)
+        var signal = try parse(data)
+        // Spend is recorded for every billed answer, usable or not.
+        try ledger.addSpend(day: day, usd: cost(prompt: signal.promptTokens, completion: signal.completionTokens))
+        try ledger.storeAnswer(key: key, body: String(decoding: data, as: UTF8.self), atMs: nowMs)
+        signal.model = signal.model.isEmpty ? settings.model : signal.model
+        return signal
+    }
+
+    func send(_ request: HTTPRequestData) async throws -> Data {
+        var attempt = 0
+        while true {
+            let response: HTTPResponseData
+            do {
+                response = try await transport.send(request)
+            } catch {
+                if attempt < settings.maxRetries { attempt += 1; await sleep(backoff(attempt, nil)); continue }
+                throw VisionError.unavailable("\(error)")
+            }
+            if response.status == 200 { return response.body }
+            let message = Self.errorMessage(response.body)
+            let code = Self.errorCode(response.body)
+            switch response.status {
+            case 401: throw VisionError.unauthorized(message)
+            case 403, 404: throw VisionError.forbidden("HTTP \(response.status): \(message)")
+            case 400: throw VisionError.badRequest(message)
+            case 429 where code == "insufficient_quota": throw VisionError.quotaExhausted(message)
+            case 408, 409, 429, 500...599:
+                let wait = retryAfterMs(response.headers)
+                if attempt < settings.maxRetries, wait.map({ $0 <= 120_000 }) ?? true, response.headers["x-should-retry"] != "false" {
+                    attempt += 1
+                    await sleep(backoff(attempt, wait))
+                    continue
+                }
+                if response.status == 429 { throw VisionError.rateLimited(message) }
+                throw VisionError.unavailable("HTTP \(response.status): \(message)")
+            default:
+                throw VisionError.badRequest("HTTP \(response.status): \(message)")
+            }
+        }
+    }
+
+    func retryAfterMs(_ headers: [String: String]) -> Int64? {
+        if let ms = headers["retry-after-ms"].flatMap(Double.init) { return Int64(ms) }
+        if let s = headers["retry-after"].flatMap(Double.init) { return Int64(s * 1000) }
+        return nil
+    }
+
+    func backoff(_ attempt: Int, _ retryAfter: Int64?) -> Int64 {
+        if let retryAfter { return retryAfter }
+        return min(8_000, 500 * (1 << (attempt - 1)))
+    }
+
+    static func errorMessage(_ body: Data) -> String {
+        let obj = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+        let err = obj?["error"] as? [String: Any] ?? obj
+        return (err?["message"] as? String).map { String($0.prefix(200)) } ?? String(decoding: body.prefix(200), as: UTF8.self)
+    }
+
+    static func errorCode(_ body: Data) -> String? {
+        let obj = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+        let err = obj?["error"] as? [String: Any] ?? obj
+        return (err?["code"] as? String) ?? (err?["type"] as? String)
+    }
+
+    func cost(prompt: Int, completion: Int) -> Decimal {
+        (Decimal(prompt) * settings.inputUSDPerMillion + Decimal(completion) * settings.outputUSDPerMillion) / 1_000_000
+    }
+
+    /// Accepts only finish_reason "stop", no refusal, and JSON that matches the schema.
+    func parse(_ data: Data) throws -> Signal {
+        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let choice = (obj["choices"] as? [[String: Any]])?.first, let message = choice["message"] as? [String: Any] else {
+            throw VisionError.badAnswer("not a chat completion")
+        }
+        let usage = obj["usage"] as? [String: Any]
+        let prompt = usage?["prompt_tokens"] as? Int ?? 0, completion = usage?["completion_tokens"] as? Int ?? 0
+        let cost = cost(prompt: prompt, completion: completion)
+        let model = obj["model"] as? String ?? settings.model
+        func none(_ why: String) -> Signal {
+            Signal(direction: .none, confidence: 0, rationale: why, model: model, promptTokens: prompt, completionTokens: completion, costUSD: cost.doubleValue)
+        }
+        if let refusal = message["refusal"] as? String { return none("refused: \(refusal.prefix(200))") }
+        guard let finish = choice["finish_reason"] as? String, finish == "stop" else {
+            return none("no signal: finish_reason \(choice["finish_reason"] as? String ?? "missing") (answer cut off)")
+        }
+        guard let text = message["content"] as? String, let answer = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            return none("no signal: the answer is not JSON")
+        }
+        guard let d = answer["direction"] as? String, let direction = Direction(rawValue: d) else { return none("no signal: direction missing or invalid") }
+        guard let c = (answer["confidence"] as? NSNumber)?.doubleValue, c >= 0, c <= 1 else { return none("no signal: confidence missing or outside 0...1") }
+        let reasoning = (answer["reasoning"] as? String).map { String($0.prefix(500)) } ?? ""
+        return Signal(direction: direction, confidence: c, rationale: reasoning, model: model, promptTokens: prompt, completionTokens: completion,
+                      costUSD: cost.doubleValue)
+    }
+}
