@@ -1,3 +1,4 @@
+import Dispatch
 import GobotCore
 
 /// Candlestick chart: candles, a volume pane, EMA 9/21 lines, a right-hand price axis, and the
@@ -29,6 +30,11 @@ public enum CandleChart {
     }
 
     public static func render(_ candles: [Candle], symbol: String, interval: String) -> [UInt8] {
+        draw(candles, symbol: symbol, interval: interval).png()
+    }
+
+    /// Draws without encoding; `render` adds the PNG encoding.
+    static func draw(_ candles: [Candle], symbol: String, interval: String) -> PNGCanvas {
         let c = PNGCanvas(width: width, height: height)
         c.color(0.07, 0.08, 0.10)
         c.fillRect(0, 0, Double(width), Double(height))
@@ -67,7 +73,7 @@ public enum CandleChart {
         }
         c.color(0.92, 0.93, 0.95)
         c.text("\(symbol) \(interval)  last \(formatPrice(candles.last?.close ?? 0))  EMA9/EMA21", x: left + 4, y: 24, size: 16)
-        return c.png()
+        return c
     }
 
     public static func formatPrice(_ p: Double) -> String {
@@ -81,5 +87,17 @@ public enum CandleChart {
             if have < decimals { s += String(repeating: "0", count: decimals - have) }
         }
         return s
+    }
+}
+
+extension CandleChart {
+    /// Milliseconds spent drawing versus encoding one chart, for `gobot bench`.
+    public static func profile(_ candles: [Candle]) -> (drawMs: Double, encodeMs: Double) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let canvas = draw(candles, symbol: "BTCUSDT", interval: "1m")
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        _ = canvas.png()
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        return (Double(t1 - t0) / 1e6, Double(t2 - t1) / 1e6)
     }
 }

@@ -1,4 +1,5 @@
 import CCairo
+import CPNG
 
 /// A cairo image surface that ends as PNG bytes. The only user of cairo in gobot.
 final class PNGCanvas {
@@ -49,17 +50,42 @@ final class PNGCanvas {
         cairo_show_text(cr, s)
     }
 
+    /// Lossless PNG of the surface. libpng's simplified API with PNG_IMAGE_FLAG_FAST (fast zlib
+    /// level and filters) is several times faster than cairo's default-level encoder, and it
+    /// reports errors by return value, so no setjmp is needed from Swift.
     func png() -> [UInt8] {
         cairo_surface_flush(surface)
-        var out: [UInt8] = []
-        withUnsafeMutablePointer(to: &out) { ptr in
-            _ = cairo_surface_write_to_png_stream(surface, { closure, data, length in
-                guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
-                let buffer = closure.assumingMemoryBound(to: [UInt8].self)
-                buffer.pointee.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
-                return CAIRO_STATUS_SUCCESS
-            }, ptr)
+        let w = Int(width), h = Int(height)
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        guard let base = cairo_image_surface_get_data(surface) else { return [] }
+        // Cairo's RGB24 pixels are native-endian 0x00RRGGBB words; PNG wants R, G, B bytes.
+        var rgb = [UInt8](repeating: 0, count: w * h * 3)
+        rgb.withUnsafeMutableBufferPointer { out in
+            for y in 0..<h {
+                let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)
+                var o = y * w * 3
+                for x in 0..<w {
+                    let v = row[x]
+                    out[o] = UInt8((v >> 16) & 0xFF)
+                    out[o + 1] = UInt8((v >> 8) & 0xFF)
+                    out[o + 2] = UInt8(v & 0xFF)
+                    o += 3
+                }
+            }
         }
-        return out
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        image.width = UInt32(w)
+        image.height = UInt32(h)
+        image.format = UInt32(PNG_FORMAT_RGB)
+        image.flags = UInt32(PNG_IMAGE_FLAG_FAST)
+        var size: Int = 0
+        guard png_image_write_to_memory(&image, nil, &size, 0, rgb, Int32(w * 3), nil) != 0, size > 0 else { return [] }
+        var out = [UInt8](repeating: 0, count: size)
+        let ok = out.withUnsafeMutableBytes { buffer in
+            png_image_write_to_memory(&image, buffer.baseAddress, &size, 0, rgb, Int32(w * 3), nil)
+        }
+        png_image_free(&image)
+        return ok != 0 ? Array(out.prefix(size)) : []
     }
 }
