@@ -96,6 +96,7 @@ public enum ConfigSchema {
         Field(path: "analyst.max_retries", kind: .integer(min: 0, max: 10)) { c, v in c.analyst.maxRetries = v.integer },
 
         Field(path: "telegram.enabled", kind: .bool) { c, v in c.telegram.enabled = v.bool },
+        Field(path: "telegram.api_base_url", kind: .optionalURL) { c, v in if let s = v.optionalText { c.telegram.apiBaseURL = s } },
         Field(path: "telegram.poll_commands", kind: .bool) { c, v in c.telegram.pollCommands = v.bool },
         Field(path: "telegram.max_command_age_seconds", kind: .integer(min: 10, max: 86_400)) { c, v in c.telegram.maxCommandAgeSeconds = v.integer },
 

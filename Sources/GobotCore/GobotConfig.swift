@@ -89,6 +89,7 @@ public struct GobotConfig: Sendable, Equatable {
 
     public struct Telegram: Sendable, Equatable {
         public var enabled: Bool = false
+        public var apiBaseURL: String = "https://api.telegram.org"
         public var pollCommands: Bool = true
         public var maxCommandAgeSeconds: Int = 600
     }

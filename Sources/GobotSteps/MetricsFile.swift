@@ -17,6 +17,13 @@ public enum MetricsFile {
         for r in runs { lines.append("gobot_step_last_exit_code{step=\"\(r.step)\"} \(r.exitCode ?? -1)") }
         let halted = try db.haltState().halted
         lines += ["# HELP gobot_halted 1 when trading is halted.", "# TYPE gobot_halted gauge", "gobot_halted \(halted ? 1 : 0)"]
+        let totals = try db.ledgerTotals(fromMs: 0)
+        lines += ["# HELP gobot_realized_pnl_usd Net realized P&L (after fees and funding) since the start.", "# TYPE gobot_realized_pnl_usd gauge",
+                  "gobot_realized_pnl_usd \(totals.net.doubleValue)"]
+        lines += ["# HELP gobot_open_positions Positions gobot holds.", "# TYPE gobot_open_positions gauge",
+                  "gobot_open_positions \(try db.livePositions().count)"]
+        let pending = try db.outbox().filter { $0.status == "pending" }.count
+        lines += ["# HELP gobot_outbox_pending Telegram messages not yet delivered.", "# TYPE gobot_outbox_pending gauge", "gobot_outbox_pending \(pending)"]
         lines += extra
         try writeAtomically(lines.joined(separator: "\n") + "\n", to: path)
     }

@@ -1,6 +1,7 @@
 import Analysts
 import GobotCore
 import GobotStore
+import Notify
 
 /// Everything a step may touch, built once by the runner (or by a test, or by the backtest).
 public struct StepContext: Sendable {
@@ -13,11 +14,13 @@ public struct StepContext: Sendable {
     /// Nil when the configuration cannot reach an exchange (the step then says why).
     public var exchange: (any FuturesExchange)?
     public var analyst: any Analyst
+    /// Nil unless telegram.enabled and TELEGRAM_TOKEN is set.
+    public var telegram: TelegramClient?
     /// Whether charts are written to `state/charts/` (off in backtests, which would write thousands).
     public var saveCharts: Bool = true
 
     public init(config: GobotConfig, db: GobotDatabase, paths: StepPaths, clock: any WallClock, secrets: Secrets, step: StepName,
-                exchange: (any FuturesExchange)?, analyst: any Analyst = RulesAnalystAdapter()) {
+                exchange: (any FuturesExchange)?, analyst: any Analyst = RulesAnalystAdapter(), telegram: TelegramClient? = nil) {
         self.config = config
         self.db = db
         self.paths = paths
@@ -26,6 +29,7 @@ public struct StepContext: Sendable {
         self.step = step
         self.exchange = exchange
         self.analyst = analyst
+        self.telegram = telegram
     }
 
     public func requireExchange() throws -> any FuturesExchange {

@@ -87,7 +87,7 @@ public struct StepRunner: Sendable {
             return r
         }
         let context = StepContext(config: config, db: db, paths: paths, clock: clock, secrets: secrets, step: step,
-                                  exchange: services.exchange, analyst: services.analyst)
+                                  exchange: services.exchange, analyst: services.analyst, telegram: services.telegram)
 
         let result: Result
         if step.opensRisk, let reason = haltReason(config: config, db: db) {
@@ -103,6 +103,8 @@ public struct StepRunner: Sendable {
                 result = Result(exit: .failed, outcome: "failed", message: secrets.scrub("gobot \(step.rawValue): \(error)"))
             }
         }
+        // Whatever the step queued (and anything an earlier run could not send) goes out now.
+        await OutboxSender.flush(context)
         try? db.finishRun(id: runId, atMs: clock.nowMs(), outcome: result.outcome, exitCode: result.exit.rawValue, message: result.message)
         try? MetricsFile.write(db: db, path: paths.metricsFile, nowMs: clock.nowMs())
         return result

@@ -2,16 +2,19 @@ import Analysts
 import BinanceFutures
 import GobotCore
 import GobotStore
+import Notify
 import PaperExchange
 
 /// The I/O a step may use besides the database.
 public struct StepServices: Sendable {
     public var exchange: (any FuturesExchange)?
     public var analyst: any Analyst
+    public var telegram: TelegramClient?
 
-    public init(exchange: (any FuturesExchange)?, analyst: any Analyst) {
+    public init(exchange: (any FuturesExchange)?, analyst: any Analyst, telegram: TelegramClient? = nil) {
         self.exchange = exchange
         self.analyst = analyst
+        self.telegram = telegram
     }
 }
 
@@ -36,6 +39,11 @@ public enum LiveServices {
         } else {
             exchange = client
         }
-        return StepServices(exchange: exchange, analyst: try AnalystFactory.make(config: config, db: db, secrets: secrets, clock: clock))
+        var telegram: TelegramClient?
+        if config.telegram.enabled, let token = secrets.telegramToken {
+            telegram = TelegramClient(baseURL: config.telegram.apiBaseURL, token: token, transport: URLSessionTransport(timeoutSeconds: 15))
+        }
+        return StepServices(exchange: exchange, analyst: try AnalystFactory.make(config: config, db: db, secrets: secrets, clock: clock),
+                            telegram: telegram)
     }
 }

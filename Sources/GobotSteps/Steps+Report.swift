@@ -1,3 +1,4 @@
+import Charts
 import Foundation
 import GobotCore
 import GobotStore
@@ -6,13 +7,32 @@ extension Steps {
     /// The daily and weekly P&L summary, printed and queued for Telegram.
     public static func report(_ ctx: StepContext) async throws -> StepReport {
         let text = try PnLReport.text(ctx.db, config: ctx.config, nowMs: ctx.nowMs)
-        Alerts.send(ctx, kind: "report", key: "report-\(TradingCalendar.dayString(ctx.nowMs))", text: text)
+        let day = TradingCalendar.dayString(ctx.nowMs)
+        Alerts.send(ctx, kind: "report", key: "report-\(day)", text: text)
+        let curve = try PnLReport.equityCurve(ctx.db, config: ctx.config, sinceMs: ctx.nowMs - 30 * TradingCalendar.dayMs)
+        if curve.count >= 2 {
+            let path = "\(ctx.paths.reportsDir)/equity-\(day).png"
+            try FileManager.default.createDirectory(atPath: ctx.paths.reportsDir, withIntermediateDirectories: true)
+            try Data(LineChart.render(curve, title: "gobot equity, last 30 days (USD)")).write(to: URL(fileURLWithPath: path), options: .atomic)
+            Alerts.sendPhoto(ctx, key: "equity-\(day)", path: path, caption: "equity \(day)")
+        }
         return StepReport(message: text)
     }
 }
 
 /// P&L figures computed from the ledger and the positions table.
 public enum PnLReport {
+    /// Equity after each ledger entry since `sinceMs` (starting from the equity at that time).
+    public static func equityCurve(_ db: GobotDatabase, config: GobotConfig, sinceMs: Int64) throws -> [Double] {
+        var equity = (config.trading.initialCapitalUSD + (try db.ledgerTotals(fromMs: 0, toMs: sinceMs)).net).doubleValue
+        var out = [equity]
+        for amount in try db.ledgerAmounts(fromMs: sinceMs) {
+            equity += amount.doubleValue
+            out.append(equity)
+        }
+        return out
+    }
+
     public static func text(_ db: GobotDatabase, config: GobotConfig, nowMs: Int64) throws -> String {
         let day = TradingCalendar.startOfDay(nowMs), week = TradingCalendar.startOfWeek(nowMs)
         let today = try db.ledgerTotals(fromMs: day), thisWeek = try db.ledgerTotals(fromMs: week), all = try db.ledgerTotals(fromMs: 0)

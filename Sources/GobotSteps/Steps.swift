@@ -24,12 +24,68 @@ public enum Steps {
     }
 
     public static func status(_ ctx: StepContext, json: Bool) throws -> StepReport {
-        let halt = try ctx.db.haltState()
-        let runs = try ctx.db.lastRuns()
-        var lines = ["halted: \(halt.halted ? "yes (\(halt.reason))" : "no")"]
-        for r in runs where r.step != "status" {
-            lines.append("last \(r.step): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") \(r.message)")
+        let snap = try StatusSnapshot.read(ctx.db, config: ctx.config, nowMs: ctx.nowMs,
+                                           killSwitch: StepRunner.killSwitchReason(ctx.config))
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return StepReport(outcome: "ok", message: String(decoding: try enc.encode(snap), as: UTF8.self))
         }
-        return StepReport(outcome: "ok", message: lines.joined(separator: "\n"))
+        return StepReport(outcome: "ok", message: snap.text)
+    }
+
+    static func statusText(_ ctx: StepContext) throws -> String {
+        try StatusSnapshot.read(ctx.db, config: ctx.config, nowMs: ctx.nowMs, killSwitch: StepRunner.killSwitchReason(ctx.config)).text
+    }
+}
+
+/// What `gobot status` (and a health check) reads; one value for text, JSON and metrics.
+public struct StatusSnapshot: Codable, Sendable {
+    public struct Position: Codable, Sendable { var symbol: String; var side: String; var quantity: String; var entry: String; var stop: String; var target: String }
+    public struct Run: Codable, Sendable { var step: String; var outcome: String; var exitCode: Int?; var finishedAtMs: Int64?; var message: String }
+    public var equityUSD: Double
+    public var pnlTodayUSD: Double
+    public var pnlWeekUSD: Double
+    public var openPositions: [Position]
+    public var openBreakers: [String]
+    public var halted: Bool
+    public var haltReason: String?
+    public var killSwitch: String?
+    public var outboxPending: Int
+    public var outboxDead: Int
+    public var lastRuns: [Run]
+
+    public static func read(_ db: GobotDatabase, config: GobotConfig, nowMs: Int64, killSwitch: String?) throws -> StatusSnapshot {
+        let halt = try db.haltState()
+        let outbox = try db.outbox()
+        return StatusSnapshot(
+            equityUSD: (config.trading.initialCapitalUSD + (try db.ledgerTotals(fromMs: 0)).net).doubleValue,
+            pnlTodayUSD: try db.ledgerTotals(fromMs: TradingCalendar.startOfDay(nowMs)).net.doubleValue,
+            pnlWeekUSD: try db.ledgerTotals(fromMs: TradingCalendar.startOfWeek(nowMs)).net.doubleValue,
+            openPositions: try db.livePositions().map {
+                Position(symbol: $0.symbol, side: $0.side.rawValue, quantity: $0.quantity.plainString, entry: $0.entryPrice.plainString,
+                         stop: $0.stopPrice.plainString, target: $0.targetPrice.plainString)
+            },
+            openBreakers: try db.allBreakers().filter { $0.isOpen(atMs: nowMs) }.map { "\($0.name): \($0.reason)" },
+            halted: halt.halted || killSwitch != nil, haltReason: halt.halted ? halt.reason : nil, killSwitch: killSwitch,
+            outboxPending: outbox.filter { $0.status == "pending" }.count, outboxDead: outbox.filter { $0.status == "dead" }.count,
+            lastRuns: try db.lastRuns().filter { $0.step != "status" }.map {
+                Run(step: $0.step, outcome: $0.outcome, exitCode: $0.exitCode, finishedAtMs: $0.finishedAtMs, message: String($0.message.prefix(200)))
+            })
+    }
+
+    public var text: String {
+        var lines = [
+            String(format: "equity: %.2f USD, P&L today %+.2f USD, this week %+.2f USD", equityUSD, pnlTodayUSD, pnlWeekUSD),
+            "halted: " + (killSwitch.map { "yes (\($0))" } ?? haltReason.map { "yes (\($0))" } ?? "no"),
+            "breakers open: " + (openBreakers.isEmpty ? "none" : openBreakers.joined(separator: "; ")),
+            "open positions: \(openPositions.count)",
+        ]
+        for p in openPositions { lines.append("  \(p.side) \(p.symbol) qty \(p.quantity) @ \(p.entry), stop \(p.stop), target \(p.target)") }
+        lines.append("telegram outbox: \(outboxPending) pending, \(outboxDead) undeliverable")
+        for r in lastRuns {
+            lines.append("last \(r.step): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") \(r.message.split(separator: "\n").first ?? "")")
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -256,6 +256,14 @@ extension GobotDatabase {
         }
     }
 
+    /// Every ledger amount from `fromMs`, oldest first (for equity curves).
+    public func ledgerAmounts(fromMs: Int64) throws -> [Decimal] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT amount_usd FROM ledger WHERE at_ms >= ? ORDER BY at_ms, id", arguments: [fromMs])
+                .map { Decimal(exchangeString: $0) ?? 0 }
+        }
+    }
+
     // MARK: risk inputs
 
     public struct TradeHistory: Sendable, Equatable {

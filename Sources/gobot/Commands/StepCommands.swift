@@ -43,3 +43,14 @@ extension Gobot {
         }
     }
 }
+
+extension Gobot {
+    struct Telegram: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read bot commands (/status, /halt, /resume, /report) from the configured chat and deliver queued messages.")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try Terminal.finish(await global.runner().run(.telegram) { try await Steps.telegramCommands($0) })
+        }
+    }
+}

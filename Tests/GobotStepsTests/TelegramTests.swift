@@ -1,0 +1,106 @@
+import BinanceFutures
+import Foundation
+import GobotCore
+import GobotStore
+import GobotTestSupport
+import Notify
+import Testing
+@testable import GobotSteps
+
+/// Outbox delivery and bot commands against a scripted loopback Telegram.
+@Suite(.serialized) struct TelegramTests {
+    struct Setup {
+        let server: ScriptedServer
+        let db: GobotDatabase
+        let clock: ManualClock
+        var ctx: StepContext
+    }
+
+    static let ok = ScriptedServer.Reply.json(200, #"{"ok":true,"result":{"message_id":1}}"#)
+
+    func setUp() async throws -> Setup {
+        let server = try ScriptedServer()
+        let url = try await server.start()
+        let db = try GobotDatabase.inMemory()
+        let clock = ManualClock(ms: 1_764_000_000_000)
+        var config = GobotConfig()
+        config.telegram.enabled = true
+        let telegram = TelegramClient(baseURL: url, token: "123456:TEST-token-for-loopback", transport: URLSessionTransport(timeoutSeconds: 60))
+        let ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock,
+                              secrets: Secrets(environment: ["TELEGRAM_TOKEN": "123456:TEST-token-for-loopback", "TELEGRAM_CHAT_ID": "111111111"]),
+                              step: .report, exchange: nil, telegram: telegram)
+        return Setup(server: server, db: db, clock: clock, ctx: ctx)
+    }
+
+    @Test func floodControlIsHonouredAndNothingIsLostOrSentTwice() async throws {
+        let s = try await setUp()
+        defer { Task { await s.server.stop() } }
+        Alerts.send(s.ctx, kind: "trade_opened", key: "a", text: "opened long XRPUSDT <qty 5> & more")
+        Alerts.send(s.ctx, kind: "trade_closed", key: "b", text: "closed")
+        Alerts.send(s.ctx, kind: "trade_closed", key: "b", text: "closed (duplicate event)")
+        await s.server.enqueue(Self.ok, .json(429, #"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#))
+        let first = await OutboxSender.flush(s.ctx)
+        #expect(first.sent == 1 && first.pending == 1)
+        let sent = try #require(await s.server.received.first)
+        #expect(sent.path == "/bot123456:TEST-token-for-loopback/sendMessage")
+        let body = try #require(try JSONSerialization.jsonObject(with: sent.body) as? [String: Any])
+        #expect(body["text"] as? String == "opened long XRPUSDT &lt;qty 5&gt; &amp; more" && body["parse_mode"] as? String == "HTML")
+        // Too early: nothing is tried.
+        s.clock.advance(ms: 6_000)
+        #expect(await OutboxSender.flush(s.ctx).sent == 0)
+        #expect(await s.server.received.count == 2)
+        s.clock.advance(ms: 1_000)
+        await s.server.enqueue(Self.ok)
+        #expect(await OutboxSender.flush(s.ctx).sent == 1)
+        #expect(await OutboxSender.flush(s.ctx).sent == 0)
+        #expect(await s.server.received.count == 3)
+        #expect(try s.db.outbox().map(\.status) == ["sent", "sent"])
+    }
+
+    @Test func unparsableEntitiesAreResentAsPlainText() async throws {
+        let s = try await setUp()
+        defer { Task { await s.server.stop() } }
+        Alerts.send(s.ctx, kind: "report", key: "r", text: "P&L +1.5")
+        await s.server.enqueue(.json(400, #"{"ok":false,"error_code":400,"description":"Bad Request: can't parse entities: Unsupported start tag"}"#), Self.ok)
+        #expect(await OutboxSender.flush(s.ctx).sent == 1)
+        let second = try #require(await s.server.received.last)
+        let body = try #require(try JSONSerialization.jsonObject(with: second.body) as? [String: Any])
+        #expect(body["parse_mode"] == nil)
+    }
+
+    @Test func longTextIsSplitAt4096UTF16Units() {
+        let line = String(repeating: "é", count: 100)
+        let parts = TelegramClient.split(Array(repeating: line, count: 100).joined(separator: "\n"))
+        #expect(parts.count == 3)
+        #expect(parts.allSatisfy { $0.utf16.count <= 4096 })
+        #expect(parts.joined(separator: "\n") == Array(repeating: line, count: 100).joined(separator: "\n"))
+    }
+
+    @Test func commandsOnlyFromTheConfiguredChatAndNotStale() async throws {
+        let s = try await setUp()
+        defer { Task { await s.server.stop() } }
+        let now = s.clock.nowMs() / 1000
+        func update(_ id: Int, chat: Int, age: Int64, text: String) -> String {
+            #"{"update_id":\#(id),"message":{"message_id":\#(id),"from":{"id":\#(chat),"is_bot":false,"first_name":"T"},"chat":{"id":\#(chat),"type":"private"},"date":\#(now - age),"text":"\#(text)","entities":[{"offset":0,"length":\#(text.count),"type":"bot_command"}]}}"#
+        }
+        await s.server.enqueue(.json(200, #"{"ok":true,"result":["# + [
+            update(10, chat: 111111111, age: 5, text: "/halt"),
+            update(11, chat: 999, age: 5, text: "/resume"),
+            update(12, chat: 111111111, age: 3600, text: "/resume"),
+            update(13, chat: 111111111, age: 2, text: "/status@gobot_bot"),
+        ].joined(separator: ",") + "]}"))
+        let report = try await Steps.telegramCommands(s.ctx)
+        #expect(report.message.contains("4 updates"))
+        let halt = try s.db.haltState()
+        #expect(halt.halted && halt.reason == "Telegram /halt" && halt.actor == "telegram")
+        #expect(try s.db.value(forKey: Steps.telegramOffsetKey) == "13")
+        #expect(try s.db.outbox().map(\.kind) == ["halt", "status"])
+        // The next poll confirms them with offset 14 and nothing is handled twice.
+        await s.server.enqueue(.json(200, #"{"ok":true,"result":[]}"#))
+        _ = try await Steps.telegramCommands(s.ctx)
+        let last = try #require(await s.server.received.last)
+        let body = try #require(try JSONSerialization.jsonObject(with: last.body) as? [String: Any])
+        #expect((body["offset"] as? NSNumber)?.int64Value == 14)
+        #expect(try s.db.outbox().count == 2)
+    }
+}
