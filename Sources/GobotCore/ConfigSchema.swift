@@ -72,6 +72,7 @@ public enum ConfigSchema {
             c.exchange.environment = ExchangeEnvironment(rawValue: v.text) ?? .paper
         },
         Field(path: "exchange.base_url", kind: .optionalURL) { c, v in c.exchange.baseURL = v.optionalText },
+        Field(path: "exchange.paper_data_dir", kind: .text) { c, v in c.exchange.paperDataDir = v.text },
         Field(path: "exchange.recv_window_ms", kind: .integer(min: 1000, max: 60_000)) { c, v in c.exchange.recvWindowMs = v.integer },
         Field(path: "exchange.request_timeout_seconds", kind: .fraction(min: 1, max: 120)) { c, v in c.exchange.requestTimeoutSeconds = v.fraction },
         Field(path: "exchange.weight_budget_per_minute", kind: .integer(min: 10, max: 2400)) { c, v in c.exchange.weightBudgetPerMinute = v.integer },

@@ -56,6 +56,8 @@ public struct GobotConfig: Sendable, Equatable {
     public struct Exchange: Sendable, Equatable {
         public var environment: ExchangeEnvironment = .paper
         public var baseURL: String? = nil
+        /// Paper only: replay candles from this folder (klines/SYMBOL-1m.csv) instead of live prices.
+        public var paperDataDir: String? = nil
         public var recvWindowMs: Int = 5000
         public var requestTimeoutSeconds: Double = 10
         /// Share of the exchange's 2400/min request weight gobot allows itself.

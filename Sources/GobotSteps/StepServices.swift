@@ -1,4 +1,5 @@
 import Analysts
+import Foundation
 import BinanceFutures
 import GobotCore
 import GobotStore
@@ -31,8 +32,16 @@ public enum LiveServices {
         let base = c.environment == .paper ? (c.baseURL ?? "https://fapi.binance.com") : BinanceEnvironment.baseURL(for: c.environment, override: c.baseURL)
         let client = BinanceClient(baseURL: base, transport: URLSessionTransport(timeoutSeconds: c.requestTimeoutSeconds), credentials: credentials,
                                    state: state, recvWindowMs: c.recvWindowMs, weightBudget: c.weightBudgetPerMinute, nowMs: { clock.nowMs() })
+        if clock is ManualClock, c.environment != .paper {
+            throw StepError.failed("GOBOT_NOW_MS (a fixed clock for replays) is only allowed with exchange.environment paper")
+        }
         let exchange: any FuturesExchange
-        if c.environment == .paper {
+        if c.environment == .paper, let dir = c.paperDataDir {
+            let market = try ReplayData.load(dir: dir, symbols: config.universe.symbols.isEmpty ? nil : config.universe.symbols)
+            let info = try ExchangeInfoDecoder.decode(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/exchangeInfo.json")))
+            exchange = PaperExchange(db: db, market: market, rules: info.rules, feeRate: c.takerFeeRate,
+                                     initialBalance: config.trading.initialCapitalUSD, nowMs: { clock.nowMs() })
+        } else if c.environment == .paper {
             exchange = PaperExchange(db: db, market: LiveMarket(client: client, universe: config.universe.symbols),
                                      rulesProvider: { try await client.symbolRules(symbols: $0) }, feeRate: c.takerFeeRate,
                                      initialBalance: config.trading.initialCapitalUSD, nowMs: { clock.nowMs() })

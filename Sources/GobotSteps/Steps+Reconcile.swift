@@ -103,6 +103,12 @@ extension Steps {
 
     /// Looks up one order of unknown outcome and records what the exchange says.
     static func resolve(_ ctx: StepContext, ex: any FuturesExchange, order o: OrderRow) async throws -> String {
+        let note = try await lookUp(ctx, ex: ex, order: o)
+        try ctx.db.audit(atMs: ctx.nowMs, actor: "reconcile", action: "recovery", detail: note)
+        return note
+    }
+
+    static func lookUp(_ ctx: StepContext, ex: any FuturesExchange, order o: OrderRow) async throws -> String {
         if o.purpose == "stop" || o.purpose == "take_profit" {
             if let algo = try await ex.queryAlgoOrder(clientAlgoId: o.clientOrderId) {
                 let status = algo.isOpen ? "open" : (algo.algoStatus == "FINISHED" || algo.algoStatus == "TRIGGERED") ? "filled" : "canceled"

@@ -11,6 +11,10 @@ struct GlobalOptions: ParsableArguments {
     var stateDir: String?
 
     func runner() -> StepRunner {
-        StepRunner(configPath: config, stateDirOverride: stateDir, environment: ProcessInfo.processInfo.environment)
+        let env = ProcessInfo.processInfo.environment
+        // Replays of paper trading on recorded candles run the real binary on a fixed clock;
+        // LiveServices refuses it for demo and live.
+        let clock: any WallClock = env["GOBOT_NOW_MS"].flatMap(Int64.init).map { ManualClock(ms: $0) } ?? SystemClock()
+        return StepRunner(configPath: config, stateDirOverride: stateDir, environment: env, clock: clock)
     }
 }

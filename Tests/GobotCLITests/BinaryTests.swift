@@ -136,3 +136,61 @@ extension BinaryTests {
         #expect(bad.stderr.contains("--from must be a date like 2025-05-20"))
     }
 }
+
+extension BinaryTests {
+    /// The built binary as cron runs it: four steps every 5 minutes on the paper exchange,
+    /// replaying the bundled real candles on a fixed clock (GOBOT_NOW_MS).
+    @Test func cronCyclesOnPaperOpenProtectAndCloseATrade() throws {
+        let dir = try Self.workdir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = "\(dir)/config/config.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "environment: paper             # paper | demo | live",
+                                  with: "environment: paper\n  paper_data_dir: \(Self.root.path)/sample-data")
+            .replacingOccurrences(of: "symbols: [BTCUSDT, ETHUSDT, SOLUSDT, BNBUSDT, XRPUSDT]", with: "symbols: [XRPUSDT, BNBUSDT]")
+            .replacingOccurrences(of: "stop_loss_percent: 2.0", with: "stop_loss_percent: 0.5")
+            .replacingOccurrences(of: "take_profit_percent: 4.0", with: "take_profit_percent: 1.0")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        var outputs: [String] = []
+        var t: Int64 = 1_747_728_000_000  // 2025-05-20 08:00 UTC
+        for _ in 0..<12 {
+            for step in ["scan", "analyze", "trade", "reconcile"] {
+                let r = try Self.gobot([step], cwd: dir, env: ["GOBOT_NOW_MS": String(t)])
+                #expect(r.code == 0, "\(step) at \(t): \(r.stderr)")
+                outputs.append(r.stdout)
+            }
+            t += 300_000
+        }
+        let all = outputs.joined(separator: "\n")
+        #expect(all.contains("trade: XRPUSDT: short 4.2 @ 2.3459, stop 2.3576, target 2.3224"))
+        #expect(all.contains("reconcile: XRPUSDT: closed by stop-loss"))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/state/charts/XRPUSDT-15m.png"))
+
+        let report = try Self.gobot(["report"], cwd: dir, env: ["GOBOT_NOW_MS": String(t)])
+        #expect(report.code == 0)
+        #expect(report.stdout.contains("trades: 1 closed, 0 won"))
+        let status = try Self.gobot(["status", "--json"], cwd: dir, env: ["GOBOT_NOW_MS": String(t)])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        #expect((json["equityUSD"] as? Double ?? 100) < 100)
+        #expect((json["openPositions"] as? [Any])?.isEmpty == true)
+        #expect(try Self.gobot(["audit", "verify"], cwd: dir).stdout.contains("audit chain valid"))
+        let metrics = try String(contentsOfFile: "\(dir)/state/metrics/gobot.prom", encoding: .utf8)
+        #expect(metrics.contains("gobot_realized_pnl_usd -0.0"))
+
+        // The kill switch stops the next trade run; validate reports it, and what is not met yet.
+        _ = FileManager.default.createFile(atPath: "\(dir)/kill_switch", contents: Data())
+        #expect(try Self.gobot(["trade"], cwd: dir, env: ["GOBOT_NOW_MS": String(t)]).stdout.contains("halted, not run"))
+        let v = try Self.gobot(["validate"], cwd: dir, env: ["GOBOT_NOW_MS": String(t)])
+        #expect(v.code == 1)
+        #expect(v.stdout.contains("FAIL  at least 100 closed trades: 1 closed"))
+        #expect(v.stdout.contains("PASS  kill switch exercised"))
+        #expect(v.stdout.contains("PASS  audit chain valid"))
+
+        // A fixed clock is refused outside paper.
+        let demo = text.replacingOccurrences(of: "environment: paper\n", with: "environment: demo\n")
+        try demo.write(toFile: "\(dir)/demo.yaml", atomically: true, encoding: .utf8)
+        let refused = try Self.gobot(["scan", "--config", "demo.yaml"], cwd: dir, env: ["GOBOT_NOW_MS": String(t)])
+        #expect(refused.code == 78)
+        #expect(refused.stderr.contains("only allowed with exchange.environment paper"))
+    }
+}

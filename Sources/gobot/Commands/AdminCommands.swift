@@ -87,3 +87,16 @@ extension Gobot {
         }
     }
 }
+
+extension Gobot {
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The testnet acceptance checklist from the database: pass/fail per item (exit 1 if any fails).")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let result = await global.runner().run(.validate) { try Steps.validate($0) }
+            print(result.message)
+            if result.exit != .ok { throw ExitCode(result.exit.rawValue) }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import GobotCore
+import GobotStore
+
+/// The testnet acceptance checklist, computed from the database alone.
+public struct ValidationItem: Sendable, Equatable {
+    public var name: String
+    public var passed: Bool
+    public var detail: String
+}
+
+extension Steps {
+    public static func validationItems(_ ctx: StepContext) throws -> [ValidationItem] {
+        let closed = try ctx.db.positions().filter { $0.status == "closed" }
+        let first = closed.map(\.openedAtMs).min(), last = closed.compactMap(\.closedAtMs).max()
+        let days = first.flatMap { f in last.map { Double($0 - f) / Double(TradingCalendar.dayMs) } } ?? 0
+        let wins = closed.filter { $0.netPnl > 0 }.count
+        let w = Statistics.wilson(successes: wins, trials: closed.count)
+        let outbox = try ctx.db.outbox()
+        let undelivered = outbox.filter { $0.status != "sent" }.count
+        let runs = try ctx.db.read { db in
+            try String.fetchAll(db, sql: "SELECT message FROM runs WHERE outcome = 'halted' AND message LIKE '%kill switch file%'")
+        }
+        let recoveries = try ctx.db.auditEntries().filter { $0.action == "recovery" }.count
+        let audit = try ctx.db.verifyAudit()
+        let auditOK: Bool = if case .valid = audit { true } else { false }
+        return [
+            ValidationItem(name: "at least 100 closed trades", passed: closed.count >= 100, detail: "\(closed.count) closed"),
+            ValidationItem(name: "over at least 7 days", passed: days >= 7, detail: String(format: "%.1f days from first entry to last exit", days)),
+            ValidationItem(name: "win rate with 95% Wilson interval", passed: !closed.isEmpty,
+                           detail: closed.isEmpty ? "no trades" : String(format: "%d/%d = %.1f%% (%.1f–%.1f%%)", wins, closed.count,
+                                                                         Double(wins) / Double(closed.count) * 100, w.low * 100, w.high * 100)),
+            ValidationItem(name: "every alert delivered", passed: !outbox.isEmpty && undelivered == 0,
+                           detail: "\(outbox.count - undelivered) of \(outbox.count) Telegram messages sent"),
+            ValidationItem(name: "kill switch exercised", passed: !runs.isEmpty, detail: "\(runs.count) step run(s) stopped by the kill-switch file"),
+            ValidationItem(name: "a recovery exercised", passed: recoveries > 0, detail: "\(recoveries) order(s) of unknown outcome resolved by reconcile"),
+            ValidationItem(name: "audit chain valid", passed: auditOK, detail: audit.description),
+        ]
+    }
+
+    public static func validate(_ ctx: StepContext) throws -> StepReport {
+        let items = try validationItems(ctx)
+        let lines = items.map { "\($0.passed ? "PASS" : "FAIL")  \($0.name): \($0.detail)" }
+        let failed = items.filter { !$0.passed }.count
+        return StepReport(outcome: failed == 0 ? "ok" : "failed",
+                          message: (lines + ["\(items.count - failed) passed, \(failed) failed"]).joined(separator: "\n"),
+                          exit: failed == 0 ? .ok : .failed)
+    }
+}
