@@ -1,0 +1,62 @@
+import Foundation
+import GobotCore
+import GobotStore
+import PaperExchange
+import Testing
+@testable import GobotSteps
+
+@Suite struct ScanTests {
+    @Test func universeByVolumeAndSkipsOpenPositions() async throws {
+        var h = try TradingHarness(prices: (0..<1500).map { 2.0 + Double($0 % 30) * 0.001 })
+        h.at(minute: 1400)
+        h.ctx.config.universe.symbols = []
+        h.ctx.config.universe.minQuoteVolumeUSD = 1_000_000_000
+        #expect(try await Steps.scan(h.ctx).message.hasPrefix("scan: 0 candidates"))
+        h.ctx.config.universe.minQuoteVolumeUSD = 1000
+        let picked = try await Steps.scan(h.ctx)
+        #expect(picked.message.hasPrefix("scan: 1 candidate (XRPUSDT)"))
+        // Only closed candles are stored, and a second scan fetches only what is new.
+        let stored = try h.db.candles(symbol: "XRPUSDT", interval: .m1, closedByMs: .max, limit: 1000)
+        #expect(stored.last.map { $0.openTimeMs + 60_000 <= h.clock.nowMs() } == true)
+        let before = try h.db.candles(symbol: "XRPUSDT", interval: .m1, closedByMs: .max, limit: 10_000).count
+        h.at(minute: 1405)
+        let again = try await Steps.scan(h.ctx)
+        let after = try h.db.candles(symbol: "XRPUSDT", interval: .m1, closedByMs: .max, limit: 10_000).count
+        #expect(after - before == 5)  // exactly the five minutes that closed since
+        #expect(again.message.contains("new candles"))
+        // With a position open, the symbol is skipped.
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        #expect(try await Steps.scan(h.ctx).message.contains("skipped XRPUSDT (open position)"))
+    }
+}
+
+@Suite struct RulesAnalystOnRealDataTests {
+    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("sample-data").path
+
+    @Test func realCandlesGiveDeterministicSignalsConsistentWithTheTrend() async throws {
+        let market = try ReplayData.load(dir: Self.sample, symbols: ["XRPUSDT", "BNBUSDT"])
+        var directions: [Direction: Int] = [:]
+        for symbol in ["XRPUSDT", "BNBUSDT"] {
+            var t: Int64 = 1_747_699_200_000 + 12 * 3_600_000
+            while t < 1_748_304_000_000 {
+                let m1 = try await market.klines(symbol: symbol, interval: .m1, startMs: nil, limit: 120, nowMs: t)
+                let m5 = try await market.klines(symbol: symbol, interval: .m5, startMs: nil, limit: 120, nowMs: t)
+                let m15 = try await market.klines(symbol: symbol, interval: .m15, startMs: nil, limit: 120, nowMs: t)
+                #expect(m15.last.map { $0.openTimeMs + Interval.m15.ms <= t } == true)  // nothing unclosed is visible
+                let s = RulesAnalyst.analyze(m1: m1, m5: m5, m15: m15)
+                #expect(s == RulesAnalyst.analyze(m1: m1, m5: m5, m15: m15))
+                #expect((0...1).contains(s.confidence))
+                if s.direction != .none {
+                    let closes = m15.suffix(120).map(\.close)
+                    let fast = Indicators.ema(closes, period: 9).last!, slow = Indicators.ema(closes, period: 21).last!
+                    #expect(s.direction == .long ? fast > slow : fast < slow)
+                }
+                directions[s.direction, default: 0] += 1
+                t += 3_600_000
+            }
+        }
+        #expect(directions[.long, default: 0] > 0 && directions[.short, default: 0] > 0 && directions[.none, default: 0] > 0)
+    }
+}
