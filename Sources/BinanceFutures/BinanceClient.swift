@@ -76,6 +76,14 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
             if let used = response.headers["x-mbx-used-weight-1m"].flatMap(Int.init) {
                 try state.recordUsedWeight(used, nowMs: nowMs())
             }
+            // Order-rate limits are per account (300 / 10 s, 1200 / min): stop placing orders
+            // well before them, until the window rolls over.
+            if let c10 = response.headers["x-mbx-order-count-10s"].flatMap(Int.init), c10 >= 250 {
+                try state.recordBackoff(untilMs: (nowMs() / 10_000 + 1) * 10_000)
+            }
+            if let c1m = response.headers["x-mbx-order-count-1m"].flatMap(Int.init), c1m >= 1000 {
+                try state.recordBackoff(untilMs: (nowMs() / 60_000 + 1) * 60_000)
+            }
             if (200..<300).contains(response.status) {
                 try state.recordSuccess(nowMs: nowMs())
                 return response.body
@@ -224,6 +232,25 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
 
     public func setLeverage(symbol: String, leverage: Int) async throws {
         _ = try await request("POST", "/fapi/v1/leverage", params: [("symbol", symbol), ("leverage", String(leverage))], weight: 1, signed: true)
+    }
+
+    /// True in hedge mode (two positions per symbol). gobot trades one-way mode only.
+    public func isHedgeMode() async throws -> Bool {
+        struct Mode: Decodable { var dualSidePosition: Bool }
+        let data = try await request("GET", "/fapi/v1/positionSide/dual", weight: 30, signed: true)
+        return try decode(Mode.self, data, "/fapi/v1/positionSide/dual").dualSidePosition
+    }
+
+    public func ensureOneWayMode() async throws {
+        if try await isHedgeMode() { try await setOneWayMode() }
+    }
+
+    /// Switches the account to one-way mode; -4059 means it already is.
+    public func setOneWayMode() async throws {
+        do {
+            _ = try await request("POST", "/fapi/v1/positionSide/dual", params: [("dualSidePosition", "false")], weight: 1, signed: true)
+        } catch ExchangeError.rejected(code: -4059, _) {
+        }
     }
 
     public func setMarginType(symbol: String, marginType: String) async throws {

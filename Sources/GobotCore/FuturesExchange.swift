@@ -12,6 +12,8 @@ public protocol FuturesExchange: Sendable {
     func positions() async throws -> [ExchangePosition]
     func setLeverage(symbol: String, leverage: Int) async throws
     func setMarginType(symbol: String, marginType: String) async throws
+    /// gobot's orders assume one-way mode (one signed position per symbol, closePosition stops).
+    func ensureOneWayMode() async throws
 
     func placeMarketOrder(_ request: MarketOrderRequest) async throws -> ExchangeOrder
     /// The order with this client id, or nil when the exchange does not know it.

@@ -86,7 +86,12 @@ public struct DatabaseExchangeState: ExchangeStateStore {
     }
 
     public func recordFailure(reason: String, nowMs: Int64) throws -> Bool {
-        try db.recordBreakerFailure(Self.breakerName, reason: reason, threshold: breakerThreshold, cooldownMs: breakerCooldownMs, atMs: nowMs)
+        let opened = try db.recordBreakerFailure(Self.breakerName, reason: reason, threshold: breakerThreshold, cooldownMs: breakerCooldownMs, atMs: nowMs)
+        if opened {
+            _ = try db.enqueue(channel: "telegram", kind: "breaker", payload: "⛔ exchange circuit breaker open for \(breakerCooldownMs / 1000) s after \(breakerThreshold) failures in a row (last: \(reason))",
+                               dedupeKey: "exchange-breaker-\(nowMs)", atMs: nowMs)
+        }
+        return opened
     }
 
     public func recordSuccess(nowMs: Int64) throws { try db.recordBreakerSuccess(Self.breakerName, atMs: nowMs) }

@@ -9,6 +9,11 @@ extension Steps {
         let signals = try ctx.db.freshSignals(nowMs: now, maxAgeMs: Int64(ctx.config.execution.signalMaxAgeMinutes) * 60_000)
         guard !signals.isEmpty else { return StepReport(outcome: "nothing_to_do", message: "trade: no fresh signals") }
         let ex = try ctx.requireExchange()
+        if ctx.config.execution.autoExecute, signals.contains(where: { $0.signal.direction != .none }) {
+            do { try await ex.ensureOneWayMode() } catch let e as ExchangeError where !e.isTemporary {
+                throw StepError.failed("trade: the account must be in one-way position mode and could not be switched (\(e)); close hedge-mode positions first")
+            }
+        }
         let rules = try await ex.symbolRules(symbols: Array(Set(signals.map(\.symbol))))
         var lines: [String] = []
         for s in signals {

@@ -40,6 +40,8 @@ public actor FakeBinance {
     var nextId: Int64 = 1000
     public var exchangeInfo: Data = Data()
     public var takerFee: Decimal = Decimal(string: "0.0005")!
+    public var hedgeMode = true
+    public var orderCount10s = 0
 
     public init() throws {
         server = HTTPServer(address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30)
@@ -64,6 +66,7 @@ public actor FakeBinance {
 
     public func inject(_ fault: Fault, on path: String) { faults.append((path, fault)) }
     public func setExchangeInfo(_ data: Data) { exchangeInfo = data }
+    public func setOrderCount10s(_ n: Int) { orderCount10s = n }
 
     /// Fills an open conditional order as the exchange would while gobot is not running:
     /// the position closes at the trigger price with a trade, realized P&L and commission.
@@ -146,7 +149,7 @@ public actor FakeBinance {
 
         let signedPaths: Set<String> = ["/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v1/openAlgoOrders", "/fapi/v3/positionRisk",
                                         "/fapi/v3/balance", "/fapi/v1/userTrades", "/fapi/v1/income", "/fapi/v1/leverage",
-                                        "/fapi/v1/marginType", "/fapi/v1/openOrders"]
+                                        "/fapi/v1/marginType", "/fapi/v1/openOrders", "/fapi/v1/positionSide/dual"]
         if signedPaths.contains(path) {
             guard request.headers[HTTPHeader("X-MBX-APIKEY")] == Self.apiKey else { return Self.error(401, -2015, "Invalid API-key, IP, or permissions for action.") }
             guard let sigRange = rawQuery.range(of: "&signature=") else { return Self.error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.") }
@@ -166,10 +169,17 @@ public actor FakeBinance {
         if response.statusCode.code == 200 {
             var r = response
             r.headers[HTTPHeader("X-MBX-USED-WEIGHT-1M")] = weightHeader["X-MBX-USED-WEIGHT-1M"]
+            if path == "/fapi/v1/order" || path == "/fapi/v1/algoOrder", method(request) == "POST" {
+                orderCount10s += 1
+                r.headers[HTTPHeader("X-MBX-ORDER-COUNT-10S")] = String(orderCount10s)
+                r.headers[HTTPHeader("X-MBX-ORDER-COUNT-1M")] = String(orderCount10s)
+            }
             return r
         }
         return response
     }
+
+    func method(_ r: HTTPRequest) -> String { r.method.rawValue }
 
     func require(_ params: [String: String], _ names: [String]) -> HTTPResponse? {
         for n in names where (params[n] ?? "").isEmpty {
@@ -237,6 +247,12 @@ public actor FakeBinance {
             return Self.json(200, positions.filter { $0.value != 0 }.map { ["symbol": $0.key, "positionSide": "BOTH", "positionAmt": "\($0.value)",
                                                                              "entryPrice": "\(entryPrices[$0.key] ?? 100)", "markPrice": "\(marks[$0.key] ?? 100)",
                                                                              "unRealizedProfit": "0"] })
+        case ("GET", "/fapi/v1/positionSide/dual"):
+            return Self.json(200, ["dualSidePosition": hedgeMode])
+        case ("POST", "/fapi/v1/positionSide/dual"):
+            if p["dualSidePosition"] == String(hedgeMode) { return Self.error(400, -4059, "No need to change position side.") }
+            hedgeMode = p["dualSidePosition"] == "true"
+            return Self.json(200, ["code": 200, "msg": "success"])
         case ("GET", "/fapi/v1/exchangeInfo"):
             return HTTPResponse(statusCode: .ok, headers: [HTTPHeader("Content-Type"): "application/json"], body: exchangeInfo)
         case ("GET", "/fapi/v1/userTrades"):

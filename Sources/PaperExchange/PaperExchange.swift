@@ -228,6 +228,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
 
     public func setLeverage(symbol: String, leverage: Int) async throws {}
     public func setMarginType(symbol: String, marginType: String) async throws {}
+    public func ensureOneWayMode() async throws {}
 
     public func placeMarketOrder(_ r: MarketOrderRequest) async throws -> ExchangeOrder {
         try await settle()

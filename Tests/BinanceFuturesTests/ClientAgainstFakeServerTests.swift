@@ -131,3 +131,31 @@ import Testing
         }
     }
 }
+
+extension ClientAgainstFakeServerTests {
+    @Test func positionModeIsReadAndSetToOneWay() async throws {
+        let fake = try FakeBinance()
+        let url = try await fake.start()
+        defer { Task { await fake.stop() } }
+        let c = client(url)
+        #expect(try await c.isHedgeMode())
+        try await c.setOneWayMode()
+        #expect(try await !c.isHedgeMode())
+        try await c.setOneWayMode()  // -4059 "No need to change" is success
+    }
+
+    @Test func nearTheOrderRateLimitFurtherRequestsWaitForTheWindow() async throws {
+        let fake = try FakeBinance()
+        let url = try await fake.start()
+        defer { Task { await fake.stop() } }
+        await fake.setMark("XRPUSDT", 2)
+        await fake.setOrderCount10s(260)
+        let c = client(url)
+        _ = try await c.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: 1, reduceOnly: false, clientOrderId: "gb-9-E"))
+        do {
+            _ = try await c.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: 1, reduceOnly: false, clientOrderId: "gb-10-E"))
+            Issue.record("expected a local back-off")
+        } catch ExchangeError.rateLimited { }
+        #expect(await fake.count(method: "POST", path: "/fapi/v1/order") == 1)
+    }
+}

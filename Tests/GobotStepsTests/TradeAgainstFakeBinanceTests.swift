@@ -49,6 +49,7 @@ import Testing
         let report = try await Steps.trade(s.ctx)
         #expect(report.message.contains("XRPUSDT: long 5 @ 2, stop 1.96, target 2.08"))
         #expect(await s.fake.positions["XRPUSDT"] == 5)
+        #expect(await s.fake.hedgeMode == false)  // switched to one-way before the first entry
         #expect(await s.fake.algo("gb-1-SL")?["orderType"] == "STOP_MARKET")
         #expect(await s.fake.algo("gb-1-TP")?["orderType"] == "TAKE_PROFIT_MARKET")
         _ = try await Steps.reconcile(s.ctx)

@@ -28,6 +28,7 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     func positions() async throws -> [ExchangePosition] { try await inner.positions() }
     func setLeverage(symbol: String, leverage: Int) async throws {}
     func setMarginType(symbol: String, marginType: String) async throws {}
+    func ensureOneWayMode() async throws {}
     func placeMarketOrder(_ request: MarketOrderRequest) async throws -> ExchangeOrder {
         let o = try await inner.placeMarketOrder(request)
         marketOrders += 1
