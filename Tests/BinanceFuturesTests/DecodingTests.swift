@@ -52,3 +52,27 @@ import Testing
         #expect(BinanceClient.banUntil("Way too many requests; IP banned until 1591702613943. Please use ...") == 1_591_702_613_943)
     }
 }
+
+extension DecodingTests {
+    /// Sizing with the real filters at May 2025 prices and the spec's $10 cap.
+    @Test(arguments: [
+        ("BTCUSDT", "105000", nil, "BTCUSDT needs at least 100 USD notional"),
+        ("ETHUSDT", "2500", nil, "ETHUSDT needs at least 20 USD notional"),
+        ("SOLUSDT", "170", nil, "SOLUSDT needs at least 5 USD notional (min qty 1 at 170)"),
+        ("XRPUSDT", "2.3459", "4.2", nil),
+        ("BNBUSDT", "651.37", "0.01", nil),
+    ] as [(String, String, String?, String?)])
+    func sizingOnRealExchangeRules(symbol: String, price: String, quantity: String?, rejection: String?) throws {
+        let rules = try #require(try ExchangeInfoDecoder.decode(try fixture("exchangeInfo.json")).rules[symbol])
+        let result = KellySizer.size(equityUSD: 100, price: Decimal(string: price)!, stopPercent: 2, rewardRisk: 2, rules: rules,
+                                     config: GobotConfig(), closedTrades: 0, wins: 0)
+        switch result {
+        case .success(let s):
+            #expect(s.quantity == Decimal(string: quantity ?? "")!)
+            #expect(s.notional <= 10 && s.notional >= rules.minNotional)
+            #expect(s.quantity == s.quantity.floored(toMultipleOf: rules.marketStepSize))
+        case .failure(let r):
+            #expect(rejection.map { r.description.hasPrefix($0) } == true, "\(r)")
+        }
+    }
+}
