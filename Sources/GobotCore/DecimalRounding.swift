@@ -1,17 +1,32 @@
 import Foundation
 
 extension Decimal {
+    /// 0.01 exactly; multiplying by it is the same as dividing by 100, without the long division.
+    static let hundredth = Decimal(sign: .plus, exponent: -2, significand: 1)
     /// Rounds to `scale` decimal places, half away from zero; for display, never for order sizes.
-    public func rounded(scale: Int) -> Decimal {
+    public func rounded(scale: Int) -> Decimal { rounded(scale: scale, mode: .plain) }
+
+    func rounded(scale: Int, mode: NSDecimalNumber.RoundingMode) -> Decimal {
         var value = self
         var result = Decimal()
-        NSDecimalRound(&result, &value, scale, .plain)
+        NSDecimalRound(&result, &value, scale, mode)
         return result
+    }
+
+    /// The number of decimals of `step` when it is a power of ten (0.001 → 3, 1 → 0), else nil.
+    /// Exchange tick and step sizes almost always are, and rounding to a scale needs no
+    /// division, which is the slow part of Decimal arithmetic.
+    static func powerOfTenScale(_ step: Decimal) -> Int? {
+        let d = step.doubleValue
+        guard d > 0, d <= 1 else { return nil }
+        let k = (-log10(d)).rounded()
+        return abs(d * pow(10, k) - 1) < 1e-12 ? Int(k) : nil
     }
 
     /// The largest multiple of `step` not above `self` (for quantities: never size up).
     public func floored(toMultipleOf step: Decimal) -> Decimal {
         guard step > 0 else { return self }
+        if let scale = Self.powerOfTenScale(step) { return rounded(scale: scale, mode: .down) }
         var quotient = self / step
         var whole = Decimal()
         NSDecimalRound(&whole, &quotient, 0, .down)
@@ -21,6 +36,7 @@ extension Decimal {
     /// The smallest multiple of `step` not below `self`.
     public func ceiled(toMultipleOf step: Decimal) -> Decimal {
         guard step > 0 else { return self }
+        if let scale = Self.powerOfTenScale(step) { return rounded(scale: scale, mode: .up) }
         var quotient = self / step
         var whole = Decimal()
         NSDecimalRound(&whole, &quotient, 0, .up)
@@ -30,6 +46,7 @@ extension Decimal {
     /// The multiple of `step` nearest to `self` (for prices on the tick grid).
     public func roundedToNearest(multipleOf step: Decimal) -> Decimal {
         guard step > 0 else { return self }
+        if let scale = Self.powerOfTenScale(step) { return rounded(scale: scale, mode: .plain) }
         var quotient = self / step
         var whole = Decimal()
         NSDecimalRound(&whole, &quotient, 0, .plain)

@@ -15,19 +15,29 @@ public enum Indicators {
         return out
     }
 
+    /// The last value of ``ema(_:period:)`` without building the series (the hot path of backtests).
+    public static func emaLast<C: Collection>(_ values: C, period: Int) -> Double? where C.Element == Double {
+        guard var prev = values.first, period > 0 else { return nil }
+        let k = 2.0 / Double(period + 1)
+        for v in values { prev = v * k + prev * (1 - k) }
+        return prev
+    }
+
     /// Wilder's RSI of the last value, or nil with too little data.
-    public static func rsi(_ closes: [Double], period: Int = 14) -> Double? {
+    public static func rsi<C: RandomAccessCollection>(_ input: C, period: Int = 14) -> Double? where C.Element == Double, C.Index == Int {
+        let closes = input
+        let base = closes.startIndex
         guard closes.count > period else { return nil }
         var gain = 0.0, loss = 0.0
         for i in 1...period {
-            let d = closes[i] - closes[i - 1]
+            let d = closes[base + i] - closes[base + i - 1]
             if d > 0 { gain += d } else { loss -= d }
         }
         gain /= Double(period)
         loss /= Double(period)
         if closes.count > period + 1 {
             for i in (period + 1)..<closes.count {
-                let d = closes[i] - closes[i - 1]
+                let d = closes[base + i] - closes[base + i - 1]
                 gain = (gain * Double(period - 1) + max(d, 0)) / Double(period)
                 loss = (loss * Double(period - 1) + max(-d, 0)) / Double(period)
             }
@@ -37,10 +47,10 @@ public enum Indicators {
     }
 
     /// Average true range of the last `period` bars, as a fraction of the last close.
-    public static func atrFraction(_ candles: [Candle], period: Int = 14) -> Double? {
+    public static func atrFraction<C: RandomAccessCollection>(_ candles: C, period: Int = 14) -> Double? where C.Element == Candle, C.Index == Int {
         guard candles.count > period, let last = candles.last, last.close > 0 else { return nil }
         var sum = 0.0
-        for i in (candles.count - period)..<candles.count {
+        for i in (candles.endIndex - period)..<candles.endIndex {
             let c = candles[i], p = candles[i - 1]
             sum += max(c.high - c.low, abs(c.high - p.close), abs(c.low - p.close))
         }

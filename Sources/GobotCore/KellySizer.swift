@@ -23,7 +23,7 @@ public enum KellySizer {
         let stake = fullKelly * r.kellyFraction
         // The stake is the fraction of equity put at risk; the stop distance turns it into notional.
         let riskUSD = equityUSD * Decimal(stake)
-        var notional = riskUSD / (stopPercent / 100)
+        var notional = riskUSD / (stopPercent * Decimal.hundredth)
         notional = min(notional, config.trading.maxPositionUSD)
         let qty = rules.roundMarketQuantity(notional / price)
         let finalNotional = qty * price

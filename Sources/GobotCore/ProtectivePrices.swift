@@ -8,7 +8,7 @@ public struct ProtectivePrices: Sendable, Equatable {
     public var rewardRisk: Decimal
 
     public static func compute(side: PositionSide, entry: Decimal, stopPercent: Decimal, targetPercent: Decimal, tickSize: Decimal) -> ProtectivePrices {
-        let s = stopPercent / 100, t = targetPercent / 100
+        let s = stopPercent * Decimal.hundredth, t = targetPercent * Decimal.hundredth
         let rawStop = side == .long ? entry * (1 - s) : entry * (1 + s)
         let rawTarget = side == .long ? entry * (1 + t) : entry * (1 - t)
         // Rounded onto the tick grid so that reward:risk never falls below the configured ratio:

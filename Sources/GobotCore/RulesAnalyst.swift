@@ -6,26 +6,33 @@ public enum RulesAnalyst {
     public static let model = "rules-v1"
 
     public static func analyze(m1: [Candle], m5: [Candle], m15: [Candle]) -> Signal {
+        analyze(m1: m1[...], m5: m5[...], m15: m15[...])
+    }
+
+    /// The same analysis on slices, allocating nothing but the answer (backtests call it per cycle).
+    public static func analyze(m1: ArraySlice<Candle>, m5: ArraySlice<Candle>, m15: ArraySlice<Candle>, withRationale: Bool = true) -> Signal {
         guard m15.count >= 30, m5.count >= 30, m1.count >= 30 else {
             return Signal(direction: .none, confidence: 0, rationale: "not enough candles", model: model)
         }
-        func trend(_ candles: [Candle]) -> Double {
-            let closes = candles.suffix(120).map(\.close)
-            let fast = Indicators.ema(closes, period: 9).last ?? 0
-            let slow = Indicators.ema(closes, period: 21).last ?? 0
+        func trend(_ candles: ArraySlice<Candle>) -> Double {
+            let closes = candles.suffix(120).lazy.map(\.close)
+            let fast = Indicators.emaLast(closes, period: 9) ?? 0
+            let slow = Indicators.emaLast(closes, period: 21) ?? 0
             guard slow > 0 else { return 0 }
             return (fast - slow) / slow
         }
         let t15 = trend(m15), t5 = trend(m5)
-        let closes1 = m1.suffix(60).map(\.close)
+        let window = m1.suffix(60)
+        let closes1 = ClosesView(candles: window)
         let rsi = Indicators.rsi(closes1) ?? 50
-        let ema1 = Indicators.ema(closes1, period: 9).last ?? 0
-        let last = closes1.last ?? 0
-        let atr = Indicators.atrFraction(Array(m5.suffix(40))) ?? 0
+        let ema1 = Indicators.emaLast(closes1, period: 9) ?? 0
+        let last = window.last?.close ?? 0
+        let atr = Indicators.atrFraction(m5.suffix(40)) ?? 0
 
         let up = t15 > 0 && t5 > 0 && last > ema1 && rsi > 50 && rsi < 75
         let down = t15 < 0 && t5 < 0 && last < ema1 && rsi < 50 && rsi > 25
         guard up || down else {
+            guard withRationale else { return Signal(direction: .none, confidence: 0.5, rationale: "", model: model) }
             return Signal(direction: .none, confidence: 0.5,
                           rationale: "no alignment: trend15m \(fmt(t15 * 100))%, trend5m \(fmt(t5 * 100))%, rsi1m \(fmt(rsi))",
                           model: model)
@@ -33,6 +40,7 @@ public enum RulesAnalyst {
         // Confidence grows with trend strength on both frames relative to volatility.
         let strength = (abs(t15) + abs(t5)) / max(atr, 0.0005)
         let confidence = min(0.95, 0.6 + 0.1 * strength)
+        guard withRationale else { return Signal(direction: up ? .long : .short, confidence: confidence, rationale: "", model: model) }
         return Signal(direction: up ? .long : .short, confidence: confidence,
                       rationale: "trend15m \(fmt(t15 * 100))%, trend5m \(fmt(t5 * 100))%, rsi1m \(fmt(rsi)), atr5m \(fmt(atr * 100))%",
                       model: model)
@@ -42,4 +50,12 @@ public enum RulesAnalyst {
         let scaled = (x * 100).rounded() / 100
         return String(describing: scaled)
     }
+}
+
+/// Closing prices of a candle slice, indexed from 0, without copying.
+struct ClosesView: RandomAccessCollection {
+    let candles: ArraySlice<Candle>
+    var startIndex: Int { 0 }
+    var endIndex: Int { candles.count }
+    subscript(i: Int) -> Double { candles[candles.startIndex + i].close }
 }

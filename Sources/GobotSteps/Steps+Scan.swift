@@ -32,7 +32,9 @@ extension Steps {
         for symbol in picked {
             for interval in Interval.allCases {
                 let last = try ctx.db.lastCandleOpenMs(symbol: symbol, interval: interval)
-                let start = last.map { $0 + interval.ms } ?? (now - 150 * interval.ms)
+                // Only what the analyst needs: after a long skip (open position, outage) the gap is
+                // not backfilled, so the newest candles are always the ones fetched.
+                let start = max(last.map { $0 + interval.ms } ?? .min, now - 150 * interval.ms)
                 guard start + interval.ms <= now else { continue }
                 let candles = try await ex.klines(symbol: symbol, interval: interval, startMs: start, limit: 500)
                     .filter { $0.closeTimeMs(interval) < now }  // the still-open candle is never stored

@@ -111,8 +111,9 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         var candles: [String: [Candle]] = [:]
         for s in symbols { candles[s] = try await market.candles1m(symbol: s, fromMs: from, toMs: until) }
         var rates: [Int64: [String: Double]] = [:]
-        var t = (from / 28_800_000 + 1) * 28_800_000
-        while t <= until {
+        // Every 8h mark in [from, until): a candle opening exactly at `from` is settled now too.
+        var t = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
+        while t < until {
             for s in symbols { if let r = try await market.fundingRate(symbol: s, fundingTimeMs: t) { rates[t, default: [:]][s] = r } }
             t += 28_800_000
         }

@@ -5,7 +5,7 @@ import GobotCore
 /// that has not closed by the time asked about, so nothing downstream can look ahead.
 public final class ReplayMarket: MarketData, @unchecked Sendable {
     public let series: [String: [Candle]]
-    let funding: [String: [Int64: Double]]
+    public let funding: [String: [Int64: Double]]
     let resampled: [String: [Interval: [Candle]]]
 
     public init(series: [String: [Candle]], funding: [String: [Int64: Double]] = [:]) {

@@ -64,6 +64,20 @@ import Testing
         #expect(Decimal(string: value)!.floored(toMultipleOf: Decimal(string: step)!) == Decimal(string: expected)!)
     }
 
+    @Test(arguments: [
+        ("1.37", "0.25", "1.25", "1.5", "1.25"),     // not a power of ten: the division path
+        ("7.3", "0.5", "7", "7.5", "7.5"),
+        ("2.34567", "0.001", "2.345", "2.346", "2.346"),  // power of ten: the rounding path
+        ("0.1000", "0.0100", "0.1", "0.1", "0.1"),
+        ("105000.05", "0.1", "105000", "105000.1", "105000.1"),
+    ])
+    func bothRoundingPathsAgree(value: String, step: String, floor: String, ceil: String, nearest: String) {
+        let v = Decimal(string: value)!, s = Decimal(string: step)!
+        #expect(v.floored(toMultipleOf: s) == Decimal(string: floor)!)
+        #expect(v.ceiled(toMultipleOf: s) == Decimal(string: ceil)!)
+        #expect(v.roundedToNearest(multipleOf: s) == Decimal(string: nearest)!)
+    }
+
     @Test func pricesRoundToTheNearestTick() {
         #expect(Decimal(string: "101.237")!.roundedToNearest(multipleOf: Decimal(string: "0.01")!) == Decimal(string: "101.24")!)
         #expect(Decimal(string: "0.5")!.plainString == "0.5")
