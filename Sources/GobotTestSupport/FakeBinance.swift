@@ -44,19 +44,17 @@ public actor FakeBinance {
     public var orderCount10s = 0
 
     public init() throws {
-        server = HTTPServer(address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30)
+        server = try LoopbackHTTP.makeServer()
     }
 
     public func start() async throws -> String {
-        let s = server
-        await s.appendRoute("*") { [weak self] request in
+        let started = try await LoopbackHTTP.start(server) { [weak self] request in
             guard let self else { return HTTPResponse(statusCode: .internalServerError) }
             return await self.handle(request)
         }
-        task = Task { try await s.run() }
-        try await s.waitUntilListening()
-        if case .ip4(_, let p) = await s.listeningAddress { port = p }
-        return "http://127.0.0.1:\(port)"
+        task = started.task
+        port = started.port
+        return started.url
     }
 
     public func stop() async {

@@ -35,20 +35,17 @@ public actor ScriptedServer {
     public private(set) var received: [Received] = []
 
     public init() throws {
-        server = HTTPServer(address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30)
+        server = try LoopbackHTTP.makeServer()
     }
 
     public func start() async throws -> String {
-        let s = server
-        await s.appendRoute("*") { [weak self] request in
+        let started = try await LoopbackHTTP.start(server) { [weak self] request in
             guard let self else { return HTTPResponse(statusCode: .internalServerError) }
             let body = try await request.bodyData
             return await self.answer(request, body: body)
         }
-        task = Task { try await s.run() }
-        try await s.waitUntilListening()
-        guard case .ip4(_, let port) = await s.listeningAddress else { return "" }
-        return "http://127.0.0.1:\(port)"
+        task = started.task
+        return started.url
     }
 
     public func stop() async {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GobotCore
 import GobotSteps
 
 /// Options every command shares, so every command finds its config and state the same way.
@@ -9,6 +10,12 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(name: .long, help: "State directory; overrides state.dir in the config.")
     var stateDir: String?
+
+    /// The runner and the loaded config, or exit 78 with every config problem printed.
+    func loadConfig() throws -> (runner: StepRunner, config: GobotConfig) {
+        let runner = self.runner()
+        do { return (runner, try runner.loadConfig()) } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+    }
 
     func runner() -> StepRunner {
         let env = ProcessInfo.processInfo.environment

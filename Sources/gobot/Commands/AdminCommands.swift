@@ -20,9 +20,7 @@ extension Gobot {
             } else {
                 print("kept existing \(path)")
             }
-            let runner = global.runner()
-            let config: GobotConfig
-            do { config = try runner.loadConfig() } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+            let (runner, config) = try global.loadConfig()
             let paths = runner.paths(for: config)
             try paths.createDirectories()
             let db = try GobotDatabase.open(path: paths.database)
@@ -39,9 +37,7 @@ extension Gobot {
             @OptionGroup var global: GlobalOptions
 
             func run() async throws {
-                let runner = global.runner()
-                let config: GobotConfig
-                do { config = try runner.loadConfig() } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+                let (runner, config) = try global.loadConfig()
                 let secrets = Secrets(environment: runner.environment)
                 print("config \(global.config): ok")
                 print("exchange: \(config.exchange.environment.rawValue), analyst: \(config.analyst.kind.rawValue), state: \(runner.paths(for: config).stateDir)")
@@ -74,9 +70,7 @@ extension Gobot {
             @OptionGroup var global: GlobalOptions
 
             func run() async throws {
-                let runner = global.runner()
-                let config: GobotConfig
-                do { config = try runner.loadConfig() } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+                let (runner, config) = try global.loadConfig()
                 let db = try GobotDatabase.open(path: runner.paths(for: config).database)
                 let verdict = try db.verifyAudit()
                 switch verdict {
