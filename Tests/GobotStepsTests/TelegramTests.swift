@@ -104,3 +104,27 @@ import Testing
         #expect(try s.db.outbox().count == 2)
     }
 }
+
+extension TelegramTests {
+    @Test func theReportSendsTheEquityChartAsAPhoto() async throws {
+        var s = try await setUp()
+        let server = s.server
+        defer { Task { await server.stop() } }
+        let dir = TempDir()
+        s.ctx.paths = StepPaths(stateDir: dir.path)
+        try s.db.addLedger(atMs: s.clock.nowMs() - 3_600_000, symbol: "XRPUSDT", kind: "realized_pnl", amount: Decimal(string: "0.4")!, positionId: nil, ref: "t1")
+        try s.db.addLedger(atMs: s.clock.nowMs() - 1_800_000, symbol: "XRPUSDT", kind: "commission", amount: Decimal(string: "-0.01")!, positionId: nil, ref: "t2")
+        _ = try await Steps.report(s.ctx)
+        await s.server.enqueue(Self.ok, Self.ok)
+        #expect(await OutboxSender.flush(s.ctx).sent == 2)
+        let photo = try #require(await s.server.received.last)
+        #expect(photo.path.hasSuffix("/sendPhoto"))
+        #expect(photo.headers["content-type"]?.hasPrefix("multipart/form-data; boundary=") == true)
+        let body = photo.body
+        #expect(body.range(of: Data("name=\"photo\"; filename=\"equity.png\"".utf8)) != nil)
+        #expect(body.range(of: Data([0x89, 0x50, 0x4E, 0x47])) != nil)  // the PNG itself
+        let text = try #require(await s.server.received.first)
+        let json = try #require(try JSONSerialization.jsonObject(with: text.body) as? [String: Any])
+        #expect((json["text"] as? String)?.contains("equity: 100.39 USD") == true)
+    }
+}

@@ -135,3 +135,20 @@ extension TradeAndReconcileTests {
         #expect(try h.db.verifyAudit() == .valid(entries: try h.db.auditEntries().count))
     }
 }
+
+extension TradeAndReconcileTests {
+    @Test func aRefusedStopClosesThePositionAtMarketAndAlerts() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .rejectStop
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("stop rejected"))
+        #expect(report.message.contains("closed at market"))
+        #expect(try await h.exchangeState().amt == 0)  // never left unprotected
+        #expect(try await h.exchangeState().algos.isEmpty)
+        #expect(try h.db.outbox().contains { $0.kind == "error" && $0.payload.contains("stop-loss rejected") })
+        #expect(try h.db.orders().map(\.purpose) == ["entry", "stop", "close"])
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.positions().first?.exitReason == "closed by gobot")
+    }
+}

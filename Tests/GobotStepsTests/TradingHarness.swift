@@ -10,7 +10,7 @@ struct SimulatedCrash: Error {}
 /// Wraps the paper exchange to inject the failures cron runs meet: a crash right after a
 /// request took effect, or a timeout whose order did execute.
 final class FaultyExchange: FuturesExchange, @unchecked Sendable {
-    enum Fault { case none, crashAfterEntry, timeoutAfterEntry, crashAfterStop }
+    enum Fault { case none, crashAfterEntry, timeoutAfterEntry, crashAfterStop, rejectStop }
     let inner: PaperExchange
     var fault: Fault = .none
     var marketOrders = 0
@@ -42,6 +42,9 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     func openOrders(symbol: String?) async throws -> [ExchangeOrder] { try await inner.openOrders(symbol: symbol) }
     func cancelOrder(symbol: String, clientOrderId: String) async throws { try await inner.cancelOrder(symbol: symbol, clientOrderId: clientOrderId) }
     func placeProtectiveOrder(_ request: ProtectiveOrderRequest) async throws -> AlgoOrder {
+        if fault == .rejectStop, request.kind == .stopMarket {
+            throw ExchangeError.rejected(code: -2021, message: "Order would immediately trigger.")
+        }
         let a = try await inner.placeProtectiveOrder(request)
         if fault == .crashAfterStop, request.kind == .stopMarket { fault = .none; throw SimulatedCrash() }
         return a
