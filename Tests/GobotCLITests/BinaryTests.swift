@@ -65,10 +65,15 @@ import Testing
         // The child holds account.lock (trade+reconcile share it) while the binary tries to reconcile.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["\(dir)/state/locks/account.lock", "sleep", "3"]
+        holder.arguments = ["\(dir)/state/locks/account.lock", "sleep", "4"]
         try holder.run()
         defer { holder.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 0.3)
+        // Wait until the child really holds the lock (a loaded CI machine may be slow to start it).
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, let probe = try? FileLock.acquire(path: "\(dir)/state/locks/account.lock") {
+            probe.release()
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         let busy = try Self.gobot(["reconcile"], cwd: dir)
         #expect(busy.code == 75)
         #expect(busy.stderr.contains("account.lock"))
