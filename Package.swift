@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "gobot",
             dependencies: [
-                "GobotSteps", "GobotCore", "GobotStore", "Charts", "PaperExchange", "BinanceFutures",
+                "GobotSteps", "GobotCore", "GobotStore", "Charts", "PaperExchange", "BinanceFutures", "Analysts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

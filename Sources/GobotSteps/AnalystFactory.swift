@@ -4,8 +4,8 @@ import GobotCore
 import GobotStore
 
 /// Chooses the analyst named by `analyst.kind`.
-enum AnalystFactory {
-    static func make(config: GobotConfig, db: GobotDatabase, secrets: Secrets, clock: any WallClock) throws -> any Analyst {
+public enum AnalystFactory {
+    public static func make(config: GobotConfig, db: GobotDatabase, secrets: Secrets, clock: any WallClock) throws -> any Analyst {
         switch config.analyst.kind {
         case .rules:
             return RulesAnalystAdapter()

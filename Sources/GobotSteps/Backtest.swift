@@ -14,6 +14,8 @@ public enum Backtest {
         public var toMs: Int64?
         public var cadenceMinutes: Int = 5
         public var exchangeInfoPath: String
+        /// Only these symbols of the data folder (all when nil).
+        public var symbols: [String]?
 
         public init(dataDir: String, fromMs: Int64? = nil, toMs: Int64? = nil, exchangeInfoPath: String) {
             self.dataDir = dataDir
@@ -39,7 +41,7 @@ public enum Backtest {
     }
 
     public static func run(config base: GobotConfig, options: Options, analyst: any Analyst = RulesAnalystAdapter()) async throws -> Result {
-        let market = try ReplayData.load(dir: options.dataDir, fromMs: options.fromMs, toMs: options.toMs)
+        let market = try ReplayData.load(dir: options.dataDir, symbols: options.symbols, fromMs: options.fromMs, toMs: options.toMs)
         guard let range = market.range else { throw StepError.failed("no candles in \(options.dataDir) for the chosen window") }
         let info = try ExchangeInfoDecoder.decode(try Data(contentsOf: URL(fileURLWithPath: options.exchangeInfoPath)))
         var config = base

@@ -140,3 +140,28 @@ import Testing
         #expect(await s.server.received.count == 2)
     }
 }
+
+extension VisionAnalystTests {
+    @Test func aBacktestWithTheVisionAnalystAsksOncePerChartSetAndNeverPaysTwice() async throws {
+        let s = try await setUp(budget: 10)
+        defer { Task { await s.server.stop() } }
+        let none = #"{"direction":"none","confidence":0.3,"timeframe_agreement":"mixed","reasoning":"no edge"}"#
+        await s.server.setFallback(.json(200, Self.completion(none)))
+        var options = Backtest.Options(dataDir: BacktestTests.sample, fromMs: BacktestTests.start, toMs: BacktestTests.start + 11 * 3_600_000,
+                                       exchangeInfoPath: "\(BacktestTests.sample)/exchangeInfo.json")
+        options.symbols = ["XRPUSDT"]
+        let first = try await Backtest.run(config: GobotConfig(), options: options, analyst: s.analyst)
+        let asked = await s.server.received.count
+        #expect(asked > 0 && asked == first.signals.count)
+        #expect(first.signals.allSatisfy { $0.signal.model == "gpt-4o-mini-2024-07-18" && $0.chartHashes.split(separator: ",").count == 3 })
+        #expect(first.closed.isEmpty)
+        let firstRequest = try #require(await s.server.received.first)
+        let body = try #require(try JSONSerialization.jsonObject(with: firstRequest.body) as? [String: Any])
+        let parts = ((body["messages"] as? [[String: Any]])?.last?["content"] as? [[String: Any]]) ?? []
+        #expect(parts.filter { $0["type"] as? String == "image_url" }.count == 3)
+        // The same history again: every answer comes from the cache.
+        let second = try await Backtest.run(config: GobotConfig(), options: options, analyst: s.analyst)
+        #expect(await s.server.received.count == asked)
+        #expect(second.signals.count == first.signals.count)
+    }
+}

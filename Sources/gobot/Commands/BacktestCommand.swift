@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import GobotCore
 import GobotSteps
+import GobotStore
+import Analysts
 
 extension Gobot {
     struct BacktestCommand: AsyncParsableCommand {
@@ -14,6 +16,8 @@ extension Gobot {
         @Option(help: "Start (UTC), YYYY-MM-DD.") var from: String?
         @Option(help: "End (UTC, exclusive), YYYY-MM-DD.") var to: String?
         @Option(help: "Where the equity PNG and HTML report go.") var out: String = "state/reports"
+        @Option(help: "rules (default, free, deterministic) or vision (the configured OpenAI-compatible endpoint; answers are cached in the state database and count against analyst.daily_budget_usd).")
+        var analyst: AnalystKind = .rules
 
         func validate() throws {
             for (name, value) in [("--from", from), ("--to", to)] {
@@ -37,8 +41,16 @@ extension Gobot {
             } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
             let options = Backtest.Options(dataDir: data, fromMs: from.flatMap(Self.parseDay), toMs: to.flatMap(Self.parseDay),
                                            exchangeInfoPath: exchangeInfo ?? "\(data)/exchangeInfo.json")
+            var chosen = config
+            chosen.analyst.kind = analyst
+            let analystImpl: any Analyst
+            do {
+                // The vision cache and spend live in the state database, so a repeated backtest never pays twice.
+                let db = try GobotDatabase.open(path: runner.paths(for: config).database)
+                analystImpl = try AnalystFactory.make(config: chosen, db: db, secrets: Secrets(environment: runner.environment), clock: SystemClock())
+            } catch { throw Terminal.fail("backtest: \(error)", code: StepExit.badConfig.rawValue) }
             let result: Backtest.Result
-            do { result = try await Backtest.run(config: config, options: options) } catch {
+            do { result = try await Backtest.run(config: config, options: options, analyst: analystImpl) } catch {
                 throw Terminal.fail("backtest: \(error)", code: StepExit.failed.rawValue)
             }
             print(Backtest.summary(result))
@@ -47,3 +59,5 @@ extension Gobot {
         }
     }
 }
+
+extension AnalystKind: ExpressibleByArgument {}
