@@ -133,14 +133,12 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
     /// The offset added to the local clock for `timestamp`, synced once an hour or on -1021.
     func clockOffset(force: Bool) async throws -> Int64 {
         if !force, let saved = try state.clockOffset(), nowMs() - saved.syncedAtMs < 3_600_000 { return saved.offsetMs }
-        let t0 = nowMs()
         let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false)
         let t1 = nowMs()
         let server = try decode(BinanceResponses.ServerTime.self, data, "/fapi/v1/time").serverTime
-        // The server stamped its time somewhere between t0 and t1. Measuring from t1 keeps our
+        // The server stamped its time while the request was in flight. Measuring from t1 keeps our
         // timestamps at or behind the server's, never more than 1 s ahead (which it rejects);
         // being behind by the round trip is what recvWindow allows for.
-        _ = t0
         let offset = server - t1
         try state.setClockOffset(offset, atMs: t1)
         return offset

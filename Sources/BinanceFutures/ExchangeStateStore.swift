@@ -1,3 +1,5 @@
+import GobotCore
+
 /// What the client must remember between cron runs: clock offset, request-weight budget, bans,
 /// back-offs, the circuit breaker and a short-lived cache. Implemented over the database, so
 /// every process shares it.
@@ -61,5 +63,3 @@ public final class MemoryExchangeState: ExchangeStateStore, @unchecked Sendable 
     }
     public func cache(_ key: String, value: String, ttlMs: Int64, nowMs: Int64) throws { values[key] = (value, nowMs + ttlMs) }
 }
-
-import GobotCore

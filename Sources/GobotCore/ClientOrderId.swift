@@ -5,7 +5,14 @@ public enum ClientOrderId {
 
     /// `gb-<signalId>-<purpose>[-<attempt>]`, e.g. `gb-42-E`, `gb-42-SL-2`.
     public static func make(signalId: Int64, purpose: Purpose, attempt: Int = 1) -> String {
-        attempt <= 1 ? "gb-\(signalId)-\(purpose.rawValue)" : "gb-\(signalId)-\(purpose.rawValue)-\(attempt)"
+        make(stem: String(signalId), purpose: purpose, attempt: attempt)
+    }
+
+    /// `gb-<stem>-<purpose>[-<attempt>]`, cut to Binance's 36 characters; the stem is a signal id,
+    /// or e.g. `adopt-XRPUSDT-<minute>` for a position gobot did not open.
+    public static func make(stem: String, purpose: Purpose, attempt: Int = 1) -> String {
+        let id = "gb-\(stem)-\(purpose.rawValue)" + (attempt <= 1 ? "" : "-\(attempt)")
+        return String(id.prefix(36))
     }
 
     public static func isValid(_ id: String) -> Bool {

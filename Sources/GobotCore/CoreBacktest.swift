@@ -72,7 +72,7 @@ public struct CoreBacktest {
         self.rules = rules
     }
 
-    static func decimal(_ x: Double) -> Decimal { Decimal(string: String(x)) ?? Decimal(x) }
+    static func decimal(_ x: Double) -> Decimal { Decimal(price: x) ?? 0 }
 
     /// Count of candles of `c` closed by `t` (open + length <= t), advancing a cursor monotonically.
     @inline(__always)

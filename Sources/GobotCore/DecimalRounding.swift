@@ -24,33 +24,29 @@ extension Decimal {
     }
 
     /// The largest multiple of `step` not above `self` (for quantities: never size up).
-    public func floored(toMultipleOf step: Decimal) -> Decimal {
-        guard step > 0 else { return self }
-        if let scale = Self.powerOfTenScale(step) { return rounded(scale: scale, mode: .down) }
-        var quotient = self / step
-        var whole = Decimal()
-        NSDecimalRound(&whole, &quotient, 0, .down)
-        return whole * step
-    }
+    public func floored(toMultipleOf step: Decimal) -> Decimal { rounded(toMultipleOf: step, mode: .down) }
 
     /// The smallest multiple of `step` not below `self`.
-    public func ceiled(toMultipleOf step: Decimal) -> Decimal {
+    public func ceiled(toMultipleOf step: Decimal) -> Decimal { rounded(toMultipleOf: step, mode: .up) }
+
+    /// The multiple of `step` nearest to `self` (for prices on the tick grid).
+    public func roundedToNearest(multipleOf step: Decimal) -> Decimal { rounded(toMultipleOf: step, mode: .plain) }
+
+    func rounded(toMultipleOf step: Decimal, mode: NSDecimalNumber.RoundingMode) -> Decimal {
         guard step > 0 else { return self }
-        if let scale = Self.powerOfTenScale(step) { return rounded(scale: scale, mode: .up) }
+        if let scale = Self.powerOfTenScale(step) { return rounded(scale: scale, mode: mode) }
         var quotient = self / step
         var whole = Decimal()
-        NSDecimalRound(&whole, &quotient, 0, .up)
+        NSDecimalRound(&whole, &quotient, 0, mode)
         return whole * step
     }
 
-    /// The multiple of `step` nearest to `self` (for prices on the tick grid).
-    public func roundedToNearest(multipleOf step: Decimal) -> Decimal {
-        guard step > 0 else { return self }
-        if let scale = Self.powerOfTenScale(step) { return rounded(scale: scale, mode: .plain) }
-        var quotient = self / step
-        var whole = Decimal()
-        NSDecimalRound(&whole, &quotient, 0, .plain)
-        return whole * step
+    /// A market price (a `Double` from candles or a price feed) as the exact decimal it prints as,
+    /// so 2.3459 becomes 2.3459, not 2.34589999…. The paper exchange, the in-memory engine and the
+    /// trade step must convert identically; nil for NaN or infinity.
+    public init?(price: Double) {
+        guard price.isFinite, let d = Decimal(string: String(price), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        self = d
     }
 
     public var doubleValue: Double { NSDecimalNumber(decimal: self).doubleValue }

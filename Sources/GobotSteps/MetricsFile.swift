@@ -22,7 +22,7 @@ public enum MetricsFile {
                   "gobot_realized_pnl_usd \(totals.net.doubleValue)"]
         lines += ["# HELP gobot_open_positions Positions gobot holds.", "# TYPE gobot_open_positions gauge",
                   "gobot_open_positions \(try db.livePositions().count)"]
-        let pending = try db.outbox().filter { $0.status == "pending" }.count
+        let pending = try db.outboxCounts()["pending", default: 0]
         lines += ["# HELP gobot_outbox_pending Telegram messages not yet delivered.", "# TYPE gobot_outbox_pending gauge", "gobot_outbox_pending \(pending)"]
         lines += extra
         try writeAtomically(lines.joined(separator: "\n") + "\n", to: path)

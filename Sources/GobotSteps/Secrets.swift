@@ -1,3 +1,5 @@
+import Foundation
+
 /// Credentials, read only from the environment and never stored, logged or sent to the analyst.
 public struct Secrets: Sendable, Equatable {
     public var binanceKey: String?
@@ -42,5 +44,3 @@ public struct Secrets: Sendable, Equatable {
         values.reduce(text) { $0.replacingOccurrences(of: $1, with: "[REDACTED]") }
     }
 }
-
-import Foundation

@@ -74,10 +74,17 @@ extension Steps {
                let side = live.side {
                 let stop = ProtectivePrices.compute(side: side, entry: live.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
                                                     targetPercent: ctx.config.trading.takeProfitPercent, tickSize: r.tickSize).stop
-                let id = "gb-adopt-\(symbol)-\(ctx.nowMs / 60_000)".prefix(36)
-                _ = try? await ex.placeProtectiveOrder(ProtectiveOrderRequest(symbol: symbol, side: side.exitSide, kind: .stopMarket,
-                                                                               triggerPrice: stop, clientAlgoId: String(id)))
-                notes.append("\(symbol): placed a stop on an unmanaged position")
+                // Intent first like every order; the minute in the id makes a retry after an
+                // unknown outcome a new, recorded attempt rather than a blind resend.
+                let target = ExitTarget(unmanaged: live, stem: "adopt-\(symbol)-\(ctx.nowMs / 60_000)")
+                do {
+                    try await placeProtective(ctx, ex: ex, target: target, kind: .stopMarket, price: stop, clientId: target.clientId(.stop, attempt: 1))
+                    notes.append("\(symbol): placed a stop at \(stop.plainString) on an unmanaged position")
+                } catch let error as ExchangeError {
+                    notes.append("\(symbol): could not stop the unmanaged position (\(error))")
+                    Alerts.send(ctx, kind: "error", key: "\(key)-stopfail-\(ctx.nowMs / 60_000)",
+                                text: "🚨 \(symbol): stop for the unmanaged position refused (\(error)); close it by hand or run gobot halt --flatten")
+                }
             }
         }
 
@@ -196,25 +203,20 @@ extension Steps {
     static func flattenAll(_ ctx: StepContext) async throws -> String {
         let ex = try ctx.requireExchange()
         var closed = 0, cancelled = 0
-        for a in try await ex.openAlgoOrders(symbol: nil) {
-            try? await ex.cancelAlgoOrder(clientAlgoId: a.clientAlgoId)
+        for a in try await ex.openAlgoOrders(symbol: nil) where (try? await ex.cancelAlgoOrder(clientAlgoId: a.clientAlgoId)) != nil {
             cancelled += 1
         }
         let booked = try ctx.db.livePositions()
+        var failures: [String] = []
         for live in try await ex.positions() where live.positionAmt != 0 {
-            if let p = booked.first(where: { $0.symbol == live.symbol }) {
-                _ = try await closeAtMarket(ctx, ex: ex, p: p, reason: "halt --flatten")
-            } else {
-                let id = "gb-flat-\(live.symbol)-\(ctx.nowMs / 1000)".prefix(36)
-                try ctx.db.recordIntent(clientOrderId: String(id), positionId: nil, symbol: live.symbol, side: live.positionAmt > 0 ? .sell : .buy,
-                                        purpose: "close", type: "MARKET", quantity: abs(live.positionAmt), triggerPrice: nil, atMs: ctx.nowMs)
-                _ = try await ex.placeMarketOrder(MarketOrderRequest(symbol: live.symbol, side: live.positionAmt > 0 ? .sell : .buy,
-                                                                     quantity: abs(live.positionAmt), reduceOnly: true, clientOrderId: String(id)))
-                try ctx.db.updateOrder(clientOrderId: String(id), status: "filled", atMs: ctx.nowMs)
-            }
-            closed += 1
+            let target = booked.first(where: { $0.symbol == live.symbol }).map(ExitTarget.init)
+                ?? ExitTarget(unmanaged: live, stem: "flat-\(live.symbol)-\(ctx.nowMs / 1000)")
+            let result = try await closeAtMarket(ctx, ex: ex, target: target, reason: "halt --flatten")
+            if result == "closed at market" { closed += 1 } else { failures.append("\(live.symbol): \(result)") }
         }
         try ctx.db.audit(atMs: ctx.nowMs, actor: "cli", action: "flatten", detail: "cancelled \(cancelled) protective orders, closed \(closed) positions")
-        return "flattened: cancelled \(cancelled) protective orders, closed \(closed) positions (reconcile books the P&L)"
+        var message = "flattened: cancelled \(cancelled) protective orders, closed \(closed) positions (reconcile books the P&L)"
+        if !failures.isEmpty { message += "; NOT closed: " + failures.joined(separator: "; ") }
+        return message
     }
 }

@@ -29,7 +29,13 @@ extension Steps {
             // Every limit is read from the database right now, after any earlier entry of this run.
             let state = try riskState(ctx, symbol: s.symbol)
             let history = try ctx.db.tradeHistory()
-            let price = Decimal(string: String(try await ex.markPrice(symbol: s.symbol))) ?? 0
+            let mark = try await ex.markPrice(symbol: s.symbol)
+            guard let price = Decimal(price: mark), price > 0 else {
+                // A broken price feed must never reach sizing (a zero price would divide by zero).
+                try ctx.db.decideSignal(s.id, status: "rejected", decision: "bad_price: the exchange gave \(mark) as the mark price of \(s.symbol)")
+                lines.append("\(s.symbol): rejected, mark price \(mark) is not usable")
+                continue
+            }
             let decision = RiskGate.evaluate(symbol: s.symbol, signal: s.signal, price: price, rules: rule, state: state,
                                              config: ctx.config, closedTrades: history.closed, wins: history.wins)
             switch decision {
@@ -113,30 +119,29 @@ extension Steps {
     /// actual fill. If the stop cannot be placed, the position is closed: never unprotected.
     static func protect(_ ctx: StepContext, ex: any FuturesExchange, positionId: Int64, rules: SymbolRules, attempt: Int,
                         have: (stop: Bool, target: Bool) = (false, false)) async throws -> String {
-        guard let p = try ctx.db.position(id: positionId), let signalId = p.signalId ?? Optional(p.id) else { return "position gone" }
+        guard let p = try ctx.db.position(id: positionId) else { return "position gone" }
+        let target = ExitTarget(p)
         let prices = ProtectivePrices.compute(side: p.side, entry: p.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
                                               targetPercent: ctx.config.trading.takeProfitPercent, tickSize: rules.tickSize)
         try ctx.db.updateProtectivePrices(id: positionId, stop: prices.stop, target: prices.target)
         var parts: [String] = []
-        if !have.stop {
-            let id = ClientOrderId.make(signalId: signalId, purpose: .stop, attempt: attempt)
+        // The stop first: if it is refused the position is closed and the target is moot.
+        let wanted: [(ProtectiveOrderRequest.Kind, ClientOrderId.Purpose, Decimal, String)] =
+            (have.stop ? [] : [(.stopMarket, .stop, prices.stop, "stop")]) + (have.target ? [] : [(.takeProfitMarket, .takeProfit, prices.target, "target")])
+        for (kind, purpose, price, name) in wanted {
+            let id = target.clientId(purpose, attempt: attempt)
             do {
-                try await placeProtective(ctx, ex: ex, p: p, kind: .stopMarket, price: prices.stop, clientId: id)
-                parts.append("stop \(prices.stop.plainString)")
+                try await placeProtective(ctx, ex: ex, target: target, kind: kind, price: price, clientId: id)
+                parts.append("\(name) \(price.plainString)")
             } catch let error as ExchangeError where !isUnknown(error) {
-                let closed = try await closeAtMarket(ctx, ex: ex, p: p, reason: "stop could not be placed: \(error)")
+                guard kind == .stopMarket else {
+                    // The stop protects the position; a missing target is repaired by reconcile.
+                    parts.append("target not placed (\(error))")
+                    continue
+                }
+                let closed = try await closeAtMarket(ctx, ex: ex, target: target, reason: "stop could not be placed: \(error)")
                 Alerts.send(ctx, kind: "error", key: "stopfail-\(id)", text: "🚨 \(p.symbol): stop-loss rejected (\(error)); \(closed)")
                 return "stop rejected (\(error)); \(closed)"
-            }
-        }
-        if !have.target {
-            let id = ClientOrderId.make(signalId: signalId, purpose: .takeProfit, attempt: attempt)
-            do {
-                try await placeProtective(ctx, ex: ex, p: p, kind: .takeProfitMarket, price: prices.target, clientId: id)
-                parts.append("target \(prices.target.plainString)")
-            } catch let error as ExchangeError where !isUnknown(error) {
-                // The stop protects the position; a missing target is repaired by reconcile.
-                parts.append("target not placed (\(error))")
             }
         }
         return parts.isEmpty ? "protected" : parts.joined(separator: ", ")
@@ -144,15 +149,51 @@ extension Steps {
 
     static func isUnknown(_ e: ExchangeError) -> Bool { if case .unknownOutcome = e { true } else { false } }
 
+    /// What an exit order is for: gobot's position row, or a position gobot finds on the exchange
+    /// without a row of its own (nil id). Every exit goes through the same intent-first path.
+    struct ExitTarget {
+        var positionId: Int64?
+        var symbol: String
+        var side: OrderSide
+        var quantity: Decimal
+        /// The stem of deterministic client ids: the signal id for gobot's positions.
+        var idStem: String
+
+        init(_ p: PositionRow) {
+            positionId = p.id
+            symbol = p.symbol
+            side = p.side.exitSide
+            quantity = p.quantity
+            idStem = String(p.signalId ?? p.id)
+        }
+
+        init(unmanaged live: ExchangePosition, stem: String) {
+            positionId = nil
+            symbol = live.symbol
+            side = live.positionAmt > 0 ? .sell : .buy
+            quantity = abs(live.positionAmt)
+            idStem = stem
+        }
+
+        func clientId(_ purpose: ClientOrderId.Purpose, attempt: Int) -> String {
+            ClientOrderId.make(stem: idStem, purpose: purpose, attempt: attempt)
+        }
+    }
+
     static func placeProtective(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, kind: ProtectiveOrderRequest.Kind,
+                                price: Decimal, clientId: String) async throws {
+        try await placeProtective(ctx, ex: ex, target: ExitTarget(p), kind: kind, price: price, clientId: clientId)
+    }
+
+    static func placeProtective(_ ctx: StepContext, ex: any FuturesExchange, target t: ExitTarget, kind: ProtectiveOrderRequest.Kind,
                                 price: Decimal, clientId: String) async throws {
         let purpose = kind == .stopMarket ? "stop" : "take_profit"
         if try ctx.db.order(clientOrderId: clientId) == nil {
-            try ctx.db.recordIntent(clientOrderId: clientId, positionId: p.id, symbol: p.symbol, side: p.side.exitSide, purpose: purpose,
-                                    type: kind.rawValue, quantity: p.quantity, triggerPrice: price, atMs: ctx.nowMs)
+            try ctx.db.recordIntent(clientOrderId: clientId, positionId: t.positionId, symbol: t.symbol, side: t.side, purpose: purpose,
+                                    type: kind.rawValue, quantity: t.quantity, triggerPrice: price, atMs: ctx.nowMs)
         }
         do {
-            let algo = try await ex.placeProtectiveOrder(ProtectiveOrderRequest(symbol: p.symbol, side: p.side.exitSide, kind: kind,
+            let algo = try await ex.placeProtectiveOrder(ProtectiveOrderRequest(symbol: t.symbol, side: t.side, kind: kind,
                                                                                 triggerPrice: price, clientAlgoId: clientId))
             try ctx.db.updateOrder(clientOrderId: clientId, status: "open", exchangeOrderId: algo.algoId, atMs: ctx.nowMs)
         } catch let error as ExchangeError {
@@ -163,20 +204,22 @@ extension Steps {
 
     /// Closes a position with a reduce-only market order (intent first).
     static func closeAtMarket(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, reason: String) async throws -> String {
+        try await closeAtMarket(ctx, ex: ex, target: ExitTarget(p), reason: reason)
+    }
+
+    static func closeAtMarket(_ ctx: StepContext, ex: any FuturesExchange, target t: ExitTarget, reason: String) async throws -> String {
         var attempt = 1
-        var id = ClientOrderId.make(signalId: p.signalId ?? p.id, purpose: .close, attempt: attempt)
-        while try ctx.db.order(clientOrderId: id) != nil {
-            attempt += 1
-            id = ClientOrderId.make(signalId: p.signalId ?? p.id, purpose: .close, attempt: attempt)
-        }
-        try ctx.db.recordIntent(clientOrderId: id, positionId: p.id, symbol: p.symbol, side: p.side.exitSide, purpose: "close",
-                                type: "MARKET", quantity: p.quantity, triggerPrice: nil, atMs: ctx.nowMs)
+        while try ctx.db.order(clientOrderId: t.clientId(.close, attempt: attempt)) != nil { attempt += 1 }
+        let id = t.clientId(.close, attempt: attempt)
+        try ctx.db.recordIntent(clientOrderId: id, positionId: t.positionId, symbol: t.symbol, side: t.side, purpose: "close",
+                                type: "MARKET", quantity: t.quantity, triggerPrice: nil, atMs: ctx.nowMs)
         do {
-            let o = try await ex.placeMarketOrder(MarketOrderRequest(symbol: p.symbol, side: p.side.exitSide, quantity: p.quantity,
+            let o = try await ex.placeMarketOrder(MarketOrderRequest(symbol: t.symbol, side: t.side, quantity: t.quantity,
                                                                      reduceOnly: true, clientOrderId: id))
             try ctx.db.updateOrder(clientOrderId: id, status: o.isFilled ? "filled" : "open", exchangeOrderId: o.orderId, avgPrice: o.avgPrice,
                                    executedQty: o.executedQty, atMs: ctx.nowMs)
-            try ctx.db.audit(atMs: ctx.nowMs, actor: "gobot", action: "close_at_market", detail: "\(p.symbol) position \(p.id): \(reason)")
+            try ctx.db.audit(atMs: ctx.nowMs, actor: "gobot", action: "close_at_market",
+                             detail: "\(t.symbol) position \(t.positionId.map(String.init) ?? "unmanaged"): \(reason)")
             return "closed at market"
         } catch let error as ExchangeError {
             try ctx.db.updateOrder(clientOrderId: id, status: isUnknown(error) ? "unknown" : "rejected", error: error.description, atMs: ctx.nowMs)

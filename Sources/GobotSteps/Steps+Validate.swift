@@ -16,8 +16,9 @@ extension Steps {
         let days = first.flatMap { f in last.map { Double($0 - f) / Double(TradingCalendar.dayMs) } } ?? 0
         let wins = closed.filter { $0.netPnl > 0 }.count
         let w = Statistics.wilson(successes: wins, trials: closed.count)
-        let outbox = try ctx.db.outbox()
-        let undelivered = outbox.filter { $0.status != "sent" }.count
+        let outbox = try ctx.db.outboxCounts()
+        let total = outbox.values.reduce(0, +)
+        let undelivered = total - outbox["sent", default: 0]
         let runs = try ctx.db.read { db in
             try String.fetchAll(db, sql: "SELECT message FROM runs WHERE outcome = 'halted' AND message LIKE '%kill switch file%'")
         }
@@ -30,8 +31,8 @@ extension Steps {
             ValidationItem(name: "win rate with 95% Wilson interval", passed: !closed.isEmpty,
                            detail: closed.isEmpty ? "no trades" : String(format: "%d/%d = %.1f%% (%.1f–%.1f%%)", wins, closed.count,
                                                                          Double(wins) / Double(closed.count) * 100, w.low * 100, w.high * 100)),
-            ValidationItem(name: "every alert delivered", passed: !outbox.isEmpty && undelivered == 0,
-                           detail: "\(outbox.count - undelivered) of \(outbox.count) Telegram messages sent"),
+            ValidationItem(name: "every alert delivered", passed: total > 0 && undelivered == 0,
+                           detail: "\(total - undelivered) of \(total) Telegram messages sent"),
             ValidationItem(name: "kill switch exercised", passed: !runs.isEmpty, detail: "\(runs.count) step run(s) stopped by the kill-switch file"),
             ValidationItem(name: "a recovery exercised", passed: recoveries > 0, detail: "\(recoveries) order(s) of unknown outcome resolved by reconcile"),
             ValidationItem(name: "audit chain valid", passed: auditOK, detail: audit.description),

@@ -57,7 +57,7 @@ public struct StatusSnapshot: Codable, Sendable {
 
     public static func read(_ db: GobotDatabase, config: GobotConfig, nowMs: Int64, killSwitch: String?) throws -> StatusSnapshot {
         let halt = try db.haltState()
-        let outbox = try db.outbox()
+        let outbox = try db.outboxCounts()
         return StatusSnapshot(
             equityUSD: (config.trading.initialCapitalUSD + (try db.ledgerTotals(fromMs: 0)).net).doubleValue,
             pnlTodayUSD: try db.ledgerTotals(fromMs: TradingCalendar.startOfDay(nowMs)).net.doubleValue,
@@ -68,7 +68,7 @@ public struct StatusSnapshot: Codable, Sendable {
             },
             openBreakers: try db.allBreakers().filter { $0.isOpen(atMs: nowMs) }.map { "\($0.name): \($0.reason)" },
             halted: halt.halted || killSwitch != nil, haltReason: halt.halted ? halt.reason : nil, killSwitch: killSwitch,
-            outboxPending: outbox.filter { $0.status == "pending" }.count, outboxDead: outbox.filter { $0.status == "dead" }.count,
+            outboxPending: outbox["pending", default: 0], outboxDead: outbox["dead", default: 0],
             lastRuns: try db.lastRuns().filter { $0.step != "status" }.map {
                 Run(step: $0.step, outcome: $0.outcome, exitCode: $0.exitCode, finishedAtMs: $0.finishedAtMs, message: String($0.message.prefix(200)))
             })

@@ -46,6 +46,18 @@ extension GobotDatabase {
         }
     }
 
+    /// Message counts by status (pending, sent, dead), without loading the messages: the
+    /// metrics file asks after every step and the outbox only grows.
+    public func outboxCounts() throws -> [String: Int] {
+        try read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status") {
+                counts[row["status"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
     public func outbox() throws -> [OutboxMessage] {
         try read { db in try OutboxMessage.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY id") }
     }

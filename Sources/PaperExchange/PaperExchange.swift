@@ -94,7 +94,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                        arguments: [symbol, (-commission).plainString, atMs])
     }
 
-    static func decimal(_ x: Double) -> Decimal { Decimal(string: String(x)) ?? Decimal(x) }
+    static func decimal(_ x: Double) -> Decimal { Decimal(price: x) ?? 0 }
 
     // MARK: the simulation
 

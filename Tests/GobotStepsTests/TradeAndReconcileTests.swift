@@ -152,3 +152,24 @@ extension TradeAndReconcileTests {
         #expect(try h.db.positions().first?.exitReason == "closed by gobot")
     }
 }
+
+extension TradeAndReconcileTests {
+    @Test func aPositionGobotDidNotOpenGetsARecordedStopAndFlattenClosesIt() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        // Someone opened a position by hand on the same account.
+        _ = try await h.exchange.inner.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .sell, quantity: 5, reduceOnly: false,
+                                                                           clientOrderId: "manual-1"))
+        let report = try await Steps.reconcile(h.ctx)
+        #expect(report.message.contains("XRPUSDT: placed a stop at 2.04 on an unmanaged position"))
+        let stop = try #require(try h.db.orders().first { $0.purpose == "stop" })
+        #expect(stop.positionId == nil && stop.status == "open" && stop.clientOrderId.hasPrefix("gb-adopt-XRPUSDT-"))
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET"])
+        #expect(try h.db.outbox().contains { $0.kind == "risk" && $0.payload.contains("did not open") })
+
+        let halted = try await Steps.halt(h.ctx, reason: "drill", flatten: true, actor: "test")
+        #expect(halted.message.contains("cancelled 1 protective orders, closed 1 positions"))
+        #expect(try await h.exchangeState().amt == 0)
+        let close = try #require(try h.db.orders().first { $0.purpose == "close" })
+        #expect(close.status == "filled" && close.clientOrderId.hasPrefix("gb-flat-XRPUSDT-"))
+    }
+}
