@@ -11,43 +11,47 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         // Pure logic: values in, values out. Imports nothing of ours and nothing third-party.
         .target(name: "GobotCore"),
+        // HMAC-SHA256 and SHA-256 from the system's libcrypto: swift-crypto's BoringSSL was 41 % of a clean build.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "Digest", dependencies: ["COpenSSL"]),
         .target(
             name: "GobotStore",
             dependencies: [
                 "GobotCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "Digest",
             ]
         ),
+        // The HTTP seam shared by the Binance client, the vision analyst and Telegram.
+        .target(name: "GobotHTTP"),
         .target(
             name: "BinanceFutures",
             dependencies: [
-                "GobotCore",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "GobotCore", "GobotHTTP",
+                "Digest",
             ]
         ),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         // libpng's simplified writer with its speed flag: cairo's own encoder spends 14 ms per chart.
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "Charts", dependencies: ["GobotCore", "CCairo", "CPNG"]),
-        .target(name: "Analysts", dependencies: ["GobotCore", "BinanceFutures"]),
-        .target(name: "Notify", dependencies: ["GobotCore", "GobotStore", "BinanceFutures"]),
+        .target(name: "Analysts", dependencies: ["GobotCore", "GobotHTTP", "Digest"]),
+        .target(name: "Notify", dependencies: ["GobotCore", "GobotStore", "GobotHTTP"]),
         .target(name: "PaperExchange", dependencies: ["GobotCore", "GobotStore"]),
         .target(
             name: "GobotSteps",
             dependencies: [
-                "GobotCore", "GobotStore", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
+                "GobotCore", "GobotStore", "GobotHTTP", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "Digest",
             ]
         ),
         .executableTarget(
@@ -60,15 +64,14 @@ let package = Package(
         // Loopback fakes of Binance, OpenAI and Telegram; linked by tests only.
         .target(
             name: "GobotTestSupport",
-            dependencies: ["GobotCore", "BinanceFutures", .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
-                           .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["GobotCore", "GobotHTTP", "BinanceFutures", .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"), "Digest"]
         ),
         .testTarget(name: "GobotCoreTests", dependencies: ["GobotCore"]),
         .testTarget(name: "GobotStoreTests", dependencies: ["GobotStore", "GobotCore"]),
-        .testTarget(name: "BinanceFuturesTests", dependencies: ["BinanceFutures", "GobotCore", "GobotTestSupport"]),
+        .testTarget(name: "BinanceFuturesTests", dependencies: ["BinanceFutures", "GobotHTTP", "GobotCore", "GobotTestSupport", "Digest"]),
         .testTarget(
             name: "GobotStepsTests",
-            dependencies: ["GobotSteps", "GobotStore", "GobotCore", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
+            dependencies: ["GobotSteps", "GobotStore", "GobotCore", "GobotHTTP", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
                            "GobotTestSupport"]
         ),
         .testTarget(name: "GobotCLITests", dependencies: ["GobotSteps", "GobotStore", "GobotCore"]),

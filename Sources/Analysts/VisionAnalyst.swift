@@ -1,5 +1,5 @@
-import BinanceFutures
-import Crypto
+import GobotHTTP
+import Digest
 import Foundation
 import GobotCore
 
@@ -110,10 +110,10 @@ public struct VisionAnalyst: Analyst {
 
     public func analyze(_ charts: ChartSet, pngs: [[UInt8]], nowMs: Int64) async throws -> Signal {
         let text = Self.prompt(charts)
-        var hasher = SHA256()
-        hasher.update(data: Data("\(settings.model)\n\(settings.detail)\n\(Self.systemPrompt)\n\(text)".utf8))
-        for p in pngs { hasher.update(data: Data(p)) }
-        let key = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        var hasher = SHA256Digest()
+        hasher.update("\(settings.model)\n\(settings.detail)\n\(Self.systemPrompt)\n\(text)")
+        for p in pngs { hasher.update(p) }
+        let key = hasher.finalize().hexString
         if let cached = try ledger.cachedAnswer(key: key) {
             var s = try parse(Data(cached.utf8))
             s.costUSD = 0

@@ -1,5 +1,6 @@
 import Foundation
 import GobotCore
+import GobotHTTP
 
 /// The Binance USDⓈ-M REST client.
 ///
@@ -318,23 +319,25 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
 
     // MARK: history
 
-    public func userTrades(symbol: String, startMs: Int64) async throws -> [UserTrade] {
+    public func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
         let ep = "/fapi/v1/userTrades"
-        let data = try await request("GET", ep, params: [("symbol", symbol), ("startTime", String(startMs)), ("limit", "1000")], weight: 5, signed: true)
+        let data = try await request("GET", ep, params: [("symbol", symbol), ("startTime", String(startMs)), ("endTime", String(endMs)), ("limit", "1000")],
+                                     weight: 5, signed: true)
         return try decode([BinanceResponses.Trade].self, data, ep).map {
             UserTrade(id: String($0.id), symbol: $0.symbol, orderId: String($0.orderId), side: try BinanceResponses.side($0.side, ep),
                       price: try BinanceResponses.decimal($0.price, "price", ep), qty: try BinanceResponses.decimal($0.qty, "qty", ep),
                       realizedPnl: try BinanceResponses.decimal($0.realizedPnl, "realizedPnl", ep),
-                      commission: try BinanceResponses.decimal($0.commission, "commission", ep), timeMs: $0.time)
+                      commission: try BinanceResponses.decimal($0.commission, "commission", ep), commissionAsset: $0.commissionAsset, timeMs: $0.time)
         }
     }
 
-    public func income(startMs: Int64) async throws -> [IncomeRecord] {
+    public func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
         let ep = "/fapi/v1/income"
-        let data = try await request("GET", ep, params: [("startTime", String(startMs)), ("limit", "1000")], weight: 30, signed: true)
+        let data = try await request("GET", ep, params: [("startTime", String(startMs)), ("endTime", String(endMs)), ("limit", "1000")],
+                                     weight: 30, signed: true)
         return try decode([BinanceResponses.Income].self, data, ep).map {
             IncomeRecord(tranId: String($0.tranId), symbol: $0.symbol, incomeType: $0.incomeType,
-                         income: try BinanceResponses.decimal($0.income, "income", ep), timeMs: $0.time)
+                         income: try BinanceResponses.decimal($0.income, "income", ep), asset: $0.asset, timeMs: $0.time)
         }
     }
 }

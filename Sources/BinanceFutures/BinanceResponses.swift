@@ -51,9 +51,10 @@ enum BinanceResponses {
         var qty: String
         var realizedPnl: String
         var commission: String
+        var commissionAsset: String
         var time: Int64
     }
-    struct Income: Decodable { var symbol: String; var incomeType: String; var income: String; var time: Int64; var tranId: Int64 }
+    struct Income: Decodable { var symbol: String; var incomeType: String; var income: String; var asset: String; var time: Int64; var tranId: Int64 }
 
     static func decimal(_ s: String?, _ field: String, _ endpoint: String) throws -> Decimal {
         guard let s, let d = Decimal(exchangeString: s) else {

@@ -1,14 +1,14 @@
-import Crypto
+import Digest
 import Foundation
 
 /// HMAC-SHA256 over the exact query string that is sent, as Binance's SIGNED endpoints require.
 public struct RequestSigner: Sendable {
-    let key: SymmetricKey
+    let key: Data
 
-    public init(secret: String) { key = SymmetricKey(data: Data(secret.utf8)) }
+    public init(secret: String) { key = Data(secret.utf8) }
 
     public func signature(for payload: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        HMACSHA256.mac(key: key, message: Data(payload.utf8)).hexString
     }
 }
 

@@ -104,10 +104,13 @@ public struct UserTrade: Sendable, Equatable {
     public var qty: Decimal
     public var realizedPnl: Decimal
     public var commission: Decimal
+    /// USDT, or BNB (or another asset) when the account pays fees with it: never assume USDT.
+    public var commissionAsset: String
     public var timeMs: Int64
 
     public init(id: String, symbol: String, orderId: String, side: OrderSide, price: Decimal, qty: Decimal,
-                realizedPnl: Decimal, commission: Decimal, timeMs: Int64) {
+                realizedPnl: Decimal, commission: Decimal, commissionAsset: String, timeMs: Int64) {
+        self.commissionAsset = commissionAsset
         self.id = id
         self.symbol = symbol
         self.orderId = orderId
@@ -126,9 +129,12 @@ public struct IncomeRecord: Sendable, Equatable {
     public var symbol: String
     public var incomeType: String
     public var income: Decimal
+    /// The asset `income` is in: a COMMISSION paid in BNB is in BNB, not USDT.
+    public var asset: String
     public var timeMs: Int64
 
-    public init(tranId: String, symbol: String, incomeType: String, income: Decimal, timeMs: Int64) {
+    public init(tranId: String, symbol: String, incomeType: String, income: Decimal, asset: String, timeMs: Int64) {
+        self.asset = asset
         self.tranId = tranId
         self.symbol = symbol
         self.incomeType = incomeType

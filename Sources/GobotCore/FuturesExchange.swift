@@ -26,6 +26,8 @@ public protocol FuturesExchange: Sendable {
     func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder]
     func cancelAlgoOrder(clientAlgoId: String) async throws
 
-    func userTrades(symbol: String, startMs: Int64) async throws -> [UserTrade]
-    func income(startMs: Int64) async throws -> [IncomeRecord]
+    /// Fills in [startMs, endMs]; Binance answers at most 7 days a query, so callers page by window.
+    func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade]
+    /// Income (realized P&L, commission, funding) in [startMs, endMs], at most 7 days a query.
+    func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord]
 }

@@ -1,6 +1,7 @@
 import Analysts
 import BinanceFutures
 import GobotCore
+import GobotHTTP
 import GobotStore
 
 /// Chooses the analyst named by `analyst.kind`.

@@ -1,6 +1,6 @@
 import Analysts
 import Charts
-import Crypto
+import Digest
 import Foundation
 
 /// Renders the three charts an analyst sees and keeps the last ones under `state/charts/` for audit.
@@ -17,6 +17,6 @@ enum ChartOutput {
     }
 
     static func hash(_ png: [UInt8]) -> String {
-        SHA256.hash(data: png).prefix(8).map { String(format: "%02x", $0) }.joined()
+        SHA256Digest.hash(png).prefix(8).hexString
     }
 }

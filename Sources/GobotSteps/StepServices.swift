@@ -2,6 +2,7 @@ import Analysts
 import Foundation
 import BinanceFutures
 import GobotCore
+import GobotHTTP
 import GobotStore
 import Notify
 import PaperExchange

@@ -143,7 +143,7 @@ extension Steps {
 
     /// Books a position the exchange has closed, and cancels its remaining protective order.
     static func bookClose(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, openAlgos: [AlgoOrder]) async throws -> String {
-        let trades = try await ex.userTrades(symbol: p.symbol, startMs: p.openedAtMs)
+        let trades = try await ex.userTrades(symbol: p.symbol, startMs: p.openedAtMs, endMs: ctx.nowMs)
         let entrySide = p.side.entrySide
         let closing = trades.filter { $0.side != entrySide }
         let realized = closing.reduce(Decimal(0)) { $0 + $1.realizedPnl }
@@ -175,7 +175,7 @@ extension Steps {
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
         let key = "income_cursor_ms"
         let start = Int64(try ctx.db.value(forKey: key) ?? "") ?? (TradingCalendar.startOfDay(ctx.nowMs) - 7 * TradingCalendar.dayMs)
-        let records = try await ex.income(startMs: start)
+        let records = try await ex.income(startMs: start, endMs: ctx.nowMs)
         var booked = 0, fundingNotes: [String] = []
         let live = try ctx.db.livePositions() + ((try? ctx.db.positions().filter { $0.status == "closed" }) ?? [])
         for r in records {

@@ -1,4 +1,4 @@
-import Crypto
+import Digest
 import Foundation
 import GRDB
 
@@ -21,7 +21,7 @@ public struct AuditEntry: Sendable, Equatable, Codable, FetchableRecord {
     /// breaks the chain from that point on.
     static func computeHash(prevHash: String, id: Int64, atMs: Int64, actor: String, action: String, detail: String) -> String {
         let text = [prevHash, String(id), String(atMs), actor, action, detail].joined(separator: "\u{1F}")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256Digest.hex(Data(text.utf8))
     }
 }
 

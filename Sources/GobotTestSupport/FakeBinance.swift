@@ -1,5 +1,5 @@
 import BinanceFutures
-import Crypto
+import Digest
 import FlyingFox
 import FlyingSocks
 import Foundation
@@ -152,8 +152,7 @@ public actor FakeBinance {
             guard request.headers[HTTPHeader("X-MBX-APIKEY")] == Self.apiKey else { return Self.error(401, -2015, "Invalid API-key, IP, or permissions for action.") }
             guard let sigRange = rawQuery.range(of: "&signature=") else { return Self.error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.") }
             let payload = String(rawQuery[..<sigRange.lowerBound])
-            let expected = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(Self.secret.utf8)))
-                .map { String(format: "%02x", $0) }.joined()
+            let expected = HMACSHA256.hex(key: Self.secret, message: payload)
             guard String(rawQuery[sigRange.upperBound...]) == expected else { return Self.error(400, -1022, "Signature for this request is not valid.") }
             guard let ts = params["timestamp"].flatMap(Int64.init) else { return Self.error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.") }
             let window = params["recvWindow"].flatMap(Int64.init) ?? 5000
@@ -255,11 +254,11 @@ public actor FakeBinance {
             return HTTPResponse(statusCode: .ok, headers: [HTTPHeader("Content-Type"): "application/json"], body: exchangeInfo)
         case ("GET", "/fapi/v1/userTrades"):
             if let e = require(p, ["symbol"]) { return e }
-            let start = Int64(p["startTime"] ?? "0") ?? 0
-            return Self.json(200, trades.filter { ($0["symbol"] as? String) == p["symbol"] && (($0["time"] as? Int64) ?? 0) >= start })
+            let start = Int64(p["startTime"] ?? "0") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
+            return Self.json(200, trades.filter { ($0["symbol"] as? String) == p["symbol"] && (start...end).contains(($0["time"] as? Int64) ?? 0) })
         case ("GET", "/fapi/v1/income"):
-            let start = Int64(p["startTime"] ?? "0") ?? 0
-            return Self.json(200, income.filter { (($0["time"] as? Int64) ?? 0) >= start })
+            let start = Int64(p["startTime"] ?? "0") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
+            return Self.json(200, income.filter { (start...end).contains(($0["time"] as? Int64) ?? 0) })
         case ("GET", "/fapi/v3/balance"):
             return Self.json(200, [["accountAlias": "x", "asset": "USDT", "balance": "100.00000000", "availableBalance": "100.00000000"]])
         case ("POST", "/fapi/v1/leverage"):

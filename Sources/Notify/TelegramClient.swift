@@ -1,4 +1,4 @@
-import BinanceFutures
+import GobotHTTP
 import Foundation
 
 /// What a Telegram call came to, mapped to what the outbox should do next.

@@ -349,24 +349,25 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         if changed == 0 { throw ExchangeError.rejected(code: -2011, message: "Unknown order sent.") }
     }
 
-    public func userTrades(symbol: String, startMs: Int64) async throws -> [UserTrade] {
+    public func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
         try await settle()
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM paper_trades WHERE symbol = ? AND time_ms >= ? ORDER BY id", arguments: [symbol, startMs]).map {
+            try Row.fetchAll(db, sql: "SELECT * FROM paper_trades WHERE symbol = ? AND time_ms BETWEEN ? AND ? ORDER BY id",
+                             arguments: [symbol, startMs, endMs]).map {
                 UserTrade(id: String($0["id"] as Int64), symbol: $0["symbol"], orderId: $0["order_id"], side: OrderSide(rawValue: $0["side"]) ?? .buy,
                           price: Decimal(exchangeString: $0["price"]) ?? 0, qty: Decimal(exchangeString: $0["qty"]) ?? 0,
                           realizedPnl: Decimal(exchangeString: $0["realized_pnl"]) ?? 0, commission: Decimal(exchangeString: $0["commission"]) ?? 0,
-                          timeMs: $0["time_ms"])
+                          commissionAsset: "USDT", timeMs: $0["time_ms"])
             }
         }
     }
 
-    public func income(startMs: Int64) async throws -> [IncomeRecord] {
+    public func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
         try await settle()
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM paper_income WHERE time_ms >= ? ORDER BY id", arguments: [startMs]).map {
+            try Row.fetchAll(db, sql: "SELECT * FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY id", arguments: [startMs, endMs]).map {
                 IncomeRecord(tranId: "paper-\($0["id"] as Int64)", symbol: $0["symbol"], incomeType: $0["type"],
-                             income: Decimal(exchangeString: $0["income"]) ?? 0, timeMs: $0["time_ms"])
+                             income: Decimal(exchangeString: $0["income"]) ?? 0, asset: "USDT", timeMs: $0["time_ms"])
             }
         }
     }

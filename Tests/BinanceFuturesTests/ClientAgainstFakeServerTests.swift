@@ -1,5 +1,6 @@
 import Foundation
 import GobotCore
+import GobotHTTP
 import GobotTestSupport
 import Testing
 @testable import BinanceFutures

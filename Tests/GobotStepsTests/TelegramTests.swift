@@ -1,6 +1,7 @@
 import BinanceFutures
 import Foundation
 import GobotCore
+import GobotHTTP
 import GobotStore
 import GobotTestSupport
 import Notify

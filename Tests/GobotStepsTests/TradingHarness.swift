@@ -52,8 +52,10 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? { try await inner.queryAlgoOrder(clientAlgoId: clientAlgoId) }
     func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] { try await inner.openAlgoOrders(symbol: symbol) }
     func cancelAlgoOrder(clientAlgoId: String) async throws { try await inner.cancelAlgoOrder(clientAlgoId: clientAlgoId) }
-    func userTrades(symbol: String, startMs: Int64) async throws -> [UserTrade] { try await inner.userTrades(symbol: symbol, startMs: startMs) }
-    func income(startMs: Int64) async throws -> [IncomeRecord] { try await inner.income(startMs: startMs) }
+    func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
+        try await inner.userTrades(symbol: symbol, startMs: startMs, endMs: endMs)
+    }
+    func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] { try await inner.income(startMs: startMs, endMs: endMs) }
 }
 
 /// An in-memory account on the paper exchange with one symbol whose prices a test dictates.

@@ -3,6 +3,7 @@ import BinanceFutures
 import Charts
 import Foundation
 import GobotCore
+import GobotHTTP
 import GobotStore
 import GobotTestSupport
 import Testing
