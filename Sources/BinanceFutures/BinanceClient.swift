@@ -4,7 +4,7 @@ import GobotHTTP
 
 /// The Binance USDⓈ-M REST client.
 ///
-/// Every call goes through ``request(_:_:params:weight:signed:placesOrder:)``, which enforces
+/// Every call goes through ``request(_:_:params:weight:signed:effect:unthrottled:)``, which enforces
 /// the shared weight budget, bans and back-offs, the circuit breaker, signing with a synced
 /// clock (one resync and retry on -1021), and maps every failure to an ``ExchangeError`` that
 /// says what may be done next. Order placement is never retried here: an unknown outcome is
@@ -40,18 +40,36 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
 
     // MARK: the request pipeline
 
+    /// What a request does, which decides how its failures are read and what may hold it back.
+    enum Effect: Sendable, Equatable {
+        /// Reads and settings: safe to repeat, keep-alive connections, one retry after a blip.
+        case read
+        /// Places or cancels an order: sent once on a connection of its own; any failure after it
+        /// may have left is `unknownOutcome`.
+        case order
+        /// A stop, target, their cancellation or a reduce-only close: like `order`, but not held
+        /// back by gobot's own weight budget or breaker (Binance charges orders no IP weight, and
+        /// the used-weight header counts every process on the IP). A 418 ban and a 429
+        /// back-off still hold.
+        case protectiveOrder
+
+        var changesOrders: Bool { self != .read }
+    }
+
     func request(_ method: String, _ path: String, params: [(String, String)] = [], weight: Int, signed: Bool,
-                 placesOrder: Bool = false) async throws -> Data {
-        try state.checkBreaker(nowMs: nowMs())
+                 effect: Effect = .read, unthrottled: Bool = false) async throws -> Data {
+        let protective = effect == .protectiveOrder || unthrottled
+        if !protective { try state.checkBreaker(nowMs: nowMs()) }
         var resynced = false
         var retriedUnavailable = false
         while true {
-            try state.admit(weight: weight, budget: weightBudget, nowMs: nowMs())
+            // Weight 0 against no budget: only the ban and the back-off are checked.
+            if protective { try state.admit(weight: 0, budget: .max, nowMs: nowMs()) } else { try state.admit(weight: weight, budget: weightBudget, nowMs: nowMs()) }
             var query = params
             var headers: [String: String] = [:]
             if signed {
                 guard let credentials else { throw ExchangeError.notConfigured("BINANCE_API_KEY and BINANCE_API_SECRET are needed for \(path)") }
-                let offset = try await clockOffset(force: false)
+                let offset = try await clockOffset(force: false, protective: protective)
                 query += [("recvWindow", String(recvWindowMs)), ("timestamp", String(nowMs() + offset))]
                 let payload = QueryString.encode(query)
                 query.append(("signature", RequestSigner(secret: credentials.secret).signature(for: payload)))
@@ -63,11 +81,12 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
             let url = qs.isEmpty ? "\(baseURL)\(path)" : "\(baseURL)\(path)?\(qs)"
             let response: HTTPResponseData
             do {
-                response = try await transport.send(HTTPRequestData(method: method, url: url, headers: headers))
+                response = try await transport.send(HTTPRequestData(method: method, url: url, headers: headers, mustNotResend: effect.changesOrders))
             } catch let error as TransportError {
                 let opened = try state.recordFailure(reason: error.description, nowMs: nowMs())
-                if placesOrder, error == .timeout { throw ExchangeError.unknownOutcome("\(method) \(path): \(error)") }
-                if !placesOrder, !retriedUnavailable, !opened {
+                // Reset, EOF, timeout, TLS failure: the order may have reached the exchange.
+                if effect.changesOrders, !error.provesNothingSent { throw ExchangeError.unknownOutcome("\(method) \(path): \(error)") }
+                if !effect.changesOrders, !retriedUnavailable, !opened {
                     retriedUnavailable = true
                     await sleep(250)
                     continue
@@ -106,21 +125,23 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
             case (_, .some(-1021)), (_, .some(-5028)):
                 guard !resynced else { throw ExchangeError.rejected(code: apiError?.code ?? -1021, message: apiError?.msg ?? "") }
                 resynced = true
-                _ = try await clockOffset(force: true)
+                _ = try await clockOffset(force: true, protective: protective)
                 continue
             case (_, .some(-1007)), (_, .some(-1006)):
-                if placesOrder { throw ExchangeError.unknownOutcome("\(path): \(apiError?.code ?? 0) \(apiError?.msg ?? "")") }
+                if effect.changesOrders { throw ExchangeError.unknownOutcome("\(path): \(apiError?.code ?? 0) \(apiError?.msg ?? "")") }
                 throw ExchangeError.unavailable("\(path): \(apiError?.msg ?? "")")
             case (_, .some(-1001)), (_, .some(-1008)):
                 throw ExchangeError.unavailable("\(path): \(apiError?.code ?? 0) \(apiError?.msg ?? "")")
             case (408, _), (500..<600, _):
                 let message = apiError?.msg ?? String(decoding: response.body.prefix(120), as: UTF8.self)
                 // A 5xx or 408 on an order may hide an order that executed.
-                if placesOrder { throw ExchangeError.unknownOutcome("\(path): HTTP \(response.status) \(message)") }
+                if effect.changesOrders { throw ExchangeError.unknownOutcome("\(path): HTTP \(response.status) \(message)") }
                 throw ExchangeError.unavailable("\(path): HTTP \(response.status) \(message)")
             case (_, .some(let code)):
                 throw ExchangeError.rejected(code: code, message: apiError?.msg ?? "")
             default:
+                // Not Binance's error body (a proxy page, an empty answer): nothing definite about an order.
+                if effect.changesOrders { throw ExchangeError.unknownOutcome("\(path): HTTP \(response.status) without an error body") }
                 throw ExchangeError.badResponse(endpoint: path, reason: "HTTP \(response.status) without an error body")
             }
         }
@@ -132,9 +153,10 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
     }
 
     /// The offset added to the local clock for `timestamp`, synced once an hour or on -1021.
-    func clockOffset(force: Bool) async throws -> Int64 {
+    /// A protective order's sync is not held back by the breaker or the weight budget either.
+    func clockOffset(force: Bool, protective: Bool = false) async throws -> Int64 {
         if !force, let saved = try state.clockOffset(), nowMs() - saved.syncedAtMs < 3_600_000 { return saved.offsetMs }
-        let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false)
+        let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false, unthrottled: protective)
         let t1 = nowMs()
         let server = try decode(BinanceResponses.ServerTime.self, data, "/fapi/v1/time").serverTime
         // The server stamped its time while the request was in flight. Measuring from t1 keeps our
@@ -266,8 +288,11 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         var params = [("symbol", r.symbol), ("side", r.side.rawValue), ("type", "MARKET"), ("quantity", r.quantity.plainString)]
         if r.reduceOnly { params.append(("reduceOnly", "true")) }
         params += [("newClientOrderId", r.clientOrderId), ("newOrderRespType", "RESULT")]
-        let data = try await request("POST", "/fapi/v1/order", params: params, weight: 1, signed: true, placesOrder: true)
-        return try BinanceResponses.order(try decode(BinanceResponses.Order.self, data, "/fapi/v1/order"), endpoint: "/fapi/v1/order")
+        // A reduce-only close only ever shrinks a position: it is protection, not new risk.
+        let data = try await request("POST", "/fapi/v1/order", params: params, weight: 1, signed: true, effect: r.reduceOnly ? .protectiveOrder : .order)
+        return try answerToOrder("/fapi/v1/order") {
+            try BinanceResponses.order(try decode(BinanceResponses.Order.self, data, "/fapi/v1/order"), endpoint: "/fapi/v1/order")
+        }
     }
 
     public func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder? {
@@ -285,7 +310,8 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
     }
 
     public func cancelOrder(symbol: String, clientOrderId: String) async throws {
-        _ = try await request("DELETE", "/fapi/v1/order", params: [("symbol", symbol), ("origClientOrderId", clientOrderId)], weight: 1, signed: true)
+        _ = try await request("DELETE", "/fapi/v1/order", params: [("symbol", symbol), ("origClientOrderId", clientOrderId)], weight: 1, signed: true,
+                              effect: .order)
     }
 
     // MARK: algo (conditional) orders, /fapi/v1/algoOrder since 2025-12-09
@@ -294,8 +320,10 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         let params = [("algoType", "CONDITIONAL"), ("symbol", r.symbol), ("side", r.side.rawValue), ("type", r.kind.rawValue),
                       ("triggerPrice", r.triggerPrice.plainString), ("closePosition", "true"), ("workingType", "MARK_PRICE"),
                       ("priceProtect", "true"), ("clientAlgoId", r.clientAlgoId)]
-        let data = try await request("POST", "/fapi/v1/algoOrder", params: params, weight: 1, signed: true, placesOrder: true)
-        return try BinanceResponses.algo(try decode(BinanceResponses.Algo.self, data, "/fapi/v1/algoOrder"), endpoint: "/fapi/v1/algoOrder")
+        let data = try await request("POST", "/fapi/v1/algoOrder", params: params, weight: 1, signed: true, effect: .protectiveOrder)
+        return try answerToOrder("/fapi/v1/algoOrder") {
+            try BinanceResponses.algo(try decode(BinanceResponses.Algo.self, data, "/fapi/v1/algoOrder"), endpoint: "/fapi/v1/algoOrder", placed: r)
+        }
     }
 
     public func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? {
@@ -310,17 +338,37 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
     public func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] {
         let data = try await request("GET", "/fapi/v1/openAlgoOrders", params: symbol.map { [("symbol", $0)] } ?? [],
                                      weight: symbol == nil ? 40 : 1, signed: true)
-        return try decode([BinanceResponses.Algo].self, data, "/fapi/v1/openAlgoOrders").map { try BinanceResponses.algo($0, endpoint: "/fapi/v1/openAlgoOrders") }
+        return try BinanceResponses.algos(try decode([BinanceResponses.Algo].self, data, "/fapi/v1/openAlgoOrders"), endpoint: "/fapi/v1/openAlgoOrders")
     }
 
     public func cancelAlgoOrder(clientAlgoId: String) async throws {
-        _ = try await request("DELETE", "/fapi/v1/algoOrder", params: [("clientAlgoId", clientAlgoId)], weight: 1, signed: true)
+        // Cancels the sibling of a filled stop or target: protection, so no local limit holds it back.
+        _ = try await request("DELETE", "/fapi/v1/algoOrder", params: [("clientAlgoId", clientAlgoId)], weight: 1, signed: true, effect: .protectiveOrder)
+    }
+
+    /// A 2xx to an order request whose body does not read is no definite answer: the order may
+    /// exist in any state. Look it up by client id.
+    func answerToOrder<T>(_ endpoint: String, _ read: () throws -> T) throws -> T {
+        do { return try read() } catch let ExchangeError.badResponse(_, reason) {
+            throw ExchangeError.unknownOutcome("\(endpoint): 2xx that does not read (\(reason))")
+        }
     }
 
     // MARK: history
 
+    /// The longest window Binance answers for userTrades (and gobot's paging step for income).
+    public static let maxHistoryWindowMs: Int64 = 7 * 86_400_000
+
+    /// Refuses a window Binance would reject, or one upside down, before anything is sent.
+    static func checkWindow(_ endpoint: String, _ startMs: Int64, _ endMs: Int64) throws {
+        guard startMs <= endMs, endMs - startMs <= maxHistoryWindowMs else {
+            throw ExchangeError.invalidRequest("\(endpoint) window \(startMs)...\(endMs) ms must run forward and span at most 7 days; page it")
+        }
+    }
+
     public func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
         let ep = "/fapi/v1/userTrades"
+        try Self.checkWindow(ep, startMs, endMs)
         let data = try await request("GET", ep, params: [("symbol", symbol), ("startTime", String(startMs)), ("endTime", String(endMs)), ("limit", "1000")],
                                      weight: 5, signed: true)
         return try decode([BinanceResponses.Trade].self, data, ep).map {
@@ -333,6 +381,7 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
 
     public func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
         let ep = "/fapi/v1/income"
+        try Self.checkWindow(ep, startMs, endMs)
         let data = try await request("GET", ep, params: [("startTime", String(startMs)), ("endTime", String(endMs)), ("limit", "1000")],
                                      weight: 30, signed: true)
         return try decode([BinanceResponses.Income].self, data, ep).map {

@@ -30,17 +30,44 @@ enum BinanceResponses {
         var reduceOnly: Bool?
         var updateTime: Int64?
     }
+    /// An algo order as any of its published shapes: Binance has renamed, retyped and dropped
+    /// these fields several times, and orders placed by hand (trailing stops) carry odd ones such
+    /// as an empty `triggerPrice`. Every field is read on its own and a misfit reads as absent;
+    /// what is missing is decided by ``algo(_:endpoint:placed:)``.
     struct Algo: Decodable {
-        var algoId: Int64
-        var clientAlgoId: String
-        var symbol: String
-        var side: String
-        var orderType: String
-        var algoStatus: String
-        var triggerPrice: String
+        var algoId: String?
+        var clientAlgoId: String?
+        var symbol: String?
+        var side: String?
+        var orderType: String?
+        var algoStatus: String?
+        var triggerPrice: String?
         var closePosition: Bool?
         var actualOrderId: String?
         var updateTime: Int64?
+
+        enum Key: String, CodingKey {
+            case algoId, clientAlgoId, symbol, side, orderType, algoStatus, triggerPrice, closePosition, actualOrderId, updateTime
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            func text(_ k: Key) -> String? {
+                if let s = try? c.decodeIfPresent(String.self, forKey: k) { return s.isEmpty ? nil : s }
+                if let n = try? c.decodeIfPresent(Int64.self, forKey: k) { return String(n) }
+                return nil
+            }
+            algoId = text(.algoId)
+            clientAlgoId = text(.clientAlgoId)
+            symbol = text(.symbol)
+            side = text(.side)
+            orderType = text(.orderType)
+            algoStatus = text(.algoStatus)
+            triggerPrice = text(.triggerPrice)
+            closePosition = (try? c.decodeIfPresent(Bool.self, forKey: .closePosition)) ?? text(.closePosition).map { $0 == "true" }
+            actualOrderId = text(.actualOrderId)
+            updateTime = (try? c.decodeIfPresent(Int64.self, forKey: .updateTime)) ?? text(.updateTime).flatMap { Int64($0) }
+        }
     }
     struct Trade: Decodable {
         var id: Int64
@@ -75,10 +102,42 @@ enum BinanceResponses {
                       avgPrice: Decimal(exchangeString: o.avgPrice ?? "0") ?? 0, reduceOnly: o.reduceOnly ?? false, updateTimeMs: o.updateTime ?? 0)
     }
 
-    static func algo(_ a: Algo, endpoint: String) throws -> AlgoOrder {
-        AlgoOrder(algoId: String(a.algoId), clientAlgoId: a.clientAlgoId, symbol: a.symbol, side: try side(a.side, endpoint),
-                  orderType: a.orderType, algoStatus: a.algoStatus, triggerPrice: try decimal(a.triggerPrice, "triggerPrice", endpoint),
-                  closePosition: a.closePosition ?? false, actualOrderId: a.actualOrderId ?? "", updateTimeMs: a.updateTime ?? 0)
+    /// An algo order from its body. `placed` is the request a 2xx answered: the exchange accepted
+    /// exactly that, so a field missing from the answer is taken from it and never turns a placed
+    /// stop into a failure. Without it (queries, listings) the order must carry its own fields.
+    static func algo(_ a: Algo, endpoint: String, placed: ProtectiveOrderRequest? = nil) throws -> AlgoOrder {
+        func missing(_ field: String) -> ExchangeError {
+            .badResponse(endpoint: endpoint, reason: "algo order \(a.clientAlgoId ?? a.algoId ?? "?") has no usable \(field)")
+        }
+        // An answer to a placement must at least name the order it is about.
+        if let placed, a.algoId == nil, a.clientAlgoId == nil { throw missing("algoId or clientAlgoId") }
+        if let placed, let echoed = a.clientAlgoId, echoed != placed.clientAlgoId {
+            throw ExchangeError.badResponse(endpoint: endpoint, reason: "answer is about \(echoed), not \(placed.clientAlgoId)")
+        }
+        guard let clientAlgoId = a.clientAlgoId ?? placed?.clientAlgoId else { throw missing("clientAlgoId") }
+        guard let symbol = a.symbol ?? placed?.symbol else { throw missing("symbol") }
+        let side: OrderSide
+        if let s = a.side { side = try self.side(s, endpoint) } else if let placed { side = placed.side } else { throw missing("side") }
+        guard let orderType = a.orderType ?? placed?.kind.rawValue else { throw missing("orderType") }
+        // A 2xx to a placement means the order was accepted and is waiting for its trigger.
+        guard let status = a.algoStatus ?? (placed == nil ? nil : "NEW") else { throw missing("algoStatus") }
+        let trigger: Decimal
+        if let t = a.triggerPrice.flatMap({ Decimal(exchangeString: $0) }) { trigger = t } else if let placed { trigger = placed.triggerPrice } else { throw missing("triggerPrice") }
+        return AlgoOrder(algoId: a.algoId ?? "", clientAlgoId: clientAlgoId, symbol: symbol, side: side, orderType: orderType, algoStatus: status,
+                         triggerPrice: trigger, closePosition: a.closePosition ?? (placed != nil), actualOrderId: a.actualOrderId ?? "",
+                         updateTimeMs: a.updateTime ?? 0)
+    }
+
+    /// A listing of algo orders. One that gobot did not place and that does not read as a
+    /// complete order (a manual trailing stop with an empty trigger price) is left out rather than
+    /// failing the whole listing; one of gobot's own that does not read fails loudly.
+    static func algos(_ list: [Algo], endpoint: String) throws -> [AlgoOrder] {
+        try list.compactMap { a in
+            do { return try algo(a, endpoint: endpoint) } catch {
+                if let id = a.clientAlgoId, id.hasPrefix("gb-") { throw error }  // the prefix of ClientOrderId.make
+                return nil
+            }
+        }
     }
 
     /// Klines are arrays: [openTime, "open", "high", "low", "close", "volume", closeTime, ...].

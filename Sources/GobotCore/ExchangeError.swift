@@ -17,6 +17,9 @@ public enum ExchangeError: Error, Sendable, Equatable, CustomStringConvertible {
     case badResponse(endpoint: String, reason: String)
     /// Something the exchange needs is missing (keys, symbol rules).
     case notConfigured(String)
+    /// gobot asked for something the exchange would refuse (e.g. a history window over 7 days);
+    /// a bug in the caller, caught before sending.
+    case invalidRequest(String)
 
     public var description: String {
         switch self {
@@ -28,6 +31,7 @@ public enum ExchangeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .breakerOpen(let until): "exchange circuit breaker open until \(until) ms after repeated failures"
         case .badResponse(let endpoint, let reason): "unexpected response from \(endpoint): \(reason)"
         case .notConfigured(let m): m
+        case .invalidRequest(let m): "invalid request: \(m)"
         }
     }
 
@@ -35,9 +39,13 @@ public enum ExchangeError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isTemporary: Bool {
         switch self {
         case .unavailable, .rateLimited, .banned, .breakerOpen, .unknownOutcome: true
-        case .rejected, .badResponse, .notConfigured: false
+        case .rejected, .badResponse, .notConfigured, .invalidRequest: false
         }
     }
 
     public var code: Int? { if case .rejected(let c, _) = self { c } else { nil } }
+
+    /// -4116 on a placement: an order with this client id already exists, so the request (or an
+    /// earlier one) took effect. Look the order up by its client id; never treat it as refused.
+    public var isDuplicateClientId: Bool { code == -4116 }
 }

@@ -17,7 +17,16 @@ public actor FakeBinance {
         case timestampOutsideWindow
         case http503Unknown
         case http503Unavailable
+        /// Execute the request, then close the connection without a byte of answer: what a
+        /// load balancer or a dying keep-alive connection does. libcurl re-sends such a request
+        /// when the connection was a reused one.
+        case executeThenDrop
+        /// Execute the request and answer 200 with a body that is not the documented JSON.
+        case undecodable2xx
     }
+
+    /// The longest startTime–endTime window userTrades answers; gobot pages income the same way.
+    public static let maxHistoryWindowMs: Int64 = 7 * 86_400_000
 
     public static let apiKey = "fake-api-key-0123456789abcdef"
     public static let secret = "fake-secret-0123456789abcdef0123456789"
@@ -29,7 +38,7 @@ public actor FakeBinance {
     public var serverTimeOffsetMs: Int64 = 0
     public var marks: [String: Decimal] = [:]
     public var usedWeight = 0
-    var faults: [(path: String, fault: Fault)] = []
+    var faults: [(path: String, method: String?, fault: Fault)] = []
     public private(set) var requests: [(method: String, path: String, query: [String: String])] = []
     var orders: [String: [String: String]] = [:]      // clientOrderId → order fields
     var algos: [String: [String: String]] = [:]       // clientAlgoId → algo fields
@@ -37,9 +46,15 @@ public actor FakeBinance {
     var entryPrices: [String: Decimal] = [:]
     var trades: [[String: Any]] = []
     var income: [[String: Any]] = []
+    var manualAlgos: [[String: Any]] = []
+    var tickers: [[String: Any]] = []
     var nextId: Int64 = 1000
     public var exchangeInfo: Data = Data()
     public var takerFee: Decimal = Decimal(string: "0.0005")!
+    public private(set) var commissionAsset = "USDT"
+    public private(set) var commissionAssetPriceUSDT: Decimal = 1
+    /// Commission paid in another asset from now on, e.g. `("BNB", 600)` for the BNB fee discount.
+    public func payCommission(in asset: String, priceUSDT: Decimal) { commissionAsset = asset; commissionAssetPriceUSDT = priceUSDT }
     public var hedgeMode = true
     public var orderCount10s = 0
 
@@ -62,7 +77,8 @@ public actor FakeBinance {
         task?.cancel()
     }
 
-    public func inject(_ fault: Fault, on path: String) { faults.append((path, fault)) }
+    /// Arms `fault` for the next request to `path` (and `method`, when given).
+    public func inject(_ fault: Fault, on path: String, method: String? = nil) { faults.append((path, method, fault)) }
     public func setExchangeInfo(_ data: Data) { exchangeInfo = data }
     public func setOrderCount10s(_ n: Int) { orderCount10s = n }
 
@@ -96,17 +112,22 @@ public actor FakeBinance {
             entryPrices[symbol] = price
         }
         positions[symbol] = amt + signed
-        let commission = price * qty * takerFee
+        // Paid in the commission asset at its USDT price (BNB fee discount: about 1/600 of the USDT figure).
+        let commission = price * qty * takerFee / commissionAssetPriceUSDT
         nextId += 1
         let now = nowMs()
         trades.append(["id": nextId, "symbol": symbol, "orderId": orderId, "side": side, "price": "\(price)", "qty": "\(qty)",
-                       "realizedPnl": "\(realized)", "commission": "\(commission)", "commissionAsset": "USDT", "time": now])
+                       "realizedPnl": "\(realized)", "commission": "\(commission)", "commissionAsset": commissionAsset, "time": now])
         if realized != 0 {
             income.append(["symbol": symbol, "incomeType": "REALIZED_PNL", "income": "\(realized)", "asset": "USDT", "time": now, "tranId": nextId, "info": ""])
         }
-        income.append(["symbol": symbol, "incomeType": "COMMISSION", "income": "\(-commission)", "asset": "USDT", "time": now, "tranId": nextId + 500_000, "info": ""])
+        income.append(["symbol": symbol, "incomeType": "COMMISSION", "income": "\(-commission)", "asset": commissionAsset, "time": now, "tranId": nextId + 500_000, "info": ""])
     }
     public func setMark(_ symbol: String, _ price: Decimal) { marks[symbol] = price }
+    /// 24-hour tickers as (symbol, last price, quote volume); klines answer empty.
+    public func setTickers(_ rows: [(symbol: String, lastPrice: Decimal, quoteVolume: Decimal)]) {
+        tickers = rows.map { ["symbol": $0.symbol, "lastPrice": "\($0.lastPrice)", "quoteVolume": "\($0.quoteVolume)", "priceChangePercent": "0.5"] }
+    }
     public func order(_ clientId: String) -> [String: String]? { orders[clientId] }
     public func algo(_ clientId: String) -> [String: String]? { algos[clientId] }
     public func count(path: String) -> Int { requests.filter { $0.path == path }.count }
@@ -133,7 +154,8 @@ public actor FakeBinance {
         let weightHeader = ["X-MBX-USED-WEIGHT-1M": String(usedWeight)]
 
         var delay: Double?
-        if let i = faults.firstIndex(where: { $0.path == path }) {
+        var after: Fault?
+        if let i = faults.firstIndex(where: { $0.path == path && ($0.method == nil || $0.method == request.method.rawValue) }) {
             let fault = faults.remove(at: i).fault
             switch fault {
             case .status429(let s): return Self.json(429, ["code": -1003, "msg": "Too many requests; current limit is 2400 requests per minute."], headers: ["Retry-After": String(s)])
@@ -142,6 +164,7 @@ public actor FakeBinance {
             case .http503Unknown: return Self.error(503, -1000, "Unknown error, please check your request or try again later.")
             case .http503Unavailable: return Self.json(503, ["code": -1001, "msg": "Service Unavailable."])
             case .delayAfterAccept(let s): delay = s
+            case .executeThenDrop, .undecodable2xx: after = fault
             }
         }
 
@@ -162,6 +185,12 @@ public actor FakeBinance {
         }
 
         let response = route(request.method.rawValue, path, params)
+        switch after {
+        case .executeThenDrop?: return HTTPResponse(webSocket: DropConnection())
+        case .undecodable2xx?:
+            return HTTPResponse(statusCode: .ok, headers: [HTTPHeader("Content-Type"): "text/html"], body: Data("<html><body>OK</body></html>".utf8))
+        default: break
+        }
         if let delay { try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000)) }
         if response.statusCode.code == 200 {
             var r = response
@@ -239,7 +268,7 @@ public actor FakeBinance {
             return Self.json(200, ["algoId": Int64(a["algoId"]!)!, "clientAlgoId": cid, "code": "200", "msg": "success"])
         case ("GET", "/fapi/v1/openAlgoOrders"):
             return Self.json(200, algos.values.filter { $0["algoStatus"] == "NEW" && (p["symbol"] == nil || $0["symbol"] == p["symbol"]) }
-                .sorted { $0["algoId"]! < $1["algoId"]! }.map(algoJSON))
+                .sorted { $0["algoId"]! < $1["algoId"]! }.map(algoJSON) + manualAlgos.filter { p["symbol"] == nil || $0["symbol"] as? String == p["symbol"] })
         case ("GET", "/fapi/v3/positionRisk"):
             return Self.json(200, positions.filter { $0.value != 0 }.map { ["symbol": $0.key, "positionSide": "BOTH", "positionAmt": "\($0.value)",
                                                                              "entryPrice": "\(entryPrices[$0.key] ?? 100)", "markPrice": "\(marks[$0.key] ?? 100)",
@@ -250,13 +279,20 @@ public actor FakeBinance {
             if p["dualSidePosition"] == String(hedgeMode) { return Self.error(400, -4059, "No need to change position side.") }
             hedgeMode = p["dualSidePosition"] == "true"
             return Self.json(200, ["code": 200, "msg": "success"])
+        case ("GET", "/fapi/v1/ticker/24hr"):
+            return Self.json(200, tickers)
+        case ("GET", "/fapi/v1/klines"):
+            if let e = require(p, ["symbol", "interval"]) { return e }
+            return Self.json(200, [Any]())
         case ("GET", "/fapi/v1/exchangeInfo"):
             return HTTPResponse(statusCode: .ok, headers: [HTTPHeader("Content-Type"): "application/json"], body: exchangeInfo)
         case ("GET", "/fapi/v1/userTrades"):
             if let e = require(p, ["symbol"]) { return e }
+            if let e = windowError(p) { return e }
             let start = Int64(p["startTime"] ?? "0") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
             return Self.json(200, trades.filter { ($0["symbol"] as? String) == p["symbol"] && (start...end).contains(($0["time"] as? Int64) ?? 0) })
         case ("GET", "/fapi/v1/income"):
+            if let e = windowError(p) { return e }
             let start = Int64(p["startTime"] ?? "0") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
             return Self.json(200, income.filter { (start...end).contains(($0["time"] as? Int64) ?? 0) })
         case ("GET", "/fapi/v3/balance"):
@@ -270,6 +306,20 @@ public actor FakeBinance {
         }
     }
 
+    /// Binance answers a window over 7 days with -1127 (and an upside-down one with -1023).
+    func windowError(_ p: [String: String]) -> HTTPResponse? {
+        guard let start = p["startTime"].flatMap({ Int64($0) }), let end = p["endTime"].flatMap({ Int64($0) }) else { return nil }
+        if start > end { return Self.error(400, -1023, "Start time is greater than end time.") }
+        if end - start > Self.maxHistoryWindowMs { return Self.error(400, -1127, "More than 168 hours between startTime and endTime.") }
+        return nil
+    }
+
+    /// Places an algo order the way a person does in the app, with the fields such orders carry
+    /// (a trailing stop has an empty trigger price until it activates).
+    public func addManualAlgo(_ fields: [String: Any]) {
+        manualAlgos.append(fields)
+    }
+
     func orderJSON(_ o: [String: String]) -> [String: Any] {
         ["symbol": o["symbol"]!, "orderId": Int64(o["orderId"]!)!, "clientOrderId": o["clientOrderId"]!, "side": o["side"]!, "type": o["type"]!,
          "status": o["status"]!, "origQty": o["origQty"]!, "executedQty": o["executedQty"]!, "avgPrice": o["avgPrice"]!,
@@ -281,4 +331,11 @@ public actor FakeBinance {
          "symbol": a["symbol"]!, "side": a["side"]!, "positionSide": "BOTH", "algoStatus": a["algoStatus"]!, "triggerPrice": a["triggerPrice"]!,
          "closePosition": a["closePosition"] == "true", "workingType": a["workingType"]!, "actualOrderId": "", "updateTime": nowMs()]
     }
+}
+
+/// Closes the connection without answering: FlyingFox asks a WebSocket handler for its frames
+/// before writing the 101 header, so throwing here leaves the client with nothing but EOF.
+struct DropConnection: WSHandler {
+    struct Dropped: Error {}
+    func makeFrames(for client: AsyncThrowingStream<WSFrame, any Error>) async throws -> AsyncStream<WSFrame> { throw Dropped() }
 }

@@ -42,7 +42,7 @@ import Testing
         let c = client(url)
         await #expect(throws: ExchangeError.rejected(code: -4120, message: "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.")) {
             _ = try await c.request("POST", "/fapi/v1/order", params: [("symbol", "XRPUSDT"), ("side", "SELL"), ("type", "STOP_MARKET"), ("stopPrice", "1.9")],
-                                    weight: 1, signed: true, placesOrder: true)
+                                    weight: 1, signed: true, effect: .order)
         }
     }
 

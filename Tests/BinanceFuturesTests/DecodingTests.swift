@@ -76,3 +76,51 @@ extension DecodingTests {
         }
     }
 }
+
+/// Algo order bodies change shape; fees come in other assets (issue #9 items 2, 4 and 9).
+extension DecodingTests {
+    func algo(_ json: String) throws -> BinanceResponses.Algo { try JSONDecoder().decode(BinanceResponses.Algo.self, from: Data(json.utf8)) }
+
+    @Test func algoAnswersDecodeLenientlyAndAPlacedStopIsNeverARefusal() throws {
+        let demo = try BinanceResponses.algo(try JSONDecoder().decode(BinanceResponses.Algo.self, from: try fixture("fapi_v1_algoOrder_POST.ccxt-demo.response.json")),
+                                             endpoint: "t")
+        #expect(demo.algoId == "3358" && demo.isOpen && demo.actualOrderId == "" && demo.triggerPrice == 100_000)
+        let asked = ProtectiveOrderRequest(symbol: "XRPUSDT", side: .sell, kind: .stopMarket, triggerPrice: Decimal(string: "1.96")!, clientAlgoId: "gb-5-SL")
+        // An answer with ids only, an id as a string, a status renamed away: still the stop that was asked for.
+        let minimal = try BinanceResponses.algo(try algo(#"{"algoId":"77","clientAlgoId":"gb-5-SL","algoStatusV2":"NEW","triggerPrice":""}"#),
+                                                endpoint: "t", placed: asked)
+        #expect(minimal.isOpen && minimal.algoId == "77" && minimal.triggerPrice == asked.triggerPrice && minimal.side == .sell
+                && minimal.orderType == "STOP_MARKET" && minimal.closePosition)
+        // An answer that names no order, or another one, proves nothing.
+        #expect(throws: ExchangeError.self) { try BinanceResponses.algo(try algo(#"{"code":"200"}"#), endpoint: "t", placed: asked) }
+        #expect(throws: ExchangeError.self) { try BinanceResponses.algo(try algo(#"{"algoId":1,"clientAlgoId":"gb-6-SL"}"#), endpoint: "t", placed: asked) }
+    }
+
+    @Test func aManualTrailingStopWithAnEmptyTriggerDoesNotAbortTheListing() throws {
+        var list = try JSONSerialization.jsonObject(with: try fixture("fapi_v1_openAlgoOrders_GET.response.json")) as! [[String: Any]]
+        var mine = list[0]
+        mine["clientAlgoId"] = "gb-8-SL"
+        mine["algoId"] = 99
+        var trailing = list[0]
+        trailing["clientAlgoId"] = "web_trailing_1"
+        trailing["orderType"] = "TRAILING_STOP_MARKET"
+        trailing["triggerPrice"] = ""
+        trailing["activatePrice"] = ""
+        trailing["callbackRate"] = "1.0"
+        list += [mine, trailing]
+        let decoded = try JSONDecoder().decode([BinanceResponses.Algo].self, from: try JSONSerialization.data(withJSONObject: list))
+        let orders = try BinanceResponses.algos(decoded, endpoint: "t")
+        #expect(orders.map(\.clientAlgoId) == ["MRumok0dkhrP4kCm12AHaB", "gb-8-SL"])
+        // One of gobot's own that does not read fails loudly instead of looking like a missing stop.
+        mine["triggerPrice"] = ""
+        let broken = try JSONDecoder().decode([BinanceResponses.Algo].self, from: try JSONSerialization.data(withJSONObject: [mine]))
+        #expect(throws: ExchangeError.self) { try BinanceResponses.algos(broken, endpoint: "t") }
+    }
+
+    @Test func userTradesAndIncomeWithBNBCommissionKeepTheAsset() throws {
+        let trades = try JSONDecoder().decode([BinanceResponses.Trade].self, from: try fixture("fapi_v1_userTrades_GET.bnb-commission.response.json"))
+        #expect(trades.count == 2 && trades.allSatisfy { $0.commissionAsset == "BNB" } && trades[0].commission == "0.00000834")
+        let income = try JSONDecoder().decode([BinanceResponses.Income].self, from: try fixture("fapi_v1_income_GET.bnb-commission.response.json"))
+        #expect(income.map(\.asset) == ["BNB", "USDT"] && income[0].incomeType == "COMMISSION")
+    }
+}
