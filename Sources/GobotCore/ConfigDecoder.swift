@@ -104,6 +104,17 @@ public enum ConfigDecoder {
                 symbols.append(s)
             }
             return .success(.list(symbols))
+        case .userIds:
+            if case .null = node { return .success(.ids([])) }
+            guard case .sequence(let items, _) = node else { return fail() }
+            var ids: [Int64] = []
+            for item in items {
+                guard case .scalar(let s, _) = item, let id = Int64(s), id > 0 else {
+                    return .failure(ParseFailure("must be \(allowed); \(item.shortDescription) is not a user id (a positive whole number; message @userinfobot to learn yours)"))
+                }
+                ids.append(id)
+            }
+            return .success(.ids(ids))
         case .optionalURL:
             if case .null = node { return .success(.none) }
             guard case .scalar(let s, _) = node, s.hasPrefix("http://") || s.hasPrefix("https://"),
@@ -136,7 +147,7 @@ public enum ConfigDecoder {
         case .text:
             guard !raw.trimmingCharacters(in: .whitespaces).isEmpty else { return fail() }
             return .success(.text(raw))
-        case .symbols, .optionalURL:
+        case .symbols, .optionalURL, .userIds:
             return fail()
         }
     }

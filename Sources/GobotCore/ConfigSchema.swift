@@ -14,6 +14,7 @@ public enum ConfigSchema {
         case text
         case optionalURL
         case symbols
+        case userIds
 
         var allowed: String {
             switch self {
@@ -25,12 +26,13 @@ public enum ConfigSchema {
             case .text: "a non-empty string"
             case .optionalURL: "an http(s) URL"
             case .symbols: "a list of symbols like BTCUSDT"
+            case .userIds: "a list of Telegram user ids like [123456789]"
             }
         }
     }
 
     enum Value {
-        case decimal(Decimal), fraction(Double), integer(Int), bool(Bool), text(String), list([String]), none
+        case decimal(Decimal), fraction(Double), integer(Int), bool(Bool), text(String), list([String]), ids([Int64]), none
     }
 
     struct Field: Sendable {
@@ -100,6 +102,7 @@ public enum ConfigSchema {
         Field(path: "telegram.api_base_url", kind: .optionalURL) { c, v in if let s = v.optionalText { c.telegram.apiBaseURL = s } },
         Field(path: "telegram.poll_commands", kind: .bool) { c, v in c.telegram.pollCommands = v.bool },
         Field(path: "telegram.max_command_age_seconds", kind: .integer(min: 10, max: 86_400)) { c, v in c.telegram.maxCommandAgeSeconds = v.integer },
+        Field(path: "telegram.allowed_user_ids", kind: .userIds) { c, v in if case .ids(let ids) = v { c.telegram.allowedUserIds = ids } },
 
         Field(path: "state.dir", kind: .text) { c, v in c.state.dir = v.text },
     ]

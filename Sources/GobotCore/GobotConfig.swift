@@ -94,6 +94,8 @@ public struct GobotConfig: Sendable, Equatable {
         public var apiBaseURL: String = "https://api.telegram.org"
         public var pollCommands: Bool = true
         public var maxCommandAgeSeconds: Int = 600
+        /// Telegram user ids (`message.from.id`) whose commands are obeyed; empty obeys nobody.
+        public var allowedUserIds: [Int64] = []
     }
 
     public struct State: Sendable, Equatable {

@@ -50,6 +50,7 @@ public enum DefaultConfig {
           daily_budget_usd: 1
         telegram:
           enabled: false
+          allowed_user_ids: []           # your Telegram user id(s); commands from anyone else are ignored
         state:
           dir: state
 

@@ -9,6 +9,7 @@ extension Steps {
         let now = ctx.nowMs
         let cfg = ctx.config.universe
         var universe = cfg.symbols
+        var dropped: [String] = []
         if universe.isEmpty {
             let rules = try await ex.symbolRules(symbols: [])
             let tickers = try await ex.tickers24h()
@@ -16,6 +17,9 @@ extension Steps {
                 .filter { $0.symbol.hasSuffix("USDT") && rules[$0.symbol]?.status == "TRADING" && $0.quoteVolume >= cfg.minQuoteVolumeUSD }
                 .sorted { $0.quoteVolume > $1.quoteVolume }
                 .map(\.symbol)
+            // A symbol goes into signed queries, client order ids and file names: only [A-Z0-9]+ does.
+            dropped = universe.filter { !Symbol.isValid($0) }
+            universe.removeAll { !Symbol.isValid($0) }
         }
         let live = Set(try ctx.db.livePositions().map(\.symbol))
         let cooldownMs = Int64(ctx.config.trading.symbolCooldownMinutes) * 60_000
@@ -55,6 +59,9 @@ extension Steps {
         try ctx.db.pruneCandles(olderThanMs: now - 3 * 86_400_000)
         var message = "scan: \(queued.count) candidate\(queued.count == 1 ? "" : "s") (\(queued.joined(separator: ", "))), \(stored) new candles"
         if !skipped.isEmpty { message += "; skipped \(skipped.joined(separator: ", "))" }
+        if !dropped.isEmpty {
+            message += "; dropped \(dropped.count) symbol\(dropped.count == 1 ? "" : "s") not made of A-Z and 0-9 (\(dropped.prefix(5).map { $0.debugDescription }.joined(separator: ", ")))"
+        }
         return StepReport(outcome: queued.isEmpty ? "nothing_to_do" : "ok", message: message)
     }
 }

@@ -229,7 +229,9 @@ public actor FakeBinance {
             }
             if let e = require(p, ["quantity"]) { return e }
             let cid = p["newClientOrderId"] ?? "auto-\(nextId)"
-            if orders[cid] != nil { return Self.error(400, -4116, "ClientOrderId is duplicated.") }
+            // Binance rejects a duplicate client id only while the first order is still open: a
+            // filled MARKET order's id does not stop a second, identical order.
+            if let existing = orders[cid], existing["status"] == "NEW" { return Self.error(400, -4116, "ClientOrderId is duplicated.") }
             let symbol = p["symbol"]!, qty = Decimal(string: p["quantity"]!) ?? 0
             let mark = marks[symbol] ?? 100
             if p["reduceOnly"] == "true" {

@@ -26,8 +26,19 @@ public enum TelegramError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct TelegramUpdate: Sendable, Equatable {
     public var updateId: Int64
     public var chatId: Int64
+    /// `message.from.id`: who sent it. In a group every member shares the chat id, so commands
+    /// are authorised on this, never on the chat. Nil for channel posts and anonymous admins.
+    public var fromId: Int64?
     public var dateSeconds: Int64
     public var text: String
+
+    public init(updateId: Int64, chatId: Int64, fromId: Int64?, dateSeconds: Int64, text: String) {
+        self.updateId = updateId
+        self.chatId = chatId
+        self.fromId = fromId
+        self.dateSeconds = dateSeconds
+        self.text = text
+    }
 }
 
 /// The Bot API methods gobot uses. The token is part of the URL path, so no error or log line
@@ -98,8 +109,17 @@ public struct TelegramClient: Sendable {
             guard let id = (u["update_id"] as? NSNumber)?.int64Value else { return nil }
             let m = u["message"] as? [String: Any]
             let chat = ((m?["chat"] as? [String: Any])?["id"] as? NSNumber)?.int64Value ?? 0
-            return TelegramUpdate(updateId: id, chatId: chat, dateSeconds: (m?["date"] as? NSNumber)?.int64Value ?? 0, text: m?["text"] as? String ?? "")
+            let from = ((m?["from"] as? [String: Any])?["id"] as? NSNumber)?.int64Value
+            return TelegramUpdate(updateId: id, chatId: chat, fromId: from, dateSeconds: (m?["date"] as? NSNumber)?.int64Value ?? 0,
+                                  text: m?["text"] as? String ?? "")
         }
+    }
+
+    /// The bot's own username (without "@"), to tell `/halt@this_bot` from `/halt@another_bot`.
+    public func botUsername() async throws -> String {
+        let me = try await call("getMe", json: [:]) as? [String: Any]
+        guard let name = me?["username"] as? String, !name.isEmpty else { throw TelegramError.unavailable("getMe gave no username") }
+        return name
     }
 
     /// Splits text into messages of at most `limit` UTF-16 units, on line boundaries where possible.

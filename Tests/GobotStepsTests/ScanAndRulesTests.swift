@@ -1,5 +1,8 @@
+import BinanceFutures
 import Foundation
 import GobotCore
+import GobotHTTP
+import GobotTestSupport
 import GobotStore
 import PaperExchange
 import Testing
@@ -58,5 +61,43 @@ import Testing
             }
         }
         #expect(directions[.long, default: 0] > 0 && directions[.short, default: 0] > 0 && directions[.none, default: 0] > 0)
+    }
+}
+
+/// A symbol that is not [A-Z0-9]+ never reaches a signed query or a client order id.
+@Suite(.serialized) struct ScanOddSymbolTests {
+    static let info = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/binance/exchangeInfo.json")
+
+    @Test func symbolsNotMadeOfCapitalsAndDigitsAreDroppedWithANote() async throws {
+        let fake = try FakeBinance()
+        let url = try await fake.start()
+        defer { Task { await fake.stop() } }
+        // exchangeInfo as Binance sent it, plus trading symbols named the way some have been listed.
+        var info = try #require(try JSONSerialization.jsonObject(with: try Data(contentsOf: Self.info)) as? [String: Any])
+        var symbols = try #require(info["symbols"] as? [[String: Any]])
+        let xrp = try #require(symbols.first { $0["symbol"] as? String == "XRPUSDT" })
+        for odd in ["币安人生USDT", "XRP²USDT", "xrpUSDT"] {
+            var copy = xrp
+            copy["symbol"] = odd
+            symbols.append(copy)
+        }
+        info["symbols"] = symbols
+        await fake.setExchangeInfo(try JSONSerialization.data(withJSONObject: info))
+        await fake.setTickers([("币安人生USDT", 1, 9_000_000_000), ("XRP²USDT", 1, 8_000_000_000), ("xrpUSDT", 1, 7_000_000_000), ("XRPUSDT", 2, 5_000_000_000)])
+        let db = try GobotDatabase.inMemory()
+        var config = GobotConfig()
+        config.exchange.environment = .demo
+        config.universe.symbols = []
+        config.universe.minQuoteVolumeUSD = 1000
+        let clock = SystemClock()
+        let client = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: 60), credentials: nil,
+                                   state: MemoryExchangeState(), nowMs: { clock.nowMs() }, sleep: { _ in })
+        let ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock,
+                              secrets: Secrets(environment: [:]), step: .scan, exchange: client)
+        let report = try await Steps.scan(ctx)
+        #expect(report.message.contains("dropped 3 symbols not made of A-Z and 0-9"))
+        let asked = Set(await fake.requests.filter { $0.path == "/fapi/v1/klines" }.compactMap { $0.query["symbol"] })
+        #expect(asked == ["XRPUSDT"])
     }
 }

@@ -18,6 +18,7 @@ import Testing
     }
 
     static let ok = ScriptedServer.Reply.json(200, #"{"ok":true,"result":{"message_id":1}}"#)
+    static let getMe = ScriptedServer.Reply.json(200, #"{"ok":true,"result":{"id":123456,"is_bot":true,"first_name":"gobot","username":"gobot_bot"}}"#)
 
     func setUp() async throws -> Setup {
         let server = try ScriptedServer()
@@ -26,6 +27,7 @@ import Testing
         let clock = ManualClock(ms: 1_764_000_000_000)
         var config = GobotConfig()
         config.telegram.enabled = true
+        config.telegram.allowedUserIds = [111111111]
         let telegram = TelegramClient(baseURL: url, token: "123456:TEST-token-for-loopback", transport: URLSessionTransport(timeoutSeconds: 60))
         let ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock,
                               secrets: Secrets(environment: ["TELEGRAM_TOKEN": "123456:TEST-token-for-loopback", "TELEGRAM_CHAT_ID": "111111111"]),
@@ -89,7 +91,7 @@ import Testing
             update(11, chat: 999, age: 5, text: "/resume"),
             update(12, chat: 111111111, age: 3600, text: "/resume"),
             update(13, chat: 111111111, age: 2, text: "/status@gobot_bot"),
-        ].joined(separator: ",") + "]}"))
+        ].joined(separator: ",") + "]}"), Self.getMe)
         let report = try await Steps.telegramCommands(s.ctx)
         #expect(report.message.contains("4 updates"))
         let halt = try s.db.haltState()
@@ -127,5 +129,63 @@ extension TelegramTests {
         let text = try #require(await s.server.received.first)
         let json = try #require(try JSONSerialization.jsonObject(with: text.body) as? [String: Any])
         #expect((json["text"] as? String)?.contains("equity: 100.39 USD") == true)
+    }
+}
+
+/// Issue #9 item 10: who may command the bot, and which bot a command is for.
+extension TelegramTests {
+    static func update(_ id: Int, chat: Int64 = 111111111, from: Int64?, ageSeconds: Int64 = 5, text: String, now: Int64) -> String {
+        let sender = from.map { #""from":{"id":\#($0),"is_bot":false,"first_name":"T"},"# } ?? ""
+        return #"{"update_id":\#(id),"message":{"message_id":\#(id),"# + sender + #""chat":{"id":\#(chat),"type":"group"},"date":\#(now - ageSeconds),"text":"\#(text)"}}"#
+    }
+
+    @Test func onlyAllowedUsersCommandAndOnlyThisBotsCommandsAreObeyed() async throws {
+        let s = try await setUp()
+        defer { Task { await s.server.stop() } }
+        let now = s.clock.nowMs() / 1000
+        try s.db.setHalted(true, reason: "test", actor: "test", atMs: s.clock.nowMs())
+        await s.server.enqueue(.json(200, #"{"ok":true,"result":["# + [
+            Self.update(20, from: 222, text: "/resume", now: now),                  // another member of the group
+            Self.update(21, from: nil, text: "/resume", now: now),                  // an anonymous admin or channel post
+            Self.update(22, from: 111111111, text: "/resume@SomeOtherBot", now: now),
+        ].joined(separator: ",") + "]}"), Self.getMe)
+        let report = try await Steps.telegramCommands(s.ctx)
+        #expect(try s.db.haltState().halted)
+        #expect(report.message.contains("from user 222, not in telegram.allowed_user_ids") && report.message.contains("addressed to another bot"))
+        #expect(try s.db.outbox().isEmpty)
+        // The owner's command to this bot (any case) is obeyed; the username is not asked for again.
+        await s.server.enqueue(.json(200, #"{"ok":true,"result":["# + Self.update(23, from: 111111111, text: "/resume@GoBot_Bot", now: now) + "]}"))
+        _ = try await Steps.telegramCommands(s.ctx)
+        #expect(try !s.db.haltState().halted)
+        #expect(await s.server.received.filter { $0.path.hasSuffix("/getMe") }.count == 1)
+        #expect(try s.db.outbox().map(\.kind) == ["resume"])
+    }
+
+    @Test func withNoAllowedUsersNoCommandIsObeyedAndConfigCheckSaysSo() async throws {
+        var s = try await setUp()
+        let server = s.server
+        defer { Task { await server.stop() } }
+        s.ctx.config.telegram.allowedUserIds = []
+        let now = s.clock.nowMs() / 1000
+        await s.server.enqueue(.json(200, #"{"ok":true,"result":["# + Self.update(30, from: 111111111, text: "/halt", now: now) + "]}"))
+        let report = try await Steps.telegramCommands(s.ctx)
+        #expect(try !s.db.haltState().halted)
+        #expect(report.message.contains("telegram.allowed_user_ids is empty"))
+        #expect(Steps.telegramConfigWarnings(s.ctx.config).first?.contains("telegram.allowed_user_ids is empty") == true)
+        var configured = s.ctx.config
+        configured.telegram.allowedUserIds = [111111111]
+        #expect(Steps.telegramConfigWarnings(configured).isEmpty)
+    }
+
+    @Test func allowedUserIdsIsAListOfPositiveIntegers() throws {
+        let ok = try ConfigLoader.parse("telegram:\n  enabled: true\n  allowed_user_ids: [123456789, 42]\n", file: "c.yaml")
+        #expect(ok.telegram.allowedUserIds == [123456789, 42])
+        #expect(try ConfigLoader.parse("telegram:\n  enabled: true\n", file: "c.yaml").telegram.allowedUserIds.isEmpty)
+        do {
+            _ = try ConfigLoader.parse("telegram:\n  allowed_user_ids: [123, \"@me\"]\n", file: "c.yaml")
+            Issue.record("expected a config error")
+        } catch {
+            #expect("\(error)".contains("telegram.allowed_user_ids") && "\(error)".contains("is not a user id"))
+        }
     }
 }

@@ -45,7 +45,7 @@ extension Gobot {
                 print("limits: \(config.trading.maxTradesPerDay) trades/day, daily loss $\(config.trading.dailyLossLimitUSD), weekly loss $\(config.risk.weeklyLossLimitUSD), cooldown \(config.trading.symbolCooldownMinutes) min")
                 for line in secrets.redactedLines { print(line) }
                 let missing = SecretRequirements.missing(config: config, secrets: secrets)
-                for m in missing { FileHandle.standardError.write(Data("warning: \(m)\n".utf8)) }
+                for m in missing + Steps.telegramConfigWarnings(config) { FileHandle.standardError.write(Data("warning: \(m)\n".utf8)) }
             }
         }
     }
