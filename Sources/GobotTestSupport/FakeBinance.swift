@@ -23,6 +23,9 @@ public actor FakeBinance {
         case executeThenDrop
         /// Execute the request and answer 200 with a body that is not the documented JSON.
         case undecodable2xx
+        /// Answer `status` with a proxy's HTML page instead of Binance's error body, without
+        /// saying whether the request reached the exchange (here: it did not).
+        case proxyPage(status: Int)
     }
 
     /// The longest startTime–endTime window userTrades answers; gobot pages income the same way.
@@ -165,6 +168,9 @@ public actor FakeBinance {
             case .http503Unavailable: return Self.json(503, ["code": -1001, "msg": "Service Unavailable."])
             case .delayAfterAccept(let s): delay = s
             case .executeThenDrop, .undecodable2xx: after = fault
+            case .proxyPage(let status):
+                return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: "Proxy"), headers: [HTTPHeader("Content-Type"): "text/html"],
+                                    body: Data("<html><body><h1>\(status)</h1>upstream</body></html>".utf8))
             }
         }
 

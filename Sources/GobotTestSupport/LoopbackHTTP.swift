@@ -2,6 +2,22 @@ import FlyingFox
 import FlyingSocks
 import Foundation
 
+/// How long a test's HTTP client waits for a loopback fake before giving up, when the timeout
+/// itself is not what the test is about.
+///
+/// The fakes and the code under test share Swift's cooperative pool, one thread per core (two
+/// here). In the full parallel run, CPU-bound tests (backtests over the step pipeline, with
+/// synchronous database work and no suspension point) hold both threads for minutes on a
+/// loaded machine; meanwhile no fake can accept or answer, while libcurl's timer (on its own
+/// thread) keeps running. With 60 s the client gave up, the analyst retried, and the fake
+/// later saw more requests than it was scripted for ("script exhausted" in
+/// VisionAnalystTests, a Telegram test failing after its timeout). The fakes cannot leave the
+/// pool: FlyingFox decodes each request in an unstructured task, which no task-executor
+/// preference follows. So clients wait as long as a whole test run may take.
+public enum LoopbackTiming {
+    public static let patientTimeoutSeconds: Double = 600
+}
+
 /// Starts a FlyingFox server on 127.0.0.1 with an ephemeral port, routing every request to
 /// `handler`; returns the running task and the base URL. Shared by the fakes.
 enum LoopbackHTTP {

@@ -7,7 +7,7 @@ import Testing
 
 /// The real client, over real HTTP on 127.0.0.1, against the fake server.
 @Suite(.serialized) struct ClientAgainstFakeServerTests {
-    func client(_ url: String, state: MemoryExchangeState = MemoryExchangeState(), timeout: Double = 60, skewMs: Int64 = 0,
+    func client(_ url: String, state: MemoryExchangeState = MemoryExchangeState(), timeout: Double = LoopbackTiming.patientTimeoutSeconds, skewMs: Int64 = 0,
                 budget: Int = 1200) -> BinanceClient {
         BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: timeout),
                       credentials: .init(apiKey: FakeBinance.apiKey, secret: FakeBinance.secret), state: state, weightBudget: budget,
@@ -124,7 +124,7 @@ import Testing
         let fake = try FakeBinance()
         let url = try await fake.start()
         defer { Task { await fake.stop() } }
-        let wrong = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: 60),
+        let wrong = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: LoopbackTiming.patientTimeoutSeconds),
                                   credentials: .init(apiKey: FakeBinance.apiKey, secret: "not-the-secret"), state: MemoryExchangeState(),
                                   nowMs: { Int64(Date().timeIntervalSince1970 * 1000) })
         await #expect(throws: ExchangeError.rejected(code: -1022, message: "Signature for this request is not valid.")) {

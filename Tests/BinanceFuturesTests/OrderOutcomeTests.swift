@@ -8,7 +8,7 @@ import Testing
 /// Issue #9, client side: an order is sent once, and only a definite exchange answer decides.
 /// Every fault travels through a real socket on 127.0.0.1.
 @Suite(.serialized) struct OrderOutcomeTests {
-    func client(_ url: String, state: MemoryExchangeState = MemoryExchangeState(), timeout: Double = 60, budget: Int = 1200) -> BinanceClient {
+    func client(_ url: String, state: MemoryExchangeState = MemoryExchangeState(), timeout: Double = LoopbackTiming.patientTimeoutSeconds, budget: Int = 1200) -> BinanceClient {
         BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: timeout),
                       credentials: .init(apiKey: FakeBinance.apiKey, secret: FakeBinance.secret), state: state, weightBudget: budget,
                       nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }, sleep: { _ in })
@@ -23,7 +23,7 @@ import Testing
         let fake = try FakeBinance()
         let url = try await fake.start()
         defer { Task { await fake.stop() } }
-        let transport = URLSessionTransport(timeoutSeconds: 30)
+        let transport = URLSessionTransport(timeoutSeconds: LoopbackTiming.patientTimeoutSeconds)
         _ = try await transport.send(HTTPRequestData(method: "GET", url: "\(url)/fapi/v1/time"))  // leaves a kept-alive connection
         await fake.inject(.executeThenDrop, on: "/fapi/v1/premiumIndex")
         let second = try await transport.send(HTTPRequestData(method: "GET", url: "\(url)/fapi/v1/premiumIndex?symbol=XRPUSDT"))
@@ -91,6 +91,25 @@ import Testing
         #expect(await fake.count(method: "POST", path: "/fapi/v1/algoOrder") == 1)
         #expect(await fake.positions["XRPUSDT"] == 4)
         #expect(await fake.algo("gb-1-SL")?["algoStatus"] == "NEW")
+    }
+
+    /// Only Binance's own error body is a refusal; a proxy's page proves nothing either way.
+    @Test func aNon2xxWithoutABinanceErrorBodyIsUnknownOnOrdersOnly() async throws {
+        let fake = try FakeBinance()
+        let url = try await fake.start()
+        defer { Task { await fake.stop() } }
+        let c = client(url)
+        _ = try await c.serverTimeMs()
+        await fake.inject(.proxyPage(status: 403), on: "/fapi/v1/order", method: "POST")
+        do {
+            _ = try await c.placeMarketOrder(Self.entry)
+            Issue.record("expected an unknown outcome")
+        } catch ExchangeError.unknownOutcome { }
+        await fake.inject(.proxyPage(status: 403), on: "/fapi/v3/positionRisk")
+        do {
+            _ = try await c.positions()
+            Issue.record("expected a bad response")
+        } catch ExchangeError.badResponse { }
     }
 
     /// A refused connection proves nothing was sent: that, and only that, is "unavailable".

@@ -91,7 +91,7 @@ import Testing
         config.universe.symbols = []
         config.universe.minQuoteVolumeUSD = 1000
         let clock = SystemClock()
-        let client = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: 60), credentials: nil,
+        let client = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: LoopbackTiming.patientTimeoutSeconds), credentials: nil,
                                    state: MemoryExchangeState(), nowMs: { clock.nowMs() }, sleep: { _ in })
         let ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock,
                               secrets: Secrets(environment: [:]), step: .scan, exchange: client)

@@ -28,7 +28,7 @@ import Testing
         var config = GobotConfig()
         config.telegram.enabled = true
         config.telegram.allowedUserIds = [111111111]
-        let telegram = TelegramClient(baseURL: url, token: "123456:TEST-token-for-loopback", transport: URLSessionTransport(timeoutSeconds: 60))
+        let telegram = TelegramClient(baseURL: url, token: "123456:TEST-token-for-loopback", transport: URLSessionTransport(timeoutSeconds: LoopbackTiming.patientTimeoutSeconds))
         let ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock,
                               secrets: Secrets(environment: ["TELEGRAM_TOKEN": "123456:TEST-token-for-loopback", "TELEGRAM_CHAT_ID": "111111111"]),
                               step: .report, exchange: nil, telegram: telegram)

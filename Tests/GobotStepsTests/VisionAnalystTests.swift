@@ -37,7 +37,7 @@ import Testing
         let analyst = VisionAnalyst(settings: .init(baseURL: url, model: "gpt-4o-mini", detail: "low", apiKey: "sk-test-key-not-real-0000",
                                                     apiKeyHeader: "authorization", dailyBudgetUSD: budget,
                                                     inputUSDPerMillion: Decimal(string: "0.15")!, outputUSDPerMillion: Decimal(string: "0.60")!, maxRetries: 2),
-                                    transport: URLSessionTransport(timeoutSeconds: 60), ledger: DatabaseAnalystLedger(db: db), sleep: { _ in })
+                                    transport: URLSessionTransport(timeoutSeconds: LoopbackTiming.patientTimeoutSeconds), ledger: DatabaseAnalystLedger(db: db), sleep: { _ in })
         let candles = (0..<60).map { Candle(openTimeMs: Int64($0) * 60_000, open: 100 + Double($0), high: 102 + Double($0), low: 99 + Double($0), close: 101 + Double($0), volume: 5) }
         let set = ChartSet(symbol: "XRPUSDT", m1: candles, m5: candles, m15: candles)
         let pngs = ["1m", "5m", "15m"].map { CandleChart.render(candles, symbol: "XRPUSDT", interval: $0) }
