@@ -63,6 +63,10 @@ public enum Backtest {
         var equity: [(Int64, Double)] = []
         var t = start
         while t <= range.endMs {
+            // Thousands of cycles of synchronous database work with no suspension point would hold
+            // a cooperative thread (one per core) for the whole run and starve every other task in
+            // the process; one yield per simulated cycle keeps the pool fair.
+            await Task.yield()
             clock.set(t)
             _ = try await Steps.scan(ctx)
             _ = try await Steps.analyze(ctx)

@@ -11,9 +11,11 @@ import Foundation
 /// loaded machine; meanwhile no fake can accept or answer, while libcurl's timer (on its own
 /// thread) keeps running. With 60 s the client gave up, the analyst retried, and the fake
 /// later saw more requests than it was scripted for ("script exhausted" in
-/// VisionAnalystTests, a Telegram test failing after its timeout). The fakes cannot leave the
-/// pool: FlyingFox decodes each request in an unstructured task, which no task-executor
-/// preference follows. So clients wait as long as a whole test run may take.
+/// VisionAnalystTests, a Telegram test failing after its timeout). The step-pipeline backtest
+/// now yields once per cycle, which keeps the pool fair; the fakes themselves cannot leave the
+/// pool (FlyingFox decodes each request in an unstructured task, which no task-executor
+/// preference follows), so clients and `waitUntilListening` also wait as long as a loaded run
+/// may take instead of 60 s and 5 s.
 public enum LoopbackTiming {
     public static let patientTimeoutSeconds: Double = 600
 }
@@ -29,7 +31,7 @@ enum LoopbackHTTP {
         async throws -> (task: Task<Void, any Error>, url: String, port: UInt16) {
         await server.appendRoute("*", handler: handler)
         let task = Task { try await server.run() }
-        try await server.waitUntilListening()
+        try await server.waitUntilListening(timeout: LoopbackTiming.patientTimeoutSeconds)
         guard case .ip4(_, let port) = await server.listeningAddress else { throw SocketError.unsupportedAddress }
         return (task, "http://127.0.0.1:\(port)", port)
     }
