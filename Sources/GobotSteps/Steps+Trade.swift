@@ -110,10 +110,12 @@ extension Steps {
         }
         let entryId = ClientOrderId.make(signalId: signalId, purpose: .entry)
         let positionId = try ctx.db.recordEntryIntent(EntryIntent(plan: plan, signalId: signalId, entryClientId: entryId), atMs: ctx.nowMs)
-        let order: ExchangeOrder
+        var order: ExchangeOrder
         do {
             order = try await ex.placeMarketOrder(MarketOrderRequest(symbol: plan.symbol, side: plan.side.entrySide, quantity: plan.quantity,
                                                                      reduceOnly: false, clientOrderId: entryId))
+            // A MARKET order normally answers FILLED; one still working is followed up at once.
+            if !order.isFinal, let later = await lookUpOrder(ctx, ex: ex, symbol: plan.symbol, clientOrderId: entryId) { order = later }
         } catch let error as ExchangeError {
             if case .rejected(let code, _) = error, code != ExchangeCodes.duplicateClientId {
                 try ctx.db.updateOrder(clientOrderId: entryId, status: "rejected", error: error.description, atMs: ctx.nowMs)
@@ -136,9 +138,15 @@ extension Steps {
     /// nothing filled, or leave an open order for reconcile.
     static func settleEntry(_ ctx: StepContext, ex: any FuturesExchange, plan: EntryPlan, positionId: Int64, entryId: String,
                             order: ExchangeOrder, rules: SymbolRules) async throws -> EntryResult {
-        try ctx.db.updateOrder(clientOrderId: entryId, status: orderRowStatus(order), exchangeOrderId: order.orderId,
-                               avgPrice: order.avgPrice, executedQty: order.executedQty, atMs: ctx.nowMs)
-        guard order.executedQty > 0, order.isFinal else {
+        let filled = order.executedQty > 0 && order.isFinal
+        do {
+            try ctx.db.updateOrder(clientOrderId: entryId, status: orderRowStatus(order), exchangeOrderId: order.orderId,
+                                   avgPrice: order.avgPrice, executedQty: order.executedQty, atMs: ctx.nowMs)
+        } catch where filled {
+            // A fill must be protected even when the database cannot record it (a full disk).
+            warnUnrecorded(ctx, key: "answer-\(entryId)", "\(plan.symbol): could not record the fill of entry \(entryId) (\(error)); protecting it anyway")
+        }
+        guard filled else {
             guard order.isFinal else { return EntryResult(line: "\(plan.symbol): entry \(order.status), reconcile will follow it", unresolved: false) }
             // EXPIRED / EXPIRED_IN_MATCH / CANCELED with nothing filled: free the symbol, unless
             // the exchange shows a position after all (then reconcile adopts it into the row).
@@ -148,8 +156,12 @@ extension Steps {
             }
             return EntryResult(line: "\(plan.symbol): entry \(order.status) with nothing filled, position not confirmed; reconcile will check", unresolved: false)
         }
-        try ctx.db.markPositionOpen(id: positionId, entryPrice: order.avgPrice, quantity: order.executedQty, atMs: ctx.nowMs)
-        let result = try await protect(ctx, ex: ex, positionId: positionId, rules: rules, pricesFromFill: true)
+        do {
+            try ctx.db.markPositionOpen(id: positionId, entryPrice: order.avgPrice, quantity: order.executedQty, atMs: ctx.nowMs)
+        } catch {
+            warnUnrecorded(ctx, key: "open-\(positionId)", "\(plan.symbol): could not record position \(positionId) as open (\(error)); protecting it anyway, reconcile records it")
+        }
+        let result = try await protect(ctx, ex: ex, positionId: positionId, rules: rules, pricesFromFill: true, fillPrice: order.avgPrice)
         Alerts.send(ctx, kind: "trade_opened", key: "opened-\(positionId)",
                     text: "📈 opened \(plan.side.rawValue) \(plan.symbol) qty \(order.executedQty.plainString) @ \(order.avgPrice.plainString); \(result.text)")
         return EntryResult(line: "\(plan.symbol): \(plan.side.rawValue) \(order.executedQty.plainString) @ \(order.avgPrice.plainString), \(result.text)",
@@ -213,15 +225,17 @@ extension Steps {
     /// stop is refused the position is closed: never unprotected. An unknown stop does not skip
     /// the target.
     static func protect(_ ctx: StepContext, ex: any FuturesExchange, positionId: Int64, rules: SymbolRules, pricesFromFill: Bool,
-                        have: (stop: Bool, target: Bool) = (false, false)) async throws -> Protection {
+                        fillPrice: Decimal? = nil, have: (stop: Bool, target: Bool) = (false, false)) async throws -> Protection {
         guard let p = try ctx.db.position(id: positionId) else { return Protection(text: "position gone") }
         let target = ExitTarget(p)
         var stopPrice = p.stopPrice, targetPrice = p.targetPrice
         if pricesFromFill || stopPrice <= 0 || targetPrice <= 0 {
-            let prices = ProtectivePrices.compute(side: p.side, entry: p.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
+            let prices = ProtectivePrices.compute(side: p.side, entry: fillPrice ?? p.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
                                                   targetPercent: ctx.config.trading.takeProfitPercent, tickSize: rules.tickSize)
             (stopPrice, targetPrice) = (prices.stop, prices.target)
-            try ctx.db.updateProtectivePrices(id: positionId, stop: stopPrice, target: targetPrice)
+            do { try ctx.db.updateProtectivePrices(id: positionId, stop: stopPrice, target: targetPrice) } catch {
+                warnUnrecorded(ctx, key: "prices-\(positionId)", "\(p.symbol): could not record the stop/target prices of position \(positionId) (\(error)); placing them anyway")
+            }
         }
         var parts: [String] = []
         var unresolved = false

@@ -215,6 +215,32 @@ import Testing
         #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
     }
 
+    @Test func aFillTheDatabaseCannotRecordIsStillProtected() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        // The disk fills up while the entry is in flight: no row can change after it.
+        try h.db.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER disk_full_orders BEFORE UPDATE ON orders BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                CREATE TRIGGER disk_full_positions BEFORE UPDATE ON positions BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                CREATE TRIGGER disk_full_intents BEFORE INSERT ON orders WHEN NEW.purpose != 'entry' BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                """)
+        }
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("stop 1.96, target 2.08"))
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(try await h.exchangeState().amt == 5)
+        try h.db.write { db in
+            try db.execute(sql: "DROP TRIGGER disk_full_orders; DROP TRIGGER disk_full_positions; DROP TRIGGER disk_full_intents")
+        }
+        // Space is back: reconcile records what happened without placing anything twice.
+        h.at(minute: 3)
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.livePositions().map(\.status) == ["open"])
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(h.exchange.marketOrders == 1)
+    }
+
     @Test func aTakeProfitAlreadyBeyondItsPriceClosesAtMarket() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
         try h.signal()
