@@ -24,9 +24,9 @@ extension Steps {
         // 2. Positions: the exchange is the truth. Without its positions nothing below can be
         // decided, so that failure (and only that one) ends the run.
         let exPositions = Dictionary(try await ex.positions().map { ($0.symbol, $0) }, uniquingKeysWith: { a, _ in a })
-        var openAlgos: [AlgoOrder] = []
-        var algosKnown = true
-        do { openAlgos = try await ex.openAlgoOrders(symbol: nil) } catch { algosKnown = false; failed("the open conditional orders", error) }
+        // When the account-wide listing fails, each position asks for its own symbol's orders.
+        var openAlgos: [AlgoOrder]?
+        do { openAlgos = try await ex.openAlgoOrders(symbol: nil) } catch { failed("the list of open conditional orders", error) }
         var symbolsWithRules: [String: SymbolRules] = [:]
         func rules(_ s: String) async throws -> SymbolRules? {
             if let r = symbolsWithRules[s] { return r }
@@ -39,7 +39,7 @@ extension Steps {
             managed.insert(p.symbol)
             do {
                 if let live = exPositions[p.symbol], live.positionAmt != 0 {
-                    notes.append(contentsOf: try await reconcileLive(ctx, ex: ex, p: p, live: live, openAlgos: openAlgos, algosKnown: algosKnown, rules: rules))
+                    notes.append(contentsOf: try await reconcileLive(ctx, ex: ex, p: p, live: live, openAlgos: openAlgos, rules: rules))
                 } else if p.status == "open" || p.status == "opening" {
                     let entry = try ctx.db.orders(positionId: p.id).first { $0.purpose == "entry" }
                     if p.status == "opening", entry?.status != "filled" {
@@ -58,8 +58,9 @@ extension Steps {
             }
         }
 
-        // 3. Orphans: protective orders whose position is gone are cancelled.
-        do {
+        // 3. Orphans: protective orders whose position is gone are cancelled (only with the
+        // account-wide listing; its failure is already reported).
+        if openAlgos != nil { do {
             let stillOpen = Set(try ctx.db.livePositions().map(\.symbol))
             for a in try await ex.openAlgoOrders(symbol: nil) where !stillOpen.contains(a.symbol) && (exPositions[a.symbol]?.positionAmt ?? 0) == 0 {
                 do {
@@ -74,11 +75,11 @@ extension Steps {
             }
         } catch {
             failed("the orphan scan", error)
-        }
+        } }
 
         // 4. A position gobot does not know about still gets a stop.
         for (symbol, live) in exPositions where live.positionAmt != 0 && !managed.contains(symbol) {
-            do { notes.append(contentsOf: try await protectUnmanaged(ctx, ex: ex, live: live, openAlgos: openAlgos, algosKnown: algosKnown, rules: rules)) }
+            do { notes.append(contentsOf: try await protectUnmanaged(ctx, ex: ex, live: live, openAlgos: openAlgos, rules: rules)) }
             catch { failed("the unmanaged \(symbol) position", error) }
         }
 
@@ -109,8 +110,8 @@ extension Steps {
     }
 
     /// A position the exchange holds: confirm it, agree on its size, make sure it has a stop and a target.
-    static func reconcileLive(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, live: ExchangePosition, openAlgos: [AlgoOrder],
-                              algosKnown: Bool, rules: (String) async throws -> SymbolRules?) async throws -> [String] {
+    static func reconcileLive(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, live: ExchangePosition, openAlgos: [AlgoOrder]?,
+                              rules: (String) async throws -> SymbolRules?) async throws -> [String] {
         var notes: [String] = []
         let size = abs(live.positionAmt)
         if p.status == "opening" {
@@ -126,8 +127,9 @@ extension Steps {
                         text: "⚠️ \(p.symbol): the exchange holds \(size.plainString), gobot had recorded \(p.quantity.plainString); corrected (the closePosition stop covers the real size)")
             notes.append("\(p.symbol): size corrected from \(p.quantity.plainString) to \(size.plainString)")
         }
-        guard algosKnown else { return notes }
-        let mine = openAlgos.filter { $0.symbol == p.symbol && $0.side == p.side.exitSide }
+        let onSymbol: [AlgoOrder]
+        if let openAlgos { onSymbol = openAlgos } else { onSymbol = try await ex.openAlgoOrders(symbol: p.symbol) }
+        let mine = onSymbol.filter { $0.symbol == p.symbol && $0.side == p.side.exitSide }
         // A gobot order placed while its row could not be written (full disk) gets its row now.
         for a in mine where a.clientAlgoId.hasPrefix("gb-") {
             guard try ctx.db.order(clientOrderId: a.clientAlgoId) == nil else { continue }
@@ -152,13 +154,15 @@ extension Steps {
     }
 
     /// Places a stop on a position gobot did not open (no target: it is not gobot's trade).
-    static func protectUnmanaged(_ ctx: StepContext, ex: any FuturesExchange, live: ExchangePosition, openAlgos: [AlgoOrder], algosKnown: Bool,
+    static func protectUnmanaged(_ ctx: StepContext, ex: any FuturesExchange, live: ExchangePosition, openAlgos: [AlgoOrder]?,
                                  rules: (String) async throws -> SymbolRules?) async throws -> [String] {
         let symbol = live.symbol
         let key = "unmanaged-\(symbol)"
         Alerts.send(ctx, kind: "risk", key: "\(key)-\(TradingCalendar.startOfDay(ctx.nowMs))",
                     text: "⚠️ \(symbol) has a position gobot did not open (\(live.positionAmt.plainString)); it gets a stop only")
-        guard algosKnown, !openAlgos.contains(where: { $0.symbol == symbol && $0.orderType == "STOP_MARKET" && $0.algoStatus == "NEW" }),
+        let onSymbol: [AlgoOrder]
+        if let openAlgos { onSymbol = openAlgos } else { onSymbol = try await ex.openAlgoOrders(symbol: symbol) }
+        guard !onSymbol.contains(where: { $0.symbol == symbol && $0.orderType == "STOP_MARKET" && $0.algoStatus == "NEW" }),
               let r = try await rules(symbol), let side = live.side else { return [] }
         let stop = ProtectivePrices.compute(side: side, entry: live.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
                                             targetPercent: ctx.config.trading.takeProfitPercent, tickSize: r.tickSize).stop

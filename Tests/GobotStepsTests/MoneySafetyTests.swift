@@ -105,6 +105,19 @@ import Testing
         #expect(try h.db.outbox().contains { $0.payload.contains("reconcile could not handle OLDUSDT entry order") })
     }
 
+    @Test func whenTheAccountWideOrderListingFailsEachPositionStillGetsItsStopRepaired() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        try await h.exchange.cancelAlgoOrder(clientAlgoId: "gb-1-SL")
+        h.exchange.failAccountWideAlgoListing = true
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("the list of open conditional orders"))
+        #expect(r.message.contains("XRPUSDT: repaired protection (stop 1.96)"))
+        #expect(try await h.exchange.inner.openAlgoOrders(symbol: nil).map(\.orderType).sorted() == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+    }
+
     @Test func aSizeMismatchIsCorrectedAuditedAndAlerted() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
         try h.signal()

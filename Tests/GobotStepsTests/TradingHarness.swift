@@ -101,7 +101,12 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         return a
     }
     func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? { try await inner.queryAlgoOrder(clientAlgoId: clientAlgoId).map(overridden) }
-    func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] { try await inner.openAlgoOrders(symbol: symbol).map(overridden) }
+    /// The account-wide listing fails (e.g. an order of someone else's that does not decode).
+    var failAccountWideAlgoListing = false
+    func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] {
+        if symbol == nil, failAccountWideAlgoListing { throw ExchangeError.badResponse(endpoint: "/fapi/v1/openAlgoOrders", reason: "missing triggerPrice at 3") }
+        return try await inner.openAlgoOrders(symbol: symbol).map(overridden)
+    }
     func cancelAlgoOrder(clientAlgoId: String) async throws { try await inner.cancelAlgoOrder(clientAlgoId: clientAlgoId) }
     func checkWindow(_ startMs: Int64, _ endMs: Int64) throws {
         windows.append((startMs, endMs))
