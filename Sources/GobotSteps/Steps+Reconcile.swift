@@ -121,6 +121,8 @@ extension Steps {
             Alerts.send(ctx, kind: "error", key: "side-\(p.id)-\(live.positionAmt.plainString)",
                         text: "🚨 \(p.symbol): gobot's position is \(p.side.rawValue) but the exchange holds \(live.positionAmt.plainString); its protective orders are on the wrong side. Close it by hand or run gobot halt --flatten")
             notes.append("\(p.symbol): exchange holds \(live.positionAmt.plainString), not a \(p.side.rawValue) position")
+            // Protect what is really there, on its own side, as for a position gobot did not open.
+            return notes + (try await protectUnmanaged(ctx, ex: ex, live: live, openAlgos: openAlgos, rules: rules))
         } else if size != p.quantity {
             try ctx.db.correctPositionQuantity(id: p.id, quantity: size, entryPrice: live.entryPrice, was: p.quantity, atMs: ctx.nowMs)
             Alerts.send(ctx, kind: "risk", key: "size-\(p.id)-\(size.plainString)",
@@ -162,7 +164,8 @@ extension Steps {
                     text: "⚠️ \(symbol) has a position gobot did not open (\(live.positionAmt.plainString)); it gets a stop only")
         let onSymbol: [AlgoOrder]
         if let openAlgos { onSymbol = openAlgos } else { onSymbol = try await ex.openAlgoOrders(symbol: symbol) }
-        guard !onSymbol.contains(where: { $0.symbol == symbol && $0.orderType == "STOP_MARKET" && $0.algoStatus == "NEW" }),
+        let exitSide: OrderSide = live.positionAmt > 0 ? .sell : .buy
+        guard !onSymbol.contains(where: { $0.symbol == symbol && $0.side == exitSide && $0.orderType == "STOP_MARKET" && $0.algoStatus == "NEW" }),
               let r = try await rules(symbol), let side = live.side else { return [] }
         let stop = ProtectivePrices.compute(side: side, entry: live.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
                                             targetPercent: ctx.config.trading.takeProfitPercent, tickSize: r.tickSize).stop

@@ -134,6 +134,19 @@ import Testing
         #expect(try await h.exchangeState().amt == 0)
     }
 
+    @Test func aPositionFlippedByHandGetsAStopOnItsRealSide() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        _ = try await h.exchange.inner.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .sell, quantity: 10, reduceOnly: false, clientOrderId: "manual-1"))
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("exchange holds -5, not a long position"))
+        #expect(r.message.contains("placed a stop at 2.04"))
+        let sides = try await h.exchange.inner.openAlgoOrders(symbol: "XRPUSDT").filter { $0.orderType == "STOP_MARKET" }.map(\.side)
+        #expect(sides.contains(.buy))
+        #expect(try h.db.outbox().contains { $0.kind == "error" && $0.payload.contains("exchange holds -5") })
+    }
+
     @Test func aStopStuckInTriggeringIsNotCountedAsProtection() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
         try h.signal()
