@@ -11,7 +11,7 @@ public enum StepExit: Int32, Sendable, Equatable {
 
 /// The steps gobot runs; each has its own lock file.
 public enum StepName: String, Sendable, CaseIterable, Equatable {
-    case scan, analyze, trade, reconcile, report, halt, resume, status, validate, backtest, telegram
+    case scan, analyze, trade, reconcile, report, halt, flatten, resume, status, validate, backtest, telegram
 
     /// Steps that can open new risk; the kill switch and halt flag stop them.
     public var opensRisk: Bool {

@@ -18,6 +18,8 @@ public struct StepContext: Sendable {
     public var telegram: TelegramClient?
     /// Whether charts are written to `state/charts/` (off in backtests, which would write thousands).
     public var saveCharts: Bool = true
+    /// Pauses between look-ups of an order whose answer was lost (within the step's time budget).
+    public var lookupDelaysMs: [Int64] = [500, 1_000, 2_000]
 
     public init(config: GobotConfig, db: GobotDatabase, paths: StepPaths, clock: any WallClock, secrets: Secrets, step: StepName,
                 exchange: (any FuturesExchange)?, analyst: any Analyst = RulesAnalystAdapter(), telegram: TelegramClient? = nil) {

@@ -57,7 +57,7 @@ public struct StepRunner: Sendable {
         var locks: [FileLock] = []
         do {
             locks.append(try FileLock.acquire(path: paths.lock(step.rawValue)))
-            if step == .trade || step == .reconcile || step == .halt {
+            if step == .trade || step == .reconcile || step == .flatten {
                 locks.append(try FileLock.acquire(path: paths.lock("account")))
             }
         } catch {

@@ -4,18 +4,29 @@ import GobotStore
 
 extension Steps {
     /// Makes the database agree with the exchange. Idempotent: a second run changes nothing.
+    /// Never stops half-way: each order and each position is handled in its own error scope
+    /// (recorded, alerted, skipped), and stop repair runs for every position whatever failed before.
     public static func reconcile(_ ctx: StepContext) async throws -> StepReport {
         let ex = try ctx.requireExchange()
         var notes: [String] = []
+        var failures: [(what: String, error: any Error)] = []
+        func failed(_ what: String, _ error: any Error) {
+            failures.append((what, error))
+            Alerts.send(ctx, kind: "error", key: "reconcile-fail-\(what)-\(TradingCalendar.startOfDay(ctx.nowMs))",
+                        text: "⚠️ reconcile could not handle \(what): \(error); everything else was reconciled")
+        }
 
         // 1. Every order whose outcome we do not know is looked up by its client id, never resent.
         for o in try ctx.db.orders(statuses: ["intent", "unknown"]) {
-            notes.append(try await resolve(ctx, ex: ex, order: o))
+            do { notes.append(try await resolve(ctx, ex: ex, order: o)) } catch { failed("\(o.symbol) \(o.purpose) order \(o.clientOrderId)", error) }
         }
 
-        // 2. Positions: the exchange is the truth.
+        // 2. Positions: the exchange is the truth. Without its positions nothing below can be
+        // decided, so that failure (and only that one) ends the run.
         let exPositions = Dictionary(try await ex.positions().map { ($0.symbol, $0) }, uniquingKeysWith: { a, _ in a })
-        let openAlgos = try await ex.openAlgoOrders(symbol: nil)
+        // When the account-wide listing fails, each position asks for its own symbol's orders.
+        var openAlgos: [AlgoOrder]?
+        do { openAlgos = try await ex.openAlgoOrders(symbol: nil) } catch { failed("the list of open conditional orders", error) }
         var symbolsWithRules: [String: SymbolRules] = [:]
         func rules(_ s: String) async throws -> SymbolRules? {
             if let r = symbolsWithRules[s] { return r }
@@ -26,70 +37,54 @@ extension Steps {
         var managed = Set<String>()
         for p in try ctx.db.livePositions() {
             managed.insert(p.symbol)
-            if let live = exPositions[p.symbol], live.positionAmt != 0 {
-                if p.status == "opening" {
-                    try ctx.db.markPositionOpen(id: p.id, entryPrice: live.entryPrice, quantity: abs(live.positionAmt), atMs: ctx.nowMs)
-                    notes.append("\(p.symbol): entry confirmed on the exchange")
-                }
-                let mine = openAlgos.filter { $0.symbol == p.symbol }
-                let hasStop = mine.contains { $0.orderType == "STOP_MARKET" }
-                let hasTarget = mine.contains { $0.orderType == "TAKE_PROFIT_MARKET" }
-                if !hasStop || !hasTarget, let r = try await rules(p.symbol) {
-                    let attempt = try ctx.db.orders(positionId: p.id).filter { $0.purpose == "stop" }.count + 1
-                    let result = try await protect(ctx, ex: ex, positionId: p.id, rules: r, attempt: attempt, have: (hasStop, hasTarget))
-                    notes.append("\(p.symbol): repaired protection (\(result))")
-                    if !hasStop {
-                        Alerts.send(ctx, kind: "error", key: "repair-\(p.id)-\(attempt)", text: "🛠 \(p.symbol): stop-loss was missing; \(result)")
+            do {
+                if let live = exPositions[p.symbol], live.positionAmt != 0 {
+                    notes.append(contentsOf: try await reconcileLive(ctx, ex: ex, p: p, live: live, openAlgos: openAlgos, rules: rules))
+                } else if p.status == "open" || p.status == "opening" {
+                    let entry = try ctx.db.orders(positionId: p.id).first { $0.purpose == "entry" }
+                    if p.status == "opening", entry?.status != "filled" {
+                        // An entry that ended with nothing filled (or never existed) frees the symbol;
+                        // one still unknown or in flight is looked up again next run.
+                        if entry == nil || (["rejected", "canceled", "expired"].contains(entry!.status) && (entry!.executedQty ?? 0) == 0) {
+                            try ctx.db.failPosition(id: p.id, reason: "entry never executed", atMs: ctx.nowMs)
+                            notes.append("\(p.symbol): entry never executed")
+                        }
+                        continue
                     }
+                    notes.append(try await bookClose(ctx, ex: ex, p: p))
                 }
-            } else if p.status == "open" || p.status == "opening" {
-                let entry = try ctx.db.orders(positionId: p.id).first { $0.purpose == "entry" }
-                if p.status == "opening", entry?.status != "filled" {
-                    if entry?.status == "rejected" || entry == nil {
-                        try ctx.db.failPosition(id: p.id, reason: "entry never executed", atMs: ctx.nowMs)
-                        notes.append("\(p.symbol): entry never executed")
-                    }
-                    continue
-                }
-                notes.append(try await bookClose(ctx, ex: ex, p: p, openAlgos: openAlgos))
+            } catch {
+                failed("\(p.symbol) position \(p.id)", error)
             }
         }
 
-        // 3. Orphans: protective orders whose position is gone are cancelled.
-        let stillOpen = Set(try ctx.db.livePositions().map(\.symbol))
-        for a in try await ex.openAlgoOrders(symbol: nil) where !stillOpen.contains(a.symbol) && (exPositions[a.symbol]?.positionAmt ?? 0) == 0 {
-            try? await ex.cancelAlgoOrder(clientAlgoId: a.clientAlgoId)
-            if try ctx.db.order(clientOrderId: a.clientAlgoId) != nil {
-                try ctx.db.updateOrder(clientOrderId: a.clientAlgoId, status: "canceled", atMs: ctx.nowMs)
+        // 3. Orphans: protective orders whose position is gone are cancelled (only with the
+        // account-wide listing; its failure is already reported).
+        if openAlgos != nil { do {
+            let stillOpen = Set(try ctx.db.livePositions().map(\.symbol))
+            for a in try await ex.openAlgoOrders(symbol: nil) where !stillOpen.contains(a.symbol) && (exPositions[a.symbol]?.positionAmt ?? 0) == 0 {
+                do {
+                    try await ex.cancelAlgoOrder(clientAlgoId: a.clientAlgoId)
+                    if try ctx.db.order(clientOrderId: a.clientAlgoId) != nil {
+                        try ctx.db.updateOrder(clientOrderId: a.clientAlgoId, status: "canceled", atMs: ctx.nowMs)
+                    }
+                    notes.append("\(a.symbol): cancelled orphan \(a.orderType) \(a.clientAlgoId)")
+                } catch {
+                    failed("orphan \(a.orderType) \(a.clientAlgoId) on \(a.symbol)", error)
+                }
             }
-            notes.append("\(a.symbol): cancelled orphan \(a.orderType) \(a.clientAlgoId)")
-        }
+        } catch {
+            failed("the orphan scan", error)
+        } }
 
         // 4. A position gobot does not know about still gets a stop.
         for (symbol, live) in exPositions where live.positionAmt != 0 && !managed.contains(symbol) {
-            let key = "unmanaged-\(symbol)"
-            Alerts.send(ctx, kind: "risk", key: "\(key)-\(TradingCalendar.startOfDay(ctx.nowMs))",
-                        text: "⚠️ \(symbol) has a position gobot did not open (\(live.positionAmt.plainString)); it gets a stop only")
-            if !openAlgos.contains(where: { $0.symbol == symbol && $0.orderType == "STOP_MARKET" }), let r = try await rules(symbol),
-               let side = live.side {
-                let stop = ProtectivePrices.compute(side: side, entry: live.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
-                                                    targetPercent: ctx.config.trading.takeProfitPercent, tickSize: r.tickSize).stop
-                // Intent first like every order; the minute in the id makes a retry after an
-                // unknown outcome a new, recorded attempt rather than a blind resend.
-                let target = ExitTarget(unmanaged: live, stem: "adopt-\(symbol)-\(ctx.nowMs / 60_000)")
-                do {
-                    try await placeProtective(ctx, ex: ex, target: target, kind: .stopMarket, price: stop, clientId: target.clientId(.stop, attempt: 1))
-                    notes.append("\(symbol): placed a stop at \(stop.plainString) on an unmanaged position")
-                } catch let error as ExchangeError {
-                    notes.append("\(symbol): could not stop the unmanaged position (\(error))")
-                    Alerts.send(ctx, kind: "error", key: "\(key)-stopfail-\(ctx.nowMs / 60_000)",
-                                text: "🚨 \(symbol): stop for the unmanaged position refused (\(error)); close it by hand or run gobot halt --flatten")
-                }
-            }
+            do { notes.append(contentsOf: try await protectUnmanaged(ctx, ex: ex, live: live, openAlgos: openAlgos, rules: rules)) }
+            catch { failed("the unmanaged \(symbol) position", error) }
         }
 
         // 5. Money: realized P&L, commission and funding from the income history, booked once each.
-        notes.append(contentsOf: try await bookIncome(ctx, ex: ex))
+        do { notes.append(contentsOf: try await bookIncome(ctx, ex: ex)) } catch { failed("the income history", error) }
 
         // 6. Too many losses in a row opens the loss breaker.
         let history = try ctx.db.tradeHistory()
@@ -104,118 +99,307 @@ extension Steps {
             notes.append("loss breaker opened")
         }
         let changes = notes.filter { !$0.isEmpty }
+        guard failures.isEmpty else {
+            let temporary = failures.allSatisfy { ($0.error as? ExchangeError)?.isTemporary ?? false }
+            let message = "reconcile: could not handle " + failures.map { "\($0.what) (\($0.error))" }.joined(separator: "; ")
+                + (changes.isEmpty ? "" : "; done: " + changes.joined(separator: "; "))
+            return StepReport(outcome: temporary ? "try_later" : "failed", message: message, exit: temporary ? .tryLater : .failed)
+        }
         return StepReport(outcome: changes.isEmpty ? "nothing_to_do" : "ok",
                           message: changes.isEmpty ? "reconcile: in agreement with the exchange" : "reconcile: " + changes.joined(separator: "; "))
     }
 
+    /// A position the exchange holds: confirm it, agree on its size, make sure it has a stop and a target.
+    static func reconcileLive(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, live: ExchangePosition, openAlgos: [AlgoOrder]?,
+                              rules: (String) async throws -> SymbolRules?) async throws -> [String] {
+        var notes: [String] = []
+        let size = abs(live.positionAmt)
+        if p.status == "opening" {
+            try ctx.db.markPositionOpen(id: p.id, entryPrice: live.entryPrice, quantity: size, atMs: ctx.nowMs)
+            notes.append("\(p.symbol): entry confirmed on the exchange")
+        } else if live.side != p.side {
+            Alerts.send(ctx, kind: "error", key: "side-\(p.id)-\(live.positionAmt.plainString)",
+                        text: "🚨 \(p.symbol): gobot's position is \(p.side.rawValue) but the exchange holds \(live.positionAmt.plainString); its protective orders are on the wrong side. Close it by hand or run gobot halt --flatten")
+            notes.append("\(p.symbol): exchange holds \(live.positionAmt.plainString), not a \(p.side.rawValue) position")
+            // Protect what is really there, on its own side, as for a position gobot did not open.
+            return notes + (try await protectUnmanaged(ctx, ex: ex, live: live, openAlgos: openAlgos, rules: rules))
+        } else if size != p.quantity {
+            try ctx.db.correctPositionQuantity(id: p.id, quantity: size, entryPrice: live.entryPrice, was: p.quantity, atMs: ctx.nowMs)
+            Alerts.send(ctx, kind: "risk", key: "size-\(p.id)-\(size.plainString)",
+                        text: "⚠️ \(p.symbol): the exchange holds \(size.plainString), gobot had recorded \(p.quantity.plainString); corrected (the closePosition stop covers the real size)")
+            notes.append("\(p.symbol): size corrected from \(p.quantity.plainString) to \(size.plainString)")
+        }
+        let onSymbol: [AlgoOrder]
+        if let openAlgos { onSymbol = openAlgos } else { onSymbol = try await ex.openAlgoOrders(symbol: p.symbol) }
+        let mine = onSymbol.filter { $0.symbol == p.symbol && $0.side == p.side.exitSide }
+        // A gobot order placed while its row could not be written (full disk) gets its row now.
+        for a in mine where a.clientAlgoId.hasPrefix("gb-") {
+            guard try ctx.db.order(clientOrderId: a.clientAlgoId) == nil else { continue }
+            try ctx.db.recordIntent(clientOrderId: a.clientAlgoId, positionId: p.id, symbol: p.symbol, side: a.side,
+                                    purpose: a.orderType == "STOP_MARKET" ? "stop" : "take_profit", type: a.orderType, quantity: size,
+                                    triggerPrice: a.triggerPrice, atMs: ctx.nowMs)
+            try ctx.db.updateOrder(clientOrderId: a.clientAlgoId, status: "open", exchangeOrderId: a.algoId, atMs: ctx.nowMs)
+            notes.append("\(p.symbol): recorded \(a.orderType) \(a.clientAlgoId) found on the exchange")
+        }
+        // Only a waiting closePosition order protects the whole position: a stop stuck in
+        // TRIGGERING, or one for a fixed quantity, does not count.
+        let hasStop = mine.contains { $0.orderType == "STOP_MARKET" && $0.algoStatus == "NEW" && $0.closePosition }
+        let hasTarget = mine.contains { $0.orderType == "TAKE_PROFIT_MARKET" && $0.algoStatus == "NEW" && $0.closePosition }
+        if !hasStop || !hasTarget, let r = try await rules(p.symbol) {
+            let result = try await protect(ctx, ex: ex, positionId: p.id, rules: r, pricesFromFill: false, have: (hasStop, hasTarget))
+            notes.append("\(p.symbol): repaired protection (\(result.text))")
+            if !hasStop {
+                Alerts.send(ctx, kind: "error", key: "repair-\(p.id)-\(ctx.nowMs / 60_000)", text: "🛠 \(p.symbol): stop-loss was missing; \(result.text)")
+            }
+        }
+        return notes
+    }
+
+    /// Places a stop on a position gobot did not open (no target: it is not gobot's trade).
+    static func protectUnmanaged(_ ctx: StepContext, ex: any FuturesExchange, live: ExchangePosition, openAlgos: [AlgoOrder]?,
+                                 rules: (String) async throws -> SymbolRules?) async throws -> [String] {
+        let symbol = live.symbol
+        let key = "unmanaged-\(symbol)"
+        Alerts.send(ctx, kind: "risk", key: "\(key)-\(TradingCalendar.startOfDay(ctx.nowMs))",
+                    text: "⚠️ \(symbol) has a position gobot did not open (\(live.positionAmt.plainString)); it gets a stop only")
+        let onSymbol: [AlgoOrder]
+        if let openAlgos { onSymbol = openAlgos } else { onSymbol = try await ex.openAlgoOrders(symbol: symbol) }
+        let exitSide: OrderSide = live.positionAmt > 0 ? .sell : .buy
+        guard !onSymbol.contains(where: { $0.symbol == symbol && $0.side == exitSide && $0.orderType == "STOP_MARKET" && $0.algoStatus == "NEW" }),
+              let r = try await rules(symbol), let side = live.side else { return [] }
+        let stop = ProtectivePrices.compute(side: side, entry: live.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
+                                            targetPercent: ctx.config.trading.takeProfitPercent, tickSize: r.tickSize).stop
+        // Intent first like every order; the minute in the id makes a retry after an unknown
+        // outcome a new, recorded attempt rather than a blind resend.
+        let target = ExitTarget(unmanaged: live, stem: "adopt-\(symbol)-\(ctx.nowMs / 60_000)")
+        switch await placeProtective(ctx, ex: ex, target: target, kind: .stopMarket, price: stop, clientId: try nextClientId(ctx, target: target, purpose: .stop)) {
+        case .placed:
+            return ["\(symbol): placed a stop at \(stop.plainString) on an unmanaged position"]
+        case .rejected(let error), .unknown(let error):
+            Alerts.send(ctx, kind: "error", key: "\(key)-stopfail-\(ctx.nowMs / 60_000)",
+                        text: "🚨 \(symbol): stop for the unmanaged position not placed (\(error)); close it by hand or run gobot halt --flatten")
+            return ["\(symbol): could not stop the unmanaged position (\(error))"]
+        }
+    }
+
     /// Looks up one order of unknown outcome and records what the exchange says.
     static func resolve(_ ctx: StepContext, ex: any FuturesExchange, order o: OrderRow) async throws -> String {
-        let note = try await lookUp(ctx, ex: ex, order: o)
-        try ctx.db.audit(atMs: ctx.nowMs, actor: "reconcile", action: "recovery", detail: note)
+        let (note, changed) = try await lookUp(ctx, ex: ex, order: o)
+        if changed { try ctx.db.audit(atMs: ctx.nowMs, actor: "reconcile", action: "recovery", detail: note) }
         return note
     }
 
-    static func lookUp(_ ctx: StepContext, ex: any FuturesExchange, order o: OrderRow) async throws -> String {
+    /// What the exchange says of one order; `changed` is false while it may still be in flight.
+    static func lookUp(_ ctx: StepContext, ex: any FuturesExchange, order o: OrderRow) async throws -> (String, Bool) {
         if o.purpose == "stop" || o.purpose == "take_profit" {
             if let algo = try await ex.queryAlgoOrder(clientAlgoId: o.clientOrderId) {
-                let status = algo.isOpen ? "open" : (algo.algoStatus == "FINISHED" || algo.algoStatus == "TRIGGERED") ? "filled" : "canceled"
+                let status: String?
+                if let s = algoRowStatus(algo) {
+                    status = s
+                } else if algo.algoStatus == "TRIGGERED" || algo.algoStatus == "FINISHED" {
+                    // Reached the matching engine; only its own fill says it closed the position.
+                    let filled = try await algoFilled(ctx, ex: ex, algo: algo, sinceLocalMs: o.createdAtMs)
+                    status = filled ? "filled" : algo.algoStatus == "FINISHED" ? "canceled" : nil
+                } else {
+                    status = nil
+                }
+                guard let status else {
+                    return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) is \(algo.algoStatus), fill not seen yet; looked up again next run", false)
+                }
                 try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: status, exchangeOrderId: algo.algoId, atMs: ctx.nowMs)
-                return "\(o.symbol): \(o.purpose) \(o.clientOrderId) found (\(algo.algoStatus))"
+                return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) found (\(algo.algoStatus))", true)
             }
+            guard ctx.intentIsSettled(createdAtMs: o.createdAtMs) else { return (inFlightNote(o), false) }
             try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "expired", error: "not on the exchange", atMs: ctx.nowMs)
-            return "\(o.symbol): \(o.purpose) \(o.clientOrderId) never reached the exchange"
+            return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) never reached the exchange", true)
         }
         if let found = try await ex.queryOrder(symbol: o.symbol, clientOrderId: o.clientOrderId) {
-            let status = found.isFilled ? "filled" : found.isFinal ? "canceled" : "open"
-            try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: status, exchangeOrderId: found.orderId, avgPrice: found.avgPrice,
+            try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: orderRowStatus(found), exchangeOrderId: found.orderId, avgPrice: found.avgPrice,
                                    executedQty: found.executedQty, atMs: ctx.nowMs)
-            if o.purpose == "entry", found.isFilled, let pid = o.positionId, let p = try ctx.db.position(id: pid), p.status == "opening" {
+            if o.purpose == "entry", found.isFinal, found.executedQty > 0, let pid = o.positionId, let p = try ctx.db.position(id: pid), p.status == "opening" {
                 try ctx.db.markPositionOpen(id: pid, entryPrice: found.avgPrice, quantity: found.executedQty, atMs: ctx.nowMs)
             }
-            return "\(o.symbol): \(o.purpose) \(o.clientOrderId) found \(found.status)"
+            return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) found \(found.status)", true)
         }
+        // Not found may only mean "not arrived yet": Binance executes a request until its signed
+        // timestamp + recvWindow, so "never sent" waits until that has surely passed.
+        guard ctx.intentIsSettled(createdAtMs: o.createdAtMs) else { return (inFlightNote(o), false) }
         try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "rejected", error: "not on the exchange", atMs: ctx.nowMs)
         if o.purpose == "entry", let pid = o.positionId {
             try ctx.db.failPosition(id: pid, reason: "entry \(o.clientOrderId) never reached the exchange", atMs: ctx.nowMs)
         }
-        return "\(o.symbol): \(o.purpose) \(o.clientOrderId) never reached the exchange"
+        return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) never reached the exchange", true)
+    }
+
+    static func inFlightNote(_ o: OrderRow) -> String {
+        "\(o.symbol): \(o.purpose) \(o.clientOrderId) not found yet, may still be in flight; looked up again next run"
+    }
+
+    /// Whether a triggered conditional order's own order (actualOrderId) filled.
+    static func algoFilled(_ ctx: StepContext, ex: any FuturesExchange, algo: AlgoOrder, sinceLocalMs: Int64) async throws -> Bool {
+        guard !algo.actualOrderId.isEmpty else { return false }
+        let trades = try await userTrades(ctx, ex: ex, symbol: algo.symbol, fromLocalMs: sinceLocalMs)
+        return trades.contains { $0.orderId == algo.actualOrderId }
+    }
+
+    /// Binance answers at most 7 days of fills a query.
+    static let historyWindowMs: Int64 = 7 * 86_400_000 - 1
+
+    /// Fills on `symbol` since a local time, in windows of at most 7 days on the exchange's clock.
+    static func userTrades(_ ctx: StepContext, ex: any FuturesExchange, symbol: String, fromLocalMs: Int64) async throws -> [UserTrade] {
+        let end = ctx.exchangeNowMs + StepContext.windowMarginMs
+        var start = ctx.exchangeTime(local: fromLocalMs) - StepContext.windowMarginMs
+        var trades: [UserTrade] = [], seen = Set<String>()
+        while start <= end {
+            let windowEnd = min(start + historyWindowMs, end)
+            let page = try await ex.userTrades(symbol: symbol, startMs: start, endMs: windowEnd)
+            for t in page where seen.insert(t.id).inserted { trades.append(t) }
+            // A full page (1000) may hide more in the same window: go on from its last fill.
+            if page.count >= 1000, let last = page.map(\.timeMs).max(), last > start { start = last; continue }
+            start = windowEnd + 1
+        }
+        return trades.sorted { (a: UserTrade, b: UserTrade) in a.timeMs != b.timeMs ? a.timeMs < b.timeMs : a.id < b.id }
+    }
+
+    /// The USDT value of an amount paid in `asset` at `atMs` (exchange time): the 1m close of
+    /// <ASSET>USDT at that minute. A fee paid in BNB is worth hundreds of times its BNB amount.
+    static func usdtValue(_ ctx: StepContext, ex: any FuturesExchange, amount: Decimal, asset: String, atMs: Int64) async throws -> Decimal {
+        guard asset != "USDT" else { return amount }
+        guard !asset.isEmpty, asset.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
+            throw StepError.failed("the exchange reported an amount in asset \"\(asset)\", which gobot cannot value in USDT")
+        }
+        let minute = atMs / 60_000 * 60_000
+        let candles = try await ex.klines(symbol: "\(asset)USDT", interval: .m1, startMs: minute, limit: 1)
+        guard let candle = candles.first(where: { $0.openTimeMs == minute }) ?? candles.first, let price = Decimal(price: candle.close), price > 0 else {
+            throw StepError.failed("no \(asset)USDT price at \(minute) to value \(amount.plainString) \(asset) in USDT; booked on a later run")
+        }
+        return (amount * price).rounded(scale: 8)
     }
 
     /// Books a position the exchange has closed, and cancels its remaining protective order.
-    static func bookClose(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, openAlgos: [AlgoOrder]) async throws -> String {
-        let trades = try await ex.userTrades(symbol: p.symbol, startMs: p.openedAtMs, endMs: ctx.nowMs)
+    static func bookClose(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow) async throws -> String {
+        let orders = try ctx.db.orders(positionId: p.id)
+        var trades = try await userTrades(ctx, ex: ex, symbol: p.symbol, fromLocalMs: p.openedAtMs)
+        // Only this position's fills: from its entry fill on, when gobot knows the entry's order id.
+        if let entryOrderId = orders.first(where: { $0.purpose == "entry" })?.exchangeOrderId,
+           let entryFill = trades.first(where: { $0.orderId == entryOrderId }) {
+            trades = trades.filter { $0.timeMs >= entryFill.timeMs }
+        }
         let entrySide = p.side.entrySide
         let closing = trades.filter { $0.side != entrySide }
         let realized = closing.reduce(Decimal(0)) { $0 + $1.realizedPnl }
-        let fees = trades.reduce(Decimal(0)) { $0 + $1.commission }
+        var fees = Decimal(0)
+        for t in trades { fees += try await usdtValue(ctx, ex: ex, amount: t.commission, asset: t.commissionAsset, atMs: t.timeMs) }
         let qty = closing.reduce(Decimal(0)) { $0 + $1.qty }
         let exitPrice = qty > 0 ? closing.reduce(Decimal(0)) { $0 + $1.price * $1.qty } / qty : nil
         var reason = "closed outside gobot"
-        for o in try ctx.db.orders(positionId: p.id) where o.purpose == "stop" || o.purpose == "take_profit" || o.purpose == "close" {
-            if o.purpose == "close", o.status == "filled" { reason = "closed by gobot"; continue }
-            if let algo = try await ex.queryAlgoOrder(clientAlgoId: o.clientOrderId) {
-                if algo.algoStatus == "FINISHED" || algo.algoStatus == "TRIGGERED" {
+        for o in orders where o.purpose == "stop" || o.purpose == "take_profit" || o.purpose == "close" {
+            if o.purpose == "close" {
+                if o.status == "filled" { reason = "closed by gobot" }
+                continue
+            }
+            guard let algo = try await ex.queryAlgoOrder(clientAlgoId: o.clientOrderId) else { continue }
+            if algo.algoStatus == "FINISHED" || algo.algoStatus == "TRIGGERED" {
+                // Counted as the exit only with its own fill; FINISHED also means cancelled in the engine.
+                if !algo.actualOrderId.isEmpty, closing.contains(where: { $0.orderId == algo.actualOrderId }) {
                     reason = o.purpose == "stop" ? "stop-loss" : "take-profit"
                     try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "filled", atMs: ctx.nowMs)
-                } else if algo.isOpen {
-                    try? await ex.cancelAlgoOrder(clientAlgoId: o.clientOrderId)  // the sibling
-                    try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "canceled", atMs: ctx.nowMs)
                 } else {
                     try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "canceled", atMs: ctx.nowMs)
                 }
+            } else if algo.isOpen {
+                // The sibling. If the cancel fails, the orphan scan retries it.
+                if (try? await ex.cancelAlgoOrder(clientAlgoId: o.clientOrderId)) != nil {
+                    try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "canceled", atMs: ctx.nowMs)
+                }
+            } else if let status = algoRowStatus(algo) {
+                try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: status, atMs: ctx.nowMs)
             }
         }
         try ctx.db.closePosition(id: p.id, exitPrice: exitPrice?.rounded(scale: 8), reason: reason, realizedPnl: realized, fees: fees, atMs: ctx.nowMs)
         let net = realized - fees + p.funding
+        let how = reason.hasPrefix("closed") ? reason : "closed by \(reason)"
         Alerts.send(ctx, kind: "trade_closed", key: "closed-\(p.id)",
-                    text: "\(net >= 0 ? "✅" : "❌") closed \(p.side.rawValue) \(p.symbol) by \(reason): P&L \(realized.rounded(scale: 4)) USD, fees \(fees.rounded(scale: 4))")
-        return "\(p.symbol): closed by \(reason), P&L \(realized.rounded(scale: 4)) fees \(fees.rounded(scale: 4))"
+                    text: "\(net >= 0 ? "✅" : "❌") \(p.side.rawValue) \(p.symbol) \(how): P&L \(realized.rounded(scale: 4)) USD, fees \(fees.rounded(scale: 4))")
+        return "\(p.symbol): \(how), P&L \(realized.rounded(scale: 4)) fees \(fees.rounded(scale: 4))"
     }
 
+    /// Income records may be published a little after their time: each run asks again for the
+    /// last minutes (booking is idempotent by tranId).
+    static let incomeOverlapMs: Int64 = 10 * 60_000
+
+    /// Realized P&L, commission and funding from the income history, in windows of at most 7 days
+    /// on the exchange's clock; the cursor advances past empty windows.
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
         let key = "income_cursor_ms"
-        let start = Int64(try ctx.db.value(forKey: key) ?? "") ?? (TradingCalendar.startOfDay(ctx.nowMs) - 7 * TradingCalendar.dayMs)
-        let records = try await ex.income(startMs: start, endMs: ctx.nowMs)
+        let now = ctx.exchangeNowMs
+        let saved = Int64(try ctx.db.value(forKey: key) ?? "")
+        var start = saved ?? (TradingCalendar.startOfDay(now) - 7 * TradingCalendar.dayMs)
         var booked = 0, fundingNotes: [String] = []
-        let live = try ctx.db.livePositions() + ((try? ctx.db.positions().filter { $0.status == "closed" }) ?? [])
-        for r in records {
-            let kind: String
-            switch r.incomeType {
-            case "REALIZED_PNL": kind = "realized_pnl"
-            case "COMMISSION": kind = "commission"
-            case "FUNDING_FEE": kind = "funding"
-            default: continue
-            }
-            let owner = live.last { $0.symbol == r.symbol && $0.openedAtMs <= r.timeMs && ($0.closedAtMs ?? .max) >= r.timeMs }
-            if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: r.income, positionId: owner?.id, ref: "\(r.incomeType):\(r.tranId)") {
-                booked += 1
-                if kind == "funding", let owner {
-                    try ctx.db.addFunding(positionId: owner.id, amount: r.income)
-                    fundingNotes.append("\(r.symbol): funding \(r.income.plainString)")
+        let offset = ctx.exchangeOffsetMs, margin = StepContext.windowMarginMs
+        let owners = try ctx.db.positions().filter { $0.status != "failed" }
+        while start <= now {
+            let end = min(start + historyWindowMs, now)
+            let records = try await ex.income(startMs: start, endMs: end).sorted { $0.timeMs < $1.timeMs }
+            for r in records {
+                let kind: String
+                switch r.incomeType {
+                case "REALIZED_PNL": kind = "realized_pnl"
+                case "COMMISSION": kind = "commission"
+                case "FUNDING_FEE": kind = "funding"
+                default: continue
+                }
+                let ref = "\(r.incomeType):\(r.tranId)"
+                guard !(try ctx.db.hasLedger(ref: ref)) else { continue }
+                let usdt = try await usdtValue(ctx, ex: ex, amount: r.income, asset: r.asset, atMs: r.timeMs)
+                let owner = owners.last { (p: PositionRow) -> Bool in
+                    let from: Int64 = p.openedAtMs + offset - margin
+                    let to: Int64 = p.closedAtMs.map { $0 + offset + margin } ?? Int64.max
+                    return p.symbol == r.symbol && from <= r.timeMs && to >= r.timeMs
+                }
+                if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
+                                        asset: r.asset, assetAmount: r.income) {
+                    booked += 1
+                    if kind == "funding", let owner {
+                        try ctx.db.addFunding(positionId: owner.id, amount: usdt)
+                        fundingNotes.append("\(r.symbol): funding \(usdt.plainString)")
+                    }
                 }
             }
+            let next: Int64
+            if records.count >= 1000, let last = records.last?.timeMs, last > start { next = last } else { next = end + 1 }
+            // Never past now minus the overlap, never backwards.
+            let cursor = max(saved ?? .min, min(next, now - incomeOverlapMs))
+            try ctx.db.setValue(String(cursor), forKey: key, atMs: ctx.nowMs)
+            start = next
         }
-        if let last = records.map(\.timeMs).max() { try ctx.db.setValue(String(last), forKey: key, atMs: ctx.nowMs) }
         return booked > 0 ? ["booked \(booked) ledger entries"] + fundingNotes : []
     }
 
-    /// Cancels every protective order and closes every position (halt --flatten).
+    /// Closes every position at the size the exchange holds, then cancels protective orders of
+    /// the symbols that are confirmed flat (halt --flatten). A failed close keeps its stop.
     static func flattenAll(_ ctx: StepContext) async throws -> String {
         let ex = try ctx.requireExchange()
         var closed = 0, cancelled = 0
-        for a in try await ex.openAlgoOrders(symbol: nil) where (try? await ex.cancelAlgoOrder(clientAlgoId: a.clientAlgoId)) != nil {
-            cancelled += 1
-        }
         let booked = try ctx.db.livePositions()
         var failures: [String] = []
         for live in try await ex.positions() where live.positionAmt != 0 {
-            let target = booked.first(where: { $0.symbol == live.symbol }).map(ExitTarget.init)
+            var target = booked.first(where: { $0.symbol == live.symbol }).map(ExitTarget.init)
                 ?? ExitTarget(unmanaged: live, stem: "flat-\(live.symbol)-\(ctx.nowMs / 1000)")
+            target.quantity = abs(live.positionAmt)
+            target.side = live.positionAmt > 0 ? .sell : .buy
             let result = try await closeAtMarket(ctx, ex: ex, target: target, reason: "halt --flatten")
-            if result == "closed at market" { closed += 1 } else { failures.append("\(live.symbol): \(result)") }
+            if result.confirmed { closed += 1 } else { failures.append("\(live.symbol): \(result.text)") }
+        }
+        // Confirmed by the exchange: only symbols it shows flat lose their protective orders.
+        let stillHeld = Set(try await ex.positions().filter { $0.positionAmt != 0 }.map(\.symbol))
+        let symbols = Set(try await ex.openAlgoOrders(symbol: nil).map(\.symbol))
+        for symbol in symbols.sorted() where !stillHeld.contains(symbol) {
+            cancelled += await cancelProtection(ctx, ex: ex, symbol: symbol)
         }
         try ctx.db.audit(atMs: ctx.nowMs, actor: "cli", action: "flatten", detail: "cancelled \(cancelled) protective orders, closed \(closed) positions")
         var message = "flattened: cancelled \(cancelled) protective orders, closed \(closed) positions (reconcile books the P&L)"
+        if !stillHeld.isEmpty { message += "; still held, protective orders kept: " + stillHeld.sorted().joined(separator: ", ") }
         if !failures.isEmpty { message += "; NOT closed: " + failures.joined(separator: "; ") }
         return message
     }

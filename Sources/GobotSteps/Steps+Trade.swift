@@ -4,6 +4,7 @@ import GobotStore
 
 extension Steps {
     /// Gates, sizes and enters each fresh signal, then protects the position on the exchange.
+    /// Exits 75 when an order's outcome is still unknown after looking it up (reconcile resolves it).
     public static func trade(_ ctx: StepContext) async throws -> StepReport {
         let now = ctx.nowMs
         let signals = try ctx.db.freshSignals(nowMs: now, maxAgeMs: Int64(ctx.config.execution.signalMaxAgeMinutes) * 60_000)
@@ -16,6 +17,7 @@ extension Steps {
         }
         let rules = try await ex.symbolRules(symbols: Array(Set(signals.map(\.symbol))))
         var lines: [String] = []
+        var unresolved = false
         for s in signals {
             guard s.signal.direction != .none else {
                 try ctx.db.decideSignal(s.id, status: "rejected", decision: "no_direction: \(RiskRejection.noDirection)")
@@ -54,16 +56,22 @@ extension Steps {
                     lines.append("\(s.symbol): not entered, \(reason)")
                     break
                 }
-                lines.append(try await enter(ctx, ex: ex, plan: plan, signalId: s.id, rules: rule))
+                let result = try await enter(ctx, ex: ex, plan: plan, signalId: s.id, rules: rule)
+                lines.append(result.line)
+                unresolved = unresolved || result.unresolved
             }
         }
-        return StepReport(message: "trade: " + lines.joined(separator: "; "))
+        let message = "trade: " + lines.joined(separator: "; ")
+        return unresolved ? StepReport(outcome: "unresolved", message: message, exit: .tryLater) : StepReport(message: message)
     }
 
     static func riskState(_ ctx: StepContext, symbol: String) throws -> RiskState {
         let now = ctx.nowMs
-        let day = TradingCalendar.startOfDay(now), week = TradingCalendar.startOfWeek(now)
-        let today = try ctx.db.entriesSince(day)
+        // Day and week boundaries on the exchange's clock: the ledger is stamped with exchange
+        // times, positions with local ones (shifted by the offset to compare).
+        let offset = ctx.exchangeOffsetMs
+        let day = TradingCalendar.startOfDay(now + offset), week = TradingCalendar.startOfWeek(now + offset)
+        let today = try ctx.db.entriesSince(day - offset)
         let live = try ctx.db.livePositions()
         let allTime = try ctx.db.ledgerTotals(fromMs: 0)
         return RiskState(nowMs: now,
@@ -79,75 +87,208 @@ extension Steps {
                          halted: try ctx.db.haltState().halted)
     }
 
+    /// What one entry came to; `unresolved` when an order's outcome is still unknown.
+    struct EntryResult {
+        var line: String
+        var unresolved: Bool
+    }
+
     /// Intent, market entry, then stop-loss and take-profit. Every order row is committed before
-    /// its request is sent; an unknown outcome is left for reconcile to look up.
-    static func enter(_ ctx: StepContext, ex: any FuturesExchange, plan: EntryPlan, signalId: Int64, rules: SymbolRules) async throws -> String {
+    /// its request is sent; an answer that is lost is looked up by client id, never resent.
+    static func enter(_ ctx: StepContext, ex: any FuturesExchange, plan: EntryPlan, signalId: Int64, rules: SymbolRules) async throws -> EntryResult {
+        if ctx.config.exchange.environment != .paper {
+            // Before the intent: an account that cannot be set up is reported on the signal and
+            // nothing is sent.
+            do {
+                try await ex.setMarginType(symbol: plan.symbol, marginType: ctx.config.execution.marginType)
+                try await ex.setLeverage(symbol: plan.symbol, leverage: ctx.config.execution.leverage)
+            } catch let error as ExchangeError {
+                try ctx.db.decideSignal(signalId, status: "rejected",
+                                        decision: "account_setup: margin type \(ctx.config.execution.marginType) / leverage \(ctx.config.execution.leverage) could not be set on \(plan.symbol): \(error)")
+                return EntryResult(line: "\(plan.symbol): not entered, margin type or leverage could not be set (\(error))", unresolved: false)
+            }
+        }
         let entryId = ClientOrderId.make(signalId: signalId, purpose: .entry)
         let positionId = try ctx.db.recordEntryIntent(EntryIntent(plan: plan, signalId: signalId, entryClientId: entryId), atMs: ctx.nowMs)
-        if ctx.config.exchange.environment != .paper {
-            try? await ex.setMarginType(symbol: plan.symbol, marginType: ctx.config.execution.marginType)
-            try? await ex.setLeverage(symbol: plan.symbol, leverage: ctx.config.execution.leverage)
-        }
-        let order: ExchangeOrder
+        var order: ExchangeOrder
         do {
             order = try await ex.placeMarketOrder(MarketOrderRequest(symbol: plan.symbol, side: plan.side.entrySide, quantity: plan.quantity,
                                                                      reduceOnly: false, clientOrderId: entryId))
+            // A MARKET order normally answers FILLED; one still working is followed up at once.
+            if !order.isFinal, let later = await lookUpOrder(ctx, ex: ex, symbol: plan.symbol, clientOrderId: entryId) { order = later }
         } catch let error as ExchangeError {
-            if case .rejected = error {
+            if case .rejected(let code, _) = error, code != ExchangeCodes.duplicateClientId {
                 try ctx.db.updateOrder(clientOrderId: entryId, status: "rejected", error: error.description, atMs: ctx.nowMs)
                 try ctx.db.failPosition(id: positionId, reason: "entry rejected: \(error)", atMs: ctx.nowMs)
-                return "\(plan.symbol): entry rejected, \(error)"
+                return EntryResult(line: "\(plan.symbol): entry rejected, \(error)", unresolved: false)
             }
-            // Unknown or temporary: never resend blind; reconcile looks it up by client id.
+            // Anything else may have reached the exchange (-4116: it did): look it up, never resend.
             try ctx.db.updateOrder(clientOrderId: entryId, status: "unknown", error: error.description, atMs: ctx.nowMs)
-            Alerts.send(ctx, kind: "error", key: "unknown-\(entryId)", text: "⚠️ \(plan.symbol) entry outcome unknown (\(error)); reconcile will resolve it")
-            return "\(plan.symbol): entry outcome unknown, left for reconcile"
+            guard let found = await lookUpOrder(ctx, ex: ex, symbol: plan.symbol, clientOrderId: entryId) else {
+                Alerts.send(ctx, kind: "error", key: "unknown-\(entryId)",
+                            text: "⚠️ \(plan.symbol) entry \(entryId) outcome unknown (\(error)), not found after \(ctx.lookupDelaysMs.count + 1) look-ups; reconcile will resolve it")
+                return EntryResult(line: "\(plan.symbol): entry outcome unknown (\(error)), not found yet; reconcile will resolve it", unresolved: true)
+            }
+            order = found
         }
-        try ctx.db.updateOrder(clientOrderId: entryId, status: order.isFilled ? "filled" : "open", exchangeOrderId: order.orderId,
-                               avgPrice: order.avgPrice, executedQty: order.executedQty, atMs: ctx.nowMs)
-        guard order.isFilled, order.executedQty > 0 else {
-            return "\(plan.symbol): entry \(order.status), reconcile will follow it"
-        }
-        try ctx.db.markPositionOpen(id: positionId, entryPrice: order.avgPrice, quantity: order.executedQty, atMs: ctx.nowMs)
-        let result = try await protect(ctx, ex: ex, positionId: positionId, rules: rules, attempt: 1)
-        Alerts.send(ctx, kind: "trade_opened", key: "opened-\(positionId)",
-                    text: "📈 opened \(plan.side.rawValue) \(plan.symbol) qty \(order.executedQty.plainString) @ \(order.avgPrice.plainString); \(result)")
-        return "\(plan.symbol): \(plan.side.rawValue) \(order.executedQty.plainString) @ \(order.avgPrice.plainString), \(result)"
+        return try await settleEntry(ctx, ex: ex, plan: plan, positionId: positionId, entryId: entryId, order: order, rules: rules)
     }
 
-    /// Places whichever of stop-loss and take-profit is missing, from prices recomputed on the
-    /// actual fill. If the stop cannot be placed, the position is closed: never unprotected.
-    static func protect(_ ctx: StepContext, ex: any FuturesExchange, positionId: Int64, rules: SymbolRules, attempt: Int,
-                        have: (stop: Bool, target: Bool) = (false, false)) async throws -> String {
-        guard let p = try ctx.db.position(id: positionId) else { return "position gone" }
-        let target = ExitTarget(p)
-        let prices = ProtectivePrices.compute(side: p.side, entry: p.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
-                                              targetPercent: ctx.config.trading.takeProfitPercent, tickSize: rules.tickSize)
-        try ctx.db.updateProtectivePrices(id: positionId, stop: prices.stop, target: prices.target)
-        var parts: [String] = []
-        // The stop first: if it is refused the position is closed and the target is moot.
-        let wanted: [(ProtectiveOrderRequest.Kind, ClientOrderId.Purpose, Decimal, String)] =
-            (have.stop ? [] : [(.stopMarket, .stop, prices.stop, "stop")]) + (have.target ? [] : [(.takeProfitMarket, .takeProfit, prices.target, "target")])
-        for (kind, purpose, price, name) in wanted {
-            let id = target.clientId(purpose, attempt: attempt)
-            do {
-                try await placeProtective(ctx, ex: ex, target: target, kind: kind, price: price, clientId: id)
-                parts.append("\(name) \(price.plainString)")
-            } catch let error as ExchangeError where !isUnknown(error) {
-                guard kind == .stopMarket else {
-                    // The stop protects the position; a missing target is repaired by reconcile.
-                    parts.append("target not placed (\(error))")
-                    continue
-                }
-                let closed = try await closeAtMarket(ctx, ex: ex, target: target, reason: "stop could not be placed: \(error)")
-                Alerts.send(ctx, kind: "error", key: "stopfail-\(id)", text: "🚨 \(p.symbol): stop-loss rejected (\(error)); \(closed)")
-                return "stop rejected (\(error)); \(closed)"
+    /// Records the entry's answer: protect a fill at once (stop first), free the symbol when
+    /// nothing filled, or leave an open order for reconcile.
+    static func settleEntry(_ ctx: StepContext, ex: any FuturesExchange, plan: EntryPlan, positionId: Int64, entryId: String,
+                            order: ExchangeOrder, rules: SymbolRules) async throws -> EntryResult {
+        let filled = order.executedQty > 0 && order.isFinal
+        do {
+            try ctx.db.updateOrder(clientOrderId: entryId, status: orderRowStatus(order), exchangeOrderId: order.orderId,
+                                   avgPrice: order.avgPrice, executedQty: order.executedQty, atMs: ctx.nowMs)
+        } catch where filled {
+            // A fill must be protected even when the database cannot record it (a full disk).
+            warnUnrecorded(ctx, key: "answer-\(entryId)", "\(plan.symbol): could not record the fill of entry \(entryId) (\(error)); protecting it anyway")
+        }
+        guard filled else {
+            guard order.isFinal else { return EntryResult(line: "\(plan.symbol): entry \(order.status), reconcile will follow it", unresolved: false) }
+            // EXPIRED / EXPIRED_IN_MATCH / CANCELED with nothing filled: free the symbol, unless
+            // the exchange shows a position after all (then reconcile adopts it into the row).
+            if let positions = try? await ex.positions(), !positions.contains(where: { $0.symbol == plan.symbol && $0.positionAmt != 0 }) {
+                try ctx.db.failPosition(id: positionId, reason: "entry \(order.status) with nothing filled", atMs: ctx.nowMs)
+                return EntryResult(line: "\(plan.symbol): entry \(order.status), nothing filled", unresolved: false)
+            }
+            return EntryResult(line: "\(plan.symbol): entry \(order.status) with nothing filled, position not confirmed; reconcile will check", unresolved: false)
+        }
+        do {
+            try ctx.db.markPositionOpen(id: positionId, entryPrice: order.avgPrice, quantity: order.executedQty, atMs: ctx.nowMs)
+        } catch {
+            warnUnrecorded(ctx, key: "open-\(positionId)", "\(plan.symbol): could not record position \(positionId) as open (\(error)); protecting it anyway, reconcile records it")
+        }
+        let result = try await protect(ctx, ex: ex, positionId: positionId, rules: rules, pricesFromFill: true, fillPrice: order.avgPrice)
+        Alerts.send(ctx, kind: "trade_opened", key: "opened-\(positionId)",
+                    text: "📈 opened \(plan.side.rawValue) \(plan.symbol) qty \(order.executedQty.plainString) @ \(order.avgPrice.plainString); \(result.text)")
+        return EntryResult(line: "\(plan.symbol): \(plan.side.rawValue) \(order.executedQty.plainString) @ \(order.avgPrice.plainString), \(result.text)",
+                           unresolved: result.unresolved)
+    }
+
+    /// The orders-table status of a regular order the exchange reported.
+    static func orderRowStatus(_ o: ExchangeOrder) -> String {
+        switch o.status {
+        case "FILLED": "filled"
+        case "EXPIRED", "EXPIRED_IN_MATCH": "expired"
+        case "CANCELED": "canceled"
+        case "REJECTED": "rejected"
+        default: "open"
+        }
+    }
+
+    /// Looks a regular order up by client id a few times within the step's budget; nil when the
+    /// exchange never showed it. Returns as soon as the order is final.
+    static func lookUpOrder(_ ctx: StepContext, ex: any FuturesExchange, symbol: String, clientOrderId: String) async -> ExchangeOrder? {
+        var last: ExchangeOrder?
+        for delay in [0] + ctx.lookupDelaysMs {
+            if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000) }
+            if let o = try? await ex.queryOrder(symbol: symbol, clientOrderId: clientOrderId) {
+                last = o
+                if o.isFinal { return o }
             }
         }
-        return parts.isEmpty ? "protected" : parts.joined(separator: ", ")
+        return last
     }
 
-    static func isUnknown(_ e: ExchangeError) -> Bool { if case .unknownOutcome = e { true } else { false } }
+    enum AlgoLookup {
+        case found(AlgoOrder)
+        case notFound
+        case failed(String)
+    }
+
+    /// Looks a conditional order up by clientAlgoId, up to `attempts` times.
+    static func lookUpAlgo(_ ctx: StepContext, ex: any FuturesExchange, clientAlgoId: String, attempts: Int) async -> AlgoLookup {
+        var result = AlgoLookup.failed("not looked up")
+        for delay in ([0] + ctx.lookupDelaysMs).prefix(max(1, attempts)) {
+            if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000) }
+            do {
+                if let a = try await ex.queryAlgoOrder(clientAlgoId: clientAlgoId) { return .found(a) }
+                result = .notFound
+            } catch {
+                result = .failed("\(error)")
+            }
+        }
+        return result
+    }
+
+    /// What protecting a position came to; `unresolved` when an order's outcome is still unknown.
+    struct Protection {
+        var text: String
+        var unresolved: Bool = false
+    }
+
+    /// Places whichever of stop-loss and take-profit is missing. On entry the prices come from the
+    /// actual fill; a repair uses the prices stored on the position (not today's config). If the
+    /// stop is refused the position is closed: never unprotected. An unknown stop does not skip
+    /// the target.
+    static func protect(_ ctx: StepContext, ex: any FuturesExchange, positionId: Int64, rules: SymbolRules, pricesFromFill: Bool,
+                        fillPrice: Decimal? = nil, have: (stop: Bool, target: Bool) = (false, false)) async throws -> Protection {
+        guard let p = try ctx.db.position(id: positionId) else { return Protection(text: "position gone") }
+        let target = ExitTarget(p)
+        var stopPrice = p.stopPrice, targetPrice = p.targetPrice
+        if pricesFromFill || stopPrice <= 0 || targetPrice <= 0 {
+            let prices = ProtectivePrices.compute(side: p.side, entry: fillPrice ?? p.entryPrice, stopPercent: ctx.config.trading.stopLossPercent,
+                                                  targetPercent: ctx.config.trading.takeProfitPercent, tickSize: rules.tickSize)
+            (stopPrice, targetPrice) = (prices.stop, prices.target)
+            do { try ctx.db.updateProtectivePrices(id: positionId, stop: stopPrice, target: targetPrice) } catch {
+                warnUnrecorded(ctx, key: "prices-\(positionId)", "\(p.symbol): could not record the stop/target prices of position \(positionId) (\(error)); placing them anyway")
+            }
+        }
+        var parts: [String] = []
+        var unresolved = false
+        if !have.stop {
+            let id = try nextClientId(ctx, target: target, purpose: .stop)
+            switch await placeProtective(ctx, ex: ex, target: target, kind: .stopMarket, price: stopPrice, clientId: id) {
+            case .placed:
+                parts.append("stop \(stopPrice.plainString)")
+            case .rejected(let error):
+                let closed = try await closeOut(ctx, ex: ex, p: p, reason: "stop could not be placed: \(error)")
+                Alerts.send(ctx, kind: "error", key: "stopfail-\(id)", text: "🚨 \(p.symbol): stop-loss rejected (\(error)); \(closed.text)")
+                return Protection(text: "stop rejected (\(error)); \(closed.text)", unresolved: !closed.confirmed)
+            case .unknown(let error):
+                unresolved = true
+                parts.append("stop outcome unknown (\(error))")
+                Alerts.send(ctx, kind: "error", key: "stopunknown-\(id)",
+                            text: "⚠️ \(p.symbol): stop-loss \(id) outcome unknown (\(error)); reconcile will look it up and repair it")
+            }
+        }
+        if !have.target {
+            let id = try nextClientId(ctx, target: target, purpose: .takeProfit)
+            switch await placeProtective(ctx, ex: ex, target: target, kind: .takeProfitMarket, price: targetPrice, clientId: id) {
+            case .placed:
+                parts.append("target \(targetPrice.plainString)")
+            case .rejected(let error) where error.code == ExchangeCodes.wouldTriggerImmediately:
+                // The price is already beyond the target: the profit is there, take it.
+                let closed = try await closeOut(ctx, ex: ex, p: p, reason: "take-profit \(targetPrice.plainString) already reached")
+                Alerts.send(ctx, kind: "trade", key: "tp-reached-\(id)", text: "💰 \(p.symbol): price already beyond the take-profit \(targetPrice.plainString); \(closed.text)")
+                parts.append("target already reached; \(closed.text)")
+                unresolved = unresolved || !closed.confirmed
+            case .rejected(let error):
+                // The stop protects the position; a missing target is repaired by reconcile.
+                parts.append("target not placed (\(error))")
+            case .unknown(let error):
+                unresolved = true
+                parts.append("target outcome unknown (\(error))")
+            }
+        }
+        return Protection(text: parts.isEmpty ? "protected" : parts.joined(separator: ", "), unresolved: unresolved)
+    }
+
+    /// The first client id of this purpose that has no order row yet (`gb-42-SL`, `gb-42-SL-2`, ...).
+    static func nextClientId(_ ctx: StepContext, target: ExitTarget, purpose: ClientOrderId.Purpose) throws -> String {
+        var attempt = 1
+        while try ctx.db.order(clientOrderId: target.clientId(purpose, attempt: attempt)) != nil { attempt += 1 }
+        return target.clientId(purpose, attempt: attempt)
+    }
+
+    /// What the exchange's binance codes mean to the steps.
+    enum ExchangeCodes {
+        static let duplicateClientId = -4116
+        static let wouldTriggerImmediately = -2021
+    }
 
     /// What an exit order is for: gobot's position row, or a position gobot finds on the exchange
     /// without a row of its own (nil id). Every exit goes through the same intent-first path.
@@ -180,50 +321,136 @@ extension Steps {
         }
     }
 
-    static func placeProtective(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, kind: ProtectiveOrderRequest.Kind,
-                                price: Decimal, clientId: String) async throws {
-        try await placeProtective(ctx, ex: ex, target: ExitTarget(p), kind: kind, price: price, clientId: clientId)
+    enum PlaceOutcome {
+        case placed(AlgoOrder)
+        /// A definite refusal, and the exchange does not hold the order.
+        case rejected(ExchangeError)
+        /// Neither placed nor refused as far as anyone can tell yet.
+        case unknown(ExchangeError)
     }
 
+    /// Places a closePosition stop or take-profit (intent first). Before any consequence of a
+    /// failure the order is looked up by clientAlgoId. If its intent row cannot be written (a full
+    /// disk), it is placed anyway and an alert raised: closePosition makes a second one harmless,
+    /// and an unprotected position is worse than an unrecorded order.
     static func placeProtective(_ ctx: StepContext, ex: any FuturesExchange, target t: ExitTarget, kind: ProtectiveOrderRequest.Kind,
-                                price: Decimal, clientId: String) async throws {
+                                price: Decimal, clientId: String) async -> PlaceOutcome {
         let purpose = kind == .stopMarket ? "stop" : "take_profit"
-        if try ctx.db.order(clientOrderId: clientId) == nil {
-            try ctx.db.recordIntent(clientOrderId: clientId, positionId: t.positionId, symbol: t.symbol, side: t.side, purpose: purpose,
-                                    type: kind.rawValue, quantity: t.quantity, triggerPrice: price, atMs: ctx.nowMs)
-        }
+        var recorded = true
         do {
-            let algo = try await ex.placeProtectiveOrder(ProtectiveOrderRequest(symbol: t.symbol, side: t.side, kind: kind,
-                                                                                triggerPrice: price, clientAlgoId: clientId))
-            try ctx.db.updateOrder(clientOrderId: clientId, status: "open", exchangeOrderId: algo.algoId, atMs: ctx.nowMs)
+            if try ctx.db.order(clientOrderId: clientId) == nil {
+                try ctx.db.recordIntent(clientOrderId: clientId, positionId: t.positionId, symbol: t.symbol, side: t.side, purpose: purpose,
+                                        type: kind.rawValue, quantity: t.quantity, triggerPrice: price, atMs: ctx.nowMs)
+            }
+        } catch {
+            recorded = false
+            warnUnrecorded(ctx, key: "intent-\(clientId)", "\(t.symbol): could not record the \(purpose) order \(clientId) (\(error)); placing it anyway")
+        }
+        let outcome: PlaceOutcome
+        do {
+            outcome = .placed(try await ex.placeProtectiveOrder(ProtectiveOrderRequest(symbol: t.symbol, side: t.side, kind: kind,
+                                                                                       triggerPrice: price, clientAlgoId: clientId)))
         } catch let error as ExchangeError {
-            try ctx.db.updateOrder(clientOrderId: clientId, status: isUnknown(error) ? "unknown" : "rejected", error: error.description, atMs: ctx.nowMs)
-            throw error
+            let definite: Bool = if case .rejected(let code, _) = error { code != ExchangeCodes.duplicateClientId } else { false }
+            switch await lookUpAlgo(ctx, ex: ex, clientAlgoId: clientId, attempts: definite ? 1 : ctx.lookupDelaysMs.count + 1) {
+            case .found(let algo): outcome = .placed(algo)
+            case .notFound, .failed: outcome = definite ? .rejected(error) : .unknown(error)
+            }
+        } catch {
+            outcome = .unknown(.unknownOutcome("\(error)"))
+        }
+        guard recorded else { return outcome }
+        do {
+            switch outcome {
+            case .placed(let algo):
+                try ctx.db.updateOrder(clientOrderId: clientId, status: algoRowStatus(algo) ?? "open", exchangeOrderId: algo.algoId, atMs: ctx.nowMs)
+            case .rejected(let error):
+                try ctx.db.updateOrder(clientOrderId: clientId, status: "rejected", error: error.description, atMs: ctx.nowMs)
+            case .unknown(let error):
+                try ctx.db.updateOrder(clientOrderId: clientId, status: "unknown", error: error.description, atMs: ctx.nowMs)
+            }
+        } catch {
+            warnUnrecorded(ctx, key: "answer-\(clientId)", "\(t.symbol): could not record the answer to \(purpose) order \(clientId) (\(error))")
+        }
+        return outcome
+    }
+
+    /// The orders-table status of a conditional order, or nil when only a look at its fill can tell.
+    static func algoRowStatus(_ a: AlgoOrder) -> String? {
+        switch a.algoStatus {
+        case "NEW", "TRIGGERING": "open"
+        case "CANCELED", "CANCELLED", "REJECTED": "canceled"
+        case "EXPIRED": "expired"
+        default: nil  // TRIGGERED, FINISHED (filled or cancelled in the matching engine), or a status gobot does not know
         }
     }
 
-    /// Closes a position with a reduce-only market order (intent first).
-    static func closeAtMarket(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, reason: String) async throws -> String {
-        try await closeAtMarket(ctx, ex: ex, target: ExitTarget(p), reason: reason)
+    /// The database may be what failed (a full disk): say it on stderr too, not only in the outbox.
+    static func warnUnrecorded(_ ctx: StepContext, key: String, _ text: String) {
+        FileHandle.standardError.write(Data("gobot \(ctx.step.rawValue): \(text)\n".utf8))
+        Alerts.send(ctx, kind: "error", key: "unrecorded-\(key)", text: "🚨 \(text)")
     }
 
-    static func closeAtMarket(_ ctx: StepContext, ex: any FuturesExchange, target t: ExitTarget, reason: String) async throws -> String {
-        var attempt = 1
-        while try ctx.db.order(clientOrderId: t.clientId(.close, attempt: attempt)) != nil { attempt += 1 }
-        let id = t.clientId(.close, attempt: attempt)
+    struct CloseResult {
+        var confirmed: Bool
+        var text: String
+    }
+
+    /// Closes a position at market for the size the exchange holds, then cancels its protective
+    /// orders, only once the close is confirmed. A failed close keeps them.
+    static func closeOut(_ ctx: StepContext, ex: any FuturesExchange, p: PositionRow, reason: String) async throws -> CloseResult {
+        var target = ExitTarget(p)
+        if let positions = try? await ex.positions() {
+            guard let live = positions.first(where: { $0.symbol == p.symbol && $0.positionAmt != 0 }) else {
+                return CloseResult(confirmed: true, text: "no position left on the exchange to close")
+            }
+            target.quantity = abs(live.positionAmt)
+        }
+        let closed = try await closeAtMarket(ctx, ex: ex, target: target, reason: reason)
+        if closed.confirmed { await cancelProtection(ctx, ex: ex, symbol: p.symbol) }
+        return closed
+    }
+
+    /// Cancels every open conditional order on a symbol that has no position any more.
+    @discardableResult
+    static func cancelProtection(_ ctx: StepContext, ex: any FuturesExchange, symbol: String) async -> Int {
+        guard let algos = try? await ex.openAlgoOrders(symbol: symbol) else { return 0 }
+        var cancelled = 0
+        for a in algos where a.symbol == symbol {
+            guard (try? await ex.cancelAlgoOrder(clientAlgoId: a.clientAlgoId)) != nil else { continue }
+            cancelled += 1
+            if (try? ctx.db.order(clientOrderId: a.clientAlgoId)) ?? nil != nil {
+                try? ctx.db.updateOrder(clientOrderId: a.clientAlgoId, status: "canceled", atMs: ctx.nowMs)
+            }
+        }
+        return cancelled
+    }
+
+    /// Closes with a reduce-only market order (intent first). A lost answer is looked up, never resent.
+    static func closeAtMarket(_ ctx: StepContext, ex: any FuturesExchange, target t: ExitTarget, reason: String) async throws -> CloseResult {
+        let id = try nextClientId(ctx, target: t, purpose: .close)
         try ctx.db.recordIntent(clientOrderId: id, positionId: t.positionId, symbol: t.symbol, side: t.side, purpose: "close",
                                 type: "MARKET", quantity: t.quantity, triggerPrice: nil, atMs: ctx.nowMs)
+        let o: ExchangeOrder
         do {
-            let o = try await ex.placeMarketOrder(MarketOrderRequest(symbol: t.symbol, side: t.side, quantity: t.quantity,
-                                                                     reduceOnly: true, clientOrderId: id))
-            try ctx.db.updateOrder(clientOrderId: id, status: o.isFilled ? "filled" : "open", exchangeOrderId: o.orderId, avgPrice: o.avgPrice,
-                                   executedQty: o.executedQty, atMs: ctx.nowMs)
-            try ctx.db.audit(atMs: ctx.nowMs, actor: "gobot", action: "close_at_market",
-                             detail: "\(t.symbol) position \(t.positionId.map(String.init) ?? "unmanaged"): \(reason)")
-            return "closed at market"
+            o = try await ex.placeMarketOrder(MarketOrderRequest(symbol: t.symbol, side: t.side, quantity: t.quantity,
+                                                                 reduceOnly: true, clientOrderId: id))
         } catch let error as ExchangeError {
-            try ctx.db.updateOrder(clientOrderId: id, status: isUnknown(error) ? "unknown" : "rejected", error: error.description, atMs: ctx.nowMs)
-            return "close at market failed (\(error)); reconcile will retry"
+            if case .rejected(let code, _) = error, code != ExchangeCodes.duplicateClientId {
+                try ctx.db.updateOrder(clientOrderId: id, status: "rejected", error: error.description, atMs: ctx.nowMs)
+                return CloseResult(confirmed: false, text: "close at market failed (\(error)); reconcile will retry")
+            }
+            try ctx.db.updateOrder(clientOrderId: id, status: "unknown", error: error.description, atMs: ctx.nowMs)
+            guard let found = await lookUpOrder(ctx, ex: ex, symbol: t.symbol, clientOrderId: id) else {
+                return CloseResult(confirmed: false, text: "close at market outcome unknown (\(error)); reconcile will look it up")
+            }
+            o = found
         }
+        try ctx.db.updateOrder(clientOrderId: id, status: orderRowStatus(o), exchangeOrderId: o.orderId, avgPrice: o.avgPrice,
+                               executedQty: o.executedQty, atMs: ctx.nowMs)
+        try ctx.db.audit(atMs: ctx.nowMs, actor: "gobot", action: "close_at_market",
+                         detail: "\(t.symbol) position \(t.positionId.map(String.init) ?? "unmanaged"): \(reason) (\(o.status))")
+        guard o.isFilled else { return CloseResult(confirmed: false, text: "close order \(o.status), executed \(o.executedQty.plainString)") }
+        return CloseResult(confirmed: true, text: "closed at market")
     }
 }

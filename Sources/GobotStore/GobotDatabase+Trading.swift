@@ -214,21 +214,60 @@ extension GobotDatabase {
         }
     }
 
+    /// Adds in Decimal, never through SQLite REAL: money must not pick up binary rounding.
     public func addFunding(positionId: Int64, amount: Decimal) throws {
         try write { db in
-            try db.execute(sql: "UPDATE positions SET funding = CAST(CAST(funding AS REAL) + ? AS TEXT) WHERE id = ?", arguments: [amount.doubleValue, positionId])
+            guard let text = try String.fetchOne(db, sql: "SELECT funding FROM positions WHERE id = ?", arguments: [positionId]) else { return }
+            guard let current = Decimal(exchangeString: text) else {
+                throw DatabaseError(message: "positions.funding of position \(positionId) is not a number: \(text)")
+            }
+            try db.execute(sql: "UPDATE positions SET funding = ? WHERE id = ?", arguments: [(current + amount).plainString, positionId])
+        }
+    }
+
+    /// The exchange holds a different size than the row says: the exchange is the truth.
+    public func correctPositionQuantity(id: Int64, quantity: Decimal, entryPrice: Decimal, was: Decimal, atMs: Int64) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE positions SET quantity = ?, entry_price = ?, notional_usd = ? WHERE id = ?",
+                           arguments: [quantity.plainString, entryPrice.plainString, (entryPrice * quantity).plainString, id])
+            try Self.appendAudit(db, atMs: atMs, actor: "reconcile", action: "position_size_corrected",
+                                 detail: "position \(id): recorded qty \(was.plainString), exchange holds \(quantity.plainString)")
         }
     }
 
     // MARK: ledger
 
     /// Books one money movement; the unique `ref` (exchange tranId / trade id) makes it idempotent.
+    /// `amount` is in USDT; `asset`/`assetAmount` keep what the exchange charged when it was not USDT.
     @discardableResult
-    public func addLedger(atMs: Int64, symbol: String, kind: String, amount: Decimal, positionId: Int64?, ref: String) throws -> Bool {
+    public func addLedger(atMs: Int64, symbol: String, kind: String, amount: Decimal, positionId: Int64?, ref: String,
+                          asset: String = "USDT", assetAmount: Decimal? = nil) throws -> Bool {
         try write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [atMs, symbol, kind, amount.plainString, positionId, ref])
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref, asset, asset_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [atMs, symbol, kind, amount.plainString, positionId, ref, asset, (assetAmount ?? amount).plainString])
             return db.changesCount > 0
+        }
+    }
+
+    public func hasLedger(ref: String) throws -> Bool {
+        try read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM ledger WHERE ref = ?", arguments: [ref]) ?? false }
+    }
+
+    /// One booked money movement with the asset it was paid in.
+    public struct LedgerEntry: Sendable, Equatable {
+        public var kind: String
+        public var amountUSD: Decimal
+        public var asset: String
+        public var assetAmount: Decimal
+    }
+
+    public func ledgerEntries() throws -> [LedgerEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, amount_usd, asset, asset_amount FROM ledger ORDER BY id").map {
+                LedgerEntry(kind: $0["kind"], amountUSD: Decimal(exchangeString: $0["amount_usd"]) ?? 0, asset: $0["asset"],
+                            assetAmount: Decimal(exchangeString: $0["asset_amount"] ?? $0["amount_usd"]) ?? 0)
+            }
         }
     }
 

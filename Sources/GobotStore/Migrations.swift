@@ -2,7 +2,7 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -231,6 +231,14 @@ extension GobotDatabase {
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     symbol TEXT NOT NULL, type TEXT NOT NULL, income TEXT NOT NULL, time_ms INTEGER NOT NULL
                 );
+                """)
+        }
+        m.registerMigration("v6-money") { db in
+            // A commission paid in BNB (or any asset but USDT) keeps its asset and amount; amount_usd
+            // is its USDT value at the time it was charged.
+            try db.execute(sql: """
+                ALTER TABLE ledger ADD COLUMN asset TEXT NOT NULL DEFAULT 'USDT';
+                ALTER TABLE ledger ADD COLUMN asset_amount TEXT;
                 """)
         }
         return m

@@ -337,7 +337,7 @@ public actor FakeBinance {
     func algoJSON(_ a: [String: String]) -> [String: Any] {
         ["algoId": Int64(a["algoId"]!)!, "clientAlgoId": a["clientAlgoId"]!, "algoType": "CONDITIONAL", "orderType": a["orderType"]!,
          "symbol": a["symbol"]!, "side": a["side"]!, "positionSide": "BOTH", "algoStatus": a["algoStatus"]!, "triggerPrice": a["triggerPrice"]!,
-         "closePosition": a["closePosition"] == "true", "workingType": a["workingType"]!, "actualOrderId": "", "updateTime": nowMs()]
+         "closePosition": a["closePosition"] == "true", "workingType": a["workingType"]!, "actualOrderId": a["actualOrderId"] ?? "", "updateTime": nowMs()]
     }
 }
 

@@ -18,7 +18,13 @@ import Testing
         var ctx: StepContext
     }
 
-    func setUp(timeout: Double = 60) async throws -> Setup {
+    /// The host's clock, `offsetMs` away from the exchange's.
+    struct SkewedClock: WallClock {
+        var offsetMs: Int64
+        func nowMs() -> Int64 { SystemClock().nowMs() + offsetMs }
+    }
+
+    func setUp(timeout: Double = 60, hostClockAheadMs: Int64 = 0) async throws -> Setup {
         let fake = try FakeBinance()
         let url = try await fake.start()
         await fake.setExchangeInfo(try Data(contentsOf: Self.info))
@@ -27,7 +33,7 @@ import Testing
         var config = GobotConfig()
         config.exchange.environment = .demo
         config.emergency.killSwitchEnabled = false
-        let clock = SystemClock()
+        let clock = SkewedClock(offsetMs: hostClockAheadMs)
         let client = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: timeout),
                                    credentials: .init(apiKey: FakeBinance.apiKey, secret: FakeBinance.secret),
                                    state: DatabaseExchangeState(db: db, breakerThreshold: 5, breakerCooldownMs: 60_000),
@@ -35,6 +41,7 @@ import Testing
         var ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock,
                               secrets: Secrets(environment: [:]), step: .trade, exchange: client)
         ctx.saveCharts = false
+        ctx.lookupDelaysMs = [200, 400]
         return Setup(fake: fake, db: db, ctx: ctx)
     }
 
@@ -62,12 +69,11 @@ import Testing
         defer { Task { await s.fake.stop() } }
         try signal(s)
         await s.fake.inject(.delayAfterAccept(seconds: 6), on: "/fapi/v1/order")
+        // The answer is lost; trade looks the order up in the same run and protects it at once.
         let report = try await Steps.trade(s.ctx)
-        #expect(report.message.contains("entry outcome unknown, left for reconcile"))
-        #expect(try s.db.order(clientOrderId: "gb-1-E")?.status == "unknown")
-        try await Task.sleep(nanoseconds: 3_500_000_000)  // let the slow answer finish on the server
-        let r = try await Steps.reconcile(s.ctx)
-        #expect(r.message.contains("entry gb-1-E found FILLED"))
+        #expect(report.exit == .ok)
+        #expect(report.message.contains("XRPUSDT: long 5 @ 2, stop 1.96, target 2.08"))
+        #expect(try s.db.order(clientOrderId: "gb-1-E")?.status == "filled")
         #expect(await s.fake.count(method: "POST", path: "/fapi/v1/order") == 1)
         #expect(await s.fake.algo("gb-1-SL")?["algoStatus"] == "NEW")
         #expect(await s.fake.algo("gb-1-TP")?["algoStatus"] == "NEW")
@@ -101,5 +107,87 @@ import Testing
         let r = try await Steps.reconcile(s.ctx)
         #expect(r.message.contains("repaired protection (stop 1.96)"))
         #expect(await s.fake.algo("gb-1-SL-2")?["algoStatus"] == "NEW")
+    }
+
+    @Test func aStopWhoseAnswerWasLostIsLookedUpNotClosedAtMarket() async throws {
+        let s = try await setUp(timeout: 2)
+        defer { Task { await s.fake.stop() } }
+        try signal(s)
+        await s.fake.inject(.delayAfterAccept(seconds: 4), on: "/fapi/v1/algoOrder")  // the stop
+        let report = try await Steps.trade(s.ctx)
+        #expect(report.exit == .ok)
+        #expect(report.message.contains("stop 1.96, target 2.08"))
+        #expect(await s.fake.positions["XRPUSDT"] == 5)
+        #expect(await s.fake.count(method: "POST", path: "/fapi/v1/order") == 1)  // no close at market
+        #expect(await s.fake.count(method: "POST", path: "/fapi/v1/algoOrder") == 2)  // never resent
+        #expect(try s.db.order(clientOrderId: "gb-1-SL")?.status == "open")
+        #expect(try !s.db.outbox().contains { $0.payload.contains("stop-loss rejected") })
+    }
+
+    @Test func anEntryStillInFlightIsNotDeclaredNeverSent() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        try signal(s)
+        // trade was killed after writing the intent; its request is still on the way.
+        let plan = try RiskGate.evaluate(symbol: "XRPUSDT", signal: Signal(direction: .long, confidence: 0.9, rationale: "", model: ""),
+                                         price: 2, rules: TradingHarness.xrp, state: RiskState(nowMs: s.ctx.nowMs),
+                                         config: s.ctx.config, closedTrades: 0, wins: 0).get()
+        _ = try s.db.recordEntryIntent(EntryIntent(plan: plan, signalId: 1, entryClientId: "gb-1-E"), atMs: s.ctx.nowMs)
+        let r = try await Steps.reconcile(s.ctx)
+        #expect(r.message.contains("entry gb-1-E not found yet, may still be in flight"))
+        #expect(try s.db.order(clientOrderId: "gb-1-E")?.status == "intent")
+        #expect(try s.db.livePositions().map(\.status) == ["opening"])
+        // The request arrives and executes; the next reconcile adopts it into gobot's row and protects it.
+        _ = try await s.ctx.exchange!.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: plan.quantity,
+                                                                          reduceOnly: false, clientOrderId: "gb-1-E"))
+        let r2 = try await Steps.reconcile(s.ctx)
+        #expect(r2.message.contains("entry gb-1-E found FILLED"))
+        #expect(try s.db.livePositions().map(\.status) == ["open"])
+        #expect(await s.fake.algo("gb-1-SL")?["algoStatus"] == "NEW")
+        #expect(await s.fake.algo("gb-1-TP")?["algoStatus"] == "NEW")
+        #expect(try !s.db.outbox().contains { $0.payload.contains("did not open") })
+    }
+
+    @Test func aHostClockAnHourFastStillBooksTheRealPnLAndFees() async throws {
+        let s = try await setUp(hostClockAheadMs: 3_600_000)
+        defer { Task { await s.fake.stop() } }
+        try signal(s)
+        _ = try await Steps.trade(s.ctx)
+        await s.fake.trigger("gb-1-SL")
+        let r = try await Steps.reconcile(s.ctx)
+        #expect(r.message.contains("XRPUSDT: closed by stop-loss, P&L -0.2"))
+        let p = try #require(try s.db.positions().first)
+        #expect(p.realizedPnl == Decimal(string: "-0.2")!)
+        #expect(p.fees == Decimal(string: "0.0099")!)  // 0.0005 × (10 + 9.8), the entry's commission included
+        #expect(try s.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.0099")!)
+    }
+
+    @Test func aMarginTypeErrorIsReportedOnTheSignalAndNothingIsSent() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        try signal(s)
+        await s.fake.inject(.http503Unavailable, on: "/fapi/v1/marginType")
+        let report = try await Steps.trade(s.ctx)
+        #expect(report.message.contains("margin type or leverage could not be set"))
+        #expect(try s.db.signals().first?.decision?.hasPrefix("account_setup:") == true)
+        #expect(await s.fake.count(method: "POST", path: "/fapi/v1/order") == 0)
+    }
+
+    @Test func flattenKeepsTheStopWhenTheCloseFailsAndClosesTheLiveSize() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        try signal(s)
+        _ = try await Steps.trade(s.ctx)
+        // 3 more were bought by hand: the exchange holds 8, gobot recorded 5.
+        _ = try await s.ctx.exchange!.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: 3, reduceOnly: false, clientOrderId: "manual-1"))
+        await s.fake.inject(.http503Unavailable, on: "/fapi/v1/order")
+        let failed = try await Steps.halt(s.ctx, reason: "drill", flatten: true, actor: "test")
+        #expect(failed.message.contains("NOT closed: XRPUSDT"))
+        #expect(await s.fake.positions["XRPUSDT"] == 8)
+        #expect(await s.fake.algo("gb-1-SL")?["algoStatus"] == "NEW")  // still protected
+        let closed = try await Steps.halt(s.ctx, reason: "drill", flatten: true, actor: "test")
+        #expect(closed.message.contains("cancelled 2 protective orders, closed 1 positions"))
+        #expect(await s.fake.positions["XRPUSDT"] == 0)
+        #expect(await s.fake.algo("gb-1-SL")?["algoStatus"] == "CANCELED")
     }
 }

@@ -30,7 +30,12 @@ import Testing
                                          price: 2, rules: TradingHarness.xrp, state: RiskState(nowMs: h.clock.nowMs()),
                                          config: h.ctx.config, closedTrades: 0, wins: 0).get()
         _ = try h.db.recordEntryIntent(EntryIntent(plan: plan, signalId: id, entryClientId: "gb-\(id)-E"), atMs: h.clock.nowMs())
-        // The process died here, before sending. Reconcile looks the id up and finds nothing.
+        // The process died here, before sending. Reconcile looks the id up and finds nothing; it
+        // declares the entry never sent only once the request could no longer arrive.
+        let early = try await Steps.reconcile(h.ctx)
+        #expect(early.message.contains("may still be in flight"))
+        #expect(try h.db.positions().map(\.status) == ["opening"])
+        h.at(minute: 3)
         let report = try await Steps.reconcile(h.ctx)
         #expect(report.message.contains("entry gb-1-E never reached the exchange"))
         #expect(try h.db.positions().map(\.status) == ["failed"])

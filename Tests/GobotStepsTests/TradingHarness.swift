@@ -8,19 +8,44 @@ import PaperExchange
 struct SimulatedCrash: Error {}
 
 /// Wraps the paper exchange to inject the failures cron runs meet: a crash right after a
-/// request took effect, or a timeout whose order did execute.
+/// request took effect, a timeout whose order did or did not execute, refusals, odd statuses,
+/// and Binance's limits (7-day history windows).
 final class FaultyExchange: FuturesExchange, @unchecked Sendable {
-    enum Fault { case none, crashAfterEntry, timeoutAfterEntry, crashAfterStop, rejectStop }
+    enum Fault {
+        case none, crashAfterEntry, timeoutAfterEntry, crashAfterStop, rejectStop
+        /// The entry request timed out before it reached the exchange.
+        case entryLostUnsent
+        /// The MARKET entry comes back EXPIRED with nothing filled.
+        case entryExpired
+        /// The stop request timed out before it reached the exchange.
+        case stopLostUnsent
+        /// The stop was placed but the answer is -4116 (a retry of a request that had arrived).
+        case stopDuplicate
+        /// The take-profit is refused: price is already beyond it.
+        case targetBeyond
+    }
     let inner: PaperExchange
     var fault: Fault = .none
     var marketOrders = 0
+    /// Symbols the exchange no longer lists: order queries answer -1121.
+    var delisted: Set<String> = []
+    /// When set, commissions are charged in BNB at this BNBUSDT price.
+    var bnbPrice: Decimal?
+    /// Conditional orders reported with another status (e.g. stuck in TRIGGERING) and actualOrderId.
+    var algoOverride: [String: (status: String, actualOrderId: String)] = [:]
+    /// Every history window asked for, to check Binance's 7-day limit.
+    var windows: [(startMs: Int64, endMs: Int64)] = []
+    static let sevenDaysMs: Int64 = 7 * 86_400_000
 
     init(_ inner: PaperExchange) { self.inner = inner }
 
     func serverTimeMs() async throws -> Int64 { try await inner.serverTimeMs() }
     func symbolRules(symbols: [String]) async throws -> [String: SymbolRules] { try await inner.symbolRules(symbols: symbols) }
     func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int) async throws -> [Candle] {
-        try await inner.klines(symbol: symbol, interval: interval, startMs: startMs, limit: limit)
+        if symbol == "BNBUSDT", let p = bnbPrice?.doubleValue {
+            return [Candle(openTimeMs: startMs ?? 0, open: p, high: p, low: p, close: p, volume: 1)]
+        }
+        return try await inner.klines(symbol: symbol, interval: interval, startMs: startMs, limit: limit)
     }
     func tickers24h() async throws -> [Ticker24h] { try await inner.tickers24h() }
     func markPrice(symbol: String) async throws -> Double { try await inner.markPrice(symbol: symbol) }
@@ -30,6 +55,16 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     func setMarginType(symbol: String, marginType: String) async throws {}
     func ensureOneWayMode() async throws {}
     func placeMarketOrder(_ request: MarketOrderRequest) async throws -> ExchangeOrder {
+        switch fault {
+        case .entryLostUnsent where !request.reduceOnly:
+            fault = .none
+            throw ExchangeError.unknownOutcome("POST /fapi/v1/order: timeout")
+        case .entryExpired where !request.reduceOnly:
+            fault = .none
+            return ExchangeOrder(symbol: request.symbol, orderId: "9001", clientOrderId: request.clientOrderId, side: request.side, type: "MARKET",
+                                 status: "EXPIRED", origQty: request.quantity, executedQty: 0, avgPrice: 0, reduceOnly: false, updateTimeMs: 0)
+        default: break
+        }
         let o = try await inner.placeMarketOrder(request)
         marketOrders += 1
         switch fault {
@@ -38,24 +73,65 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         default: return o
         }
     }
-    func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder? { try await inner.queryOrder(symbol: symbol, clientOrderId: clientOrderId) }
+    func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder? {
+        if delisted.contains(symbol) { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
+        return try await inner.queryOrder(symbol: symbol, clientOrderId: clientOrderId)
+    }
     func openOrders(symbol: String?) async throws -> [ExchangeOrder] { try await inner.openOrders(symbol: symbol) }
     func cancelOrder(symbol: String, clientOrderId: String) async throws { try await inner.cancelOrder(symbol: symbol, clientOrderId: clientOrderId) }
     func placeProtectiveOrder(_ request: ProtectiveOrderRequest) async throws -> AlgoOrder {
         if fault == .rejectStop, request.kind == .stopMarket {
             throw ExchangeError.rejected(code: -2021, message: "Order would immediately trigger.")
         }
+        if fault == .stopLostUnsent, request.kind == .stopMarket { fault = .none; throw ExchangeError.unknownOutcome("POST /fapi/v1/algoOrder: timeout") }
+        if fault == .targetBeyond, request.kind == .takeProfitMarket {
+            fault = .none
+            throw ExchangeError.rejected(code: -2021, message: "Order would immediately trigger.")
+        }
         let a = try await inner.placeProtectiveOrder(request)
         if fault == .crashAfterStop, request.kind == .stopMarket { fault = .none; throw SimulatedCrash() }
+        if fault == .stopDuplicate, request.kind == .stopMarket { fault = .none; throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.") }
         return a
     }
-    func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? { try await inner.queryAlgoOrder(clientAlgoId: clientAlgoId) }
-    func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] { try await inner.openAlgoOrders(symbol: symbol) }
-    func cancelAlgoOrder(clientAlgoId: String) async throws { try await inner.cancelAlgoOrder(clientAlgoId: clientAlgoId) }
-    func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
-        try await inner.userTrades(symbol: symbol, startMs: startMs, endMs: endMs)
+    func overridden(_ a: AlgoOrder) -> AlgoOrder {
+        guard let o = algoOverride[a.clientAlgoId] else { return a }
+        var a = a
+        a.algoStatus = o.status
+        a.actualOrderId = o.actualOrderId
+        return a
     }
-    func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] { try await inner.income(startMs: startMs, endMs: endMs) }
+    func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? { try await inner.queryAlgoOrder(clientAlgoId: clientAlgoId).map(overridden) }
+    /// The account-wide listing fails (e.g. an order of someone else's that does not decode).
+    var failAccountWideAlgoListing = false
+    func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] {
+        if symbol == nil, failAccountWideAlgoListing { throw ExchangeError.badResponse(endpoint: "/fapi/v1/openAlgoOrders", reason: "missing triggerPrice at 3") }
+        return try await inner.openAlgoOrders(symbol: symbol).map(overridden)
+    }
+    func cancelAlgoOrder(clientAlgoId: String) async throws { try await inner.cancelAlgoOrder(clientAlgoId: clientAlgoId) }
+    func checkWindow(_ startMs: Int64, _ endMs: Int64) throws {
+        windows.append((startMs, endMs))
+        if endMs - startMs > Self.sevenDaysMs { throw ExchangeError.rejected(code: -4166, message: "The time between startTime and endTime cannot be longer than 7 days.") }
+    }
+    func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
+        try checkWindow(startMs, endMs)
+        return try await inner.userTrades(symbol: symbol, startMs: startMs, endMs: endMs).map {
+            guard let bnb = bnbPrice else { return $0 }
+            var t = $0
+            t.commission = $0.commission / bnb
+            t.commissionAsset = "BNB"
+            return t
+        }
+    }
+    func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
+        try checkWindow(startMs, endMs)
+        return try await inner.income(startMs: startMs, endMs: endMs).map {
+            guard let bnb = bnbPrice, $0.incomeType == "COMMISSION" else { return $0 }
+            var r = $0
+            r.income = $0.income / bnb
+            r.asset = "BNB"
+            return r
+        }
+    }
 }
 
 /// An in-memory account on the paper exchange with one symbol whose prices a test dictates.
@@ -85,6 +161,7 @@ struct TradingHarness {
         ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock, secrets: Secrets(environment: [:]),
                           step: .trade, exchange: exchange)
         ctx.saveCharts = false
+        ctx.lookupDelaysMs = [0, 0]  // look-ups still happen three times, without waiting
     }
 
     func at(minute: Int) { clock.set(Self.t0 + Int64(minute) * 60_000) }

@@ -1,0 +1,33 @@
+import GobotCore
+
+/// The exchange's clock as gobot knows it. Binance compares every `startTime`/`endTime` and every
+/// signed `timestamp` with its own clock, so a host clock that is off must not shift the windows
+/// gobot asks for. The offset is the one the Binance client keeps in the state database (synced
+/// hourly and on -1021); the paper exchange has none (offset 0).
+extension StepContext {
+    /// Server time minus local time, in ms (0 until the client first synced).
+    public var exchangeOffsetMs: Int64 {
+        (try? DatabaseExchangeState(db: db, breakerThreshold: 1, breakerCooldownMs: 0).clockOffset())??.offsetMs ?? 0
+    }
+
+    /// Now on the exchange's clock.
+    public var exchangeNowMs: Int64 { nowMs + exchangeOffsetMs }
+
+    /// A local timestamp (e.g. a position's `opened_at_ms`) on the exchange's clock.
+    func exchangeTime(local ms: Int64) -> Int64 { ms + exchangeOffsetMs }
+
+    /// Slack on every history window, for the error of the offset itself.
+    static let windowMarginMs: Int64 = 60_000
+
+    /// How long after its intent row an order request may still reach the exchange and execute:
+    /// the request is signed at most two timeouts after the row (a clock resync, then the send),
+    /// Binance accepts it until `timestamp + recvWindow`, plus a margin for the clock offset's error.
+    /// Before that an order that is not found is "not yet", never "never sent".
+    var inFlightHorizonMs: Int64 {
+        let e = config.exchange
+        return Int64(e.recvWindowMs) + 2 * Int64(e.requestTimeoutSeconds * 1000) + 5_000
+    }
+
+    /// Whether an order row written at `createdAtMs` (local) can no longer arrive at the exchange.
+    func intentIsSettled(createdAtMs: Int64) -> Bool { nowMs - createdAtMs > inFlightHorizonMs }
+}

@@ -1,0 +1,308 @@
+import Foundation
+import GobotCore
+import GobotStore
+import GRDB
+import Testing
+@testable import GobotSteps
+
+/// Lost answers, refusals, odd statuses and ledger edge cases, on the paper exchange with faults
+/// injected (issue #9 and #14). Each test fails on the code before these fixes.
+@Suite struct MoneySafetyTests {
+    /// Past the time an order request may still arrive (recvWindow + two timeouts + margin).
+    static let pastInFlight = 2
+
+    @Test func anEntryStillUnknownAfterLookUpsExits75AndReconcileWaitsForTheInFlightWindow() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .entryLostUnsent
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.exit == .tryLater)
+        #expect(report.message.contains("entry outcome unknown"))
+        #expect(try h.db.outbox().contains { $0.kind == "error" && $0.payload.contains("gb-1-E outcome unknown") })
+        // Right away the request could still be in flight: not "never sent", the symbol stays taken.
+        let early = try await Steps.reconcile(h.ctx)
+        #expect(early.message.contains("may still be in flight"))
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.status == "unknown")
+        #expect(try h.db.positions().map(\.status) == ["opening"])
+        h.at(minute: 1 + Self.pastInFlight)
+        let late = try await Steps.reconcile(h.ctx)
+        #expect(late.message.contains("entry gb-1-E never reached the exchange"))
+        #expect(try h.db.positions().map(\.status) == ["failed"])
+        #expect(h.exchange.marketOrders == 0)
+    }
+
+    @Test func aMarketEntryThatExpiredUnfilledFreesTheSymbol() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .entryExpired
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("entry EXPIRED, nothing filled"))
+        #expect(try h.db.positions().map(\.status) == ["failed"])
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.status == "expired")
+        #expect(try h.db.livePositions().isEmpty)  // max_open_positions slot and symbol free again
+        h.at(minute: 5)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.livePositions().map(\.status) == ["open"])
+    }
+
+    @Test func aStopWhoseAnswerWasLostDoesNotSkipTheTargetAndIsRepairedLater() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .stopLostUnsent
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.exit == .tryLater)
+        #expect(report.message.contains("stop outcome unknown"))
+        #expect(report.message.contains("target 2.08"))
+        #expect(try await h.exchangeState().amt == 5)  // not closed on an unknown
+        #expect(try h.db.order(clientOrderId: "gb-1-SL")?.status == "unknown")
+        #expect(try h.db.outbox().contains { $0.payload.contains("stop-loss gb-1-SL outcome unknown") })
+        h.at(minute: 1 + Self.pastInFlight)
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("stop gb-1-SL never reached the exchange"))
+        #expect(r.message.contains("repaired protection (stop 1.96)"))
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        _ = try await Steps.reconcile(h.ctx)  // books the entry commission
+        #expect(try await Steps.reconcile(h.ctx).message == "reconcile: in agreement with the exchange")
+    }
+
+    @Test func aDuplicateClientIdOnTheStopIsLookedUpNotTreatedAsARefusal() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .stopDuplicate
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.exit == .ok)
+        #expect(report.message.contains("stop 1.96, target 2.08"))
+        #expect(try await h.exchangeState().amt == 5)
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(try h.db.order(clientOrderId: "gb-1-SL")?.status == "open")
+        #expect(try !h.db.outbox().contains { $0.payload.contains("stop-loss rejected") })
+        #expect(h.exchange.marketOrders == 1)  // no close at market
+    }
+
+    @Test func anUnresolvableOrderOnADelistedSymbolDoesNotBlockStopRepairElsewhere() async throws {
+        var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        h.ctx.config.risk.maxOpenPositions = 2
+        // An old entry on a symbol the exchange no longer lists, outcome unknown.
+        let old = try h.db.storeSignal(candidateId: nil, symbol: "OLDUSDT", atMs: h.clock.nowMs(),
+                                       signal: Signal(direction: .long, confidence: 0.9, rationale: "", model: ""), referencePrice: 1, chartHashes: [])
+        var plan = try RiskGate.evaluate(symbol: "XRPUSDT", signal: Signal(direction: .long, confidence: 0.8, rationale: "", model: ""),
+                                         price: 2, rules: TradingHarness.xrp, state: RiskState(nowMs: h.clock.nowMs()),
+                                         config: h.ctx.config, closedTrades: 0, wins: 0).get()
+        plan.symbol = "OLDUSDT"
+        _ = try h.db.recordEntryIntent(EntryIntent(plan: plan, signalId: old, entryClientId: "gb-\(old)-E"), atMs: h.clock.nowMs())
+        try h.db.updateOrder(clientOrderId: "gb-\(old)-E", status: "unknown", error: "timeout", atMs: h.clock.nowMs())
+        h.exchange.delisted = ["OLDUSDT"]
+        h.at(minute: 5)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        try await h.exchange.cancelAlgoOrder(clientAlgoId: "gb-2-SL")  // the XRP stop is gone
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("OLDUSDT entry order gb-1-E"))
+        #expect(r.message.contains("XRPUSDT: repaired protection (stop 1.96)"))
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(try h.db.outbox().contains { $0.payload.contains("reconcile could not handle OLDUSDT entry order") })
+    }
+
+    @Test func whenTheAccountWideOrderListingFailsEachPositionStillGetsItsStopRepaired() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        try await h.exchange.cancelAlgoOrder(clientAlgoId: "gb-1-SL")
+        h.exchange.failAccountWideAlgoListing = true
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("the list of open conditional orders"))
+        #expect(r.message.contains("XRPUSDT: repaired protection (stop 1.96)"))
+        #expect(try await h.exchange.inner.openAlgoOrders(symbol: nil).map(\.orderType).sorted() == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+    }
+
+    @Test func aSizeMismatchIsCorrectedAuditedAndAlerted() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        // Someone added 3 to the position by hand.
+        _ = try await h.exchange.inner.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: 3, reduceOnly: false, clientOrderId: "manual-1"))
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("XRPUSDT: size corrected from 5 to 8"))
+        #expect(try h.db.livePositions().first?.quantity == 8)
+        #expect(try h.db.auditEntries().contains { $0.action == "position_size_corrected" })
+        #expect(try h.db.outbox().contains { $0.kind == "risk" && $0.payload.contains("exchange holds 8") })
+        // The stop is closePosition: it covers the real size. Flatten closes the exchange's size.
+        _ = try await Steps.halt(h.ctx, reason: "drill", flatten: true, actor: "test")
+        #expect(try await h.exchangeState().amt == 0)
+    }
+
+    @Test func aPositionFlippedByHandGetsAStopOnItsRealSide() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        _ = try await h.exchange.inner.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .sell, quantity: 10, reduceOnly: false, clientOrderId: "manual-1"))
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("exchange holds -5, not a long position"))
+        #expect(r.message.contains("placed a stop at 2.04"))
+        let sides = try await h.exchange.inner.openAlgoOrders(symbol: "XRPUSDT").filter { $0.orderType == "STOP_MARKET" }.map(\.side)
+        #expect(sides.contains(.buy))
+        #expect(try h.db.outbox().contains { $0.kind == "error" && $0.payload.contains("exchange holds -5") })
+    }
+
+    @Test func aStopStuckInTriggeringIsNotCountedAsProtection() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.exchange.algoOverride["gb-1-SL"] = ("TRIGGERING", "")
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("repaired protection (stop 1.96)"))
+        #expect(try h.db.order(clientOrderId: "gb-1-SL-2")?.status == "open")
+    }
+
+    @Test func aFinishedStopWithoutItsOwnFillIsNotBookedAsTheExit() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        // Closed by hand; the stop reports FINISHED (cancelled in the matching engine), no fill of its own.
+        _ = try await h.exchange.inner.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .sell, quantity: 5, reduceOnly: true, clientOrderId: "manual-close"))
+        try await h.exchange.inner.cancelAlgoOrder(clientAlgoId: "gb-1-SL")
+        h.exchange.algoOverride["gb-1-SL"] = ("FINISHED", "")
+        _ = try await Steps.reconcile(h.ctx)
+        let p = try #require(try h.db.positions().first)
+        #expect(p.status == "closed" && p.exitReason == "closed outside gobot")
+        #expect(try h.db.order(clientOrderId: "gb-1-SL")?.status == "canceled")
+    }
+
+    @Test func aCommissionPaidInBNBIsBookedWithItsAssetAndItsUSDTValue() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20))
+        h.exchange.bnbPrice = 600
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 35)
+        _ = try await Steps.reconcile(h.ctx)
+        let p = try #require(try h.db.positions().first)
+        // 0.0005 × (5 × 2.0 + 5 × 1.95) = 0.009875 USDT, charged as 0.009875 / 600 BNB.
+        #expect(p.fees == Decimal(string: "0.009875")!)
+        let commissions = try h.db.ledgerEntries().filter { $0.kind == "commission" }
+        #expect(commissions.count == 2)
+        #expect(commissions.allSatisfy { $0.asset == "BNB" })
+        #expect(commissions.map(\.amountUSD).reduce(0, +) == Decimal(string: "-0.009875")!)
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
+    }
+
+    @Test func aPositionHeldTenDaysBooksItsPnLThroughSevenDayWindows() async throws {
+        let day = 1440
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 9 * day) + Array(repeating: 1.95, count: day + 10))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 10 * day)
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .ok)
+        #expect(r.message.contains("XRPUSDT: closed by stop-loss"))
+        let p = try #require(try h.db.positions().first)
+        #expect(p.realizedPnl == Decimal(string: "-0.25")!)
+        #expect(h.exchange.windows.allSatisfy { $0.endMs - $0.startMs <= FaultyExchange.sevenDaysMs })
+        #expect(try h.db.ledgerTotals(fromMs: 0).realized == Decimal(string: "-0.25")!)
+    }
+
+    @Test func theIncomeCursorAdvancesThroughEmptyWindows() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        _ = try await Steps.reconcile(h.ctx)  // no income at all
+        let cursor = try #require(Int64(try h.db.value(forKey: "income_cursor_ms") ?? ""))
+        #expect(cursor > TradingHarness.t0 - 7 * TradingCalendar.dayMs)
+    }
+
+    @Test func fundingIsSummedInDecimalNotThroughSQLiteReal() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        let id = try #require(try h.db.livePositions().first?.id)
+        try h.db.addFunding(positionId: id, amount: Decimal(string: "12345678.12345678")!)
+        try h.db.addFunding(positionId: id, amount: Decimal(string: "0.00000001")!)
+        #expect(try h.db.position(id: id)?.funding == Decimal(string: "12345678.12345679")!)
+    }
+
+    @Test func aStopWhoseIntentRowCannotBeWrittenIsPlacedAnywayAndAlerted() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        // The disk fills up right after the entry: writing the stop's intent fails.
+        try h.db.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER disk_full BEFORE INSERT ON orders WHEN NEW.purpose = 'stop'
+                BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                """)
+        }
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("stop 1.96"))
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(try h.db.outbox().contains { $0.payload.contains("could not record the stop order gb-1-SL") })
+        // Space comes back: reconcile records the stop it finds instead of placing another.
+        try h.db.write { db in try db.execute(sql: "DROP TRIGGER disk_full") }
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("recorded STOP_MARKET gb-1-SL found on the exchange"))
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+    }
+
+    @Test func aFillTheDatabaseCannotRecordIsStillProtected() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        // The disk fills up while the entry is in flight: no row can change after it.
+        try h.db.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER disk_full_orders BEFORE UPDATE ON orders BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                CREATE TRIGGER disk_full_positions BEFORE UPDATE ON positions BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                CREATE TRIGGER disk_full_intents BEFORE INSERT ON orders WHEN NEW.purpose != 'entry' BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                """)
+        }
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("stop 1.96, target 2.08"))
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(try await h.exchangeState().amt == 5)
+        try h.db.write { db in
+            try db.execute(sql: "DROP TRIGGER disk_full_orders; DROP TRIGGER disk_full_positions; DROP TRIGGER disk_full_intents")
+        }
+        // Space is back: reconcile records what happened without placing anything twice.
+        h.at(minute: 3)
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.livePositions().map(\.status) == ["open"])
+        #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        #expect(h.exchange.marketOrders == 1)
+    }
+
+    @Test func aTakeProfitAlreadyBeyondItsPriceClosesAtMarket() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .targetBeyond
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("target already reached; closed at market"))
+        let state = try await h.exchangeState()
+        #expect(state.amt == 0 && state.algos.isEmpty)  // closed, and the stop cancelled after the close
+        #expect(try h.db.orders().map(\.purpose) == ["entry", "stop", "take_profit", "close"])
+    }
+
+    @Test func repairingAMissingStopUsesThePricesStoredAtEntry() async throws {
+        var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.ctx.config.trading.stopLossPercent = 5  // changed after the entry
+        try await h.exchange.cancelAlgoOrder(clientAlgoId: "gb-1-SL")
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("repaired protection (stop 1.96)"))
+        #expect(try h.db.order(clientOrderId: "gb-1-SL-2")?.triggerPrice == Decimal(string: "1.96")!)
+    }
+
+    @Test func haltSetsTheFlagWhileAnotherStepHoldsTheAccountLock() async throws {
+        let dir = TempDir()
+        try DefaultConfig.yaml.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
+        let runner = StepRunner(configPath: dir.file("config.yaml"), stateDirOverride: dir.file("state"),
+                                environment: [:], clock: ManualClock(ms: 1_700_000_000_000))
+        let paths = StepPaths(stateDir: dir.file("state"))
+        try paths.createDirectories()
+        let held = try FileLock.acquire(path: paths.lock("account"))  // trade or reconcile is running
+        defer { held.release() }
+        let result = await runner.run(.halt) { try await Steps.halt($0, reason: "drill", flatten: false, actor: "test") }
+        #expect(result.exit == .ok)
+        #expect(try GobotDatabase.open(path: paths.database).haltState().halted)
+        // Flattening moves money: it waits for the account lock.
+        let flatten = await runner.run(.flatten) { try await Steps.halt($0, reason: "drill", flatten: true, actor: "test") }
+        #expect(flatten.exit == .tryLater)
+    }
+}
