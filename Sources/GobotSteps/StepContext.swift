@@ -18,6 +18,8 @@ public struct StepContext: Sendable {
     public var telegram: TelegramClient?
     /// Whether charts are written to `state/charts/` (off in backtests, which would write thousands).
     public var saveCharts: Bool = true
+    /// Set when SIGTERM/SIGINT asked the process to stop: open no new risk, finish protecting.
+    public var stop: StopSignal = StopSignal()
 
     public init(config: GobotConfig, db: GobotDatabase, paths: StepPaths, clock: any WallClock, secrets: Secrets, step: StepName,
                 exchange: (any FuturesExchange)?, analyst: any Analyst = RulesAnalystAdapter(), telegram: TelegramClient? = nil) {

@@ -27,7 +27,7 @@ extension Steps {
                 continue
             }
             // Every limit is read from the database right now, after any earlier entry of this run.
-            let state = try riskState(ctx, symbol: s.symbol)
+            let state = try riskState(ctx, symbol: s.symbol).measuringHost(ctx)
             let history = try ctx.db.tradeHistory()
             let mark = try await ex.markPrice(symbol: s.symbol)
             guard let price = Decimal(price: mark), price > 0 else {
@@ -54,6 +54,8 @@ extension Steps {
                     lines.append("\(s.symbol): not entered, \(reason)")
                     break
                 }
+                // SIGTERM: no new entry; what was entered before it is protected to completion.
+                if ctx.stop.isRequested { lines.append("\(s.symbol): not entered, \(ctx.stop.signalName) received"); continue }
                 lines.append(try await enter(ctx, ex: ex, plan: plan, signalId: s.id, rules: rule))
             }
         }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GobotCore
 import GobotSteps
 
@@ -22,6 +25,13 @@ struct GlobalOptions: ParsableArguments {
         // Replays of paper trading on recorded candles run the real binary on a fixed clock;
         // LiveServices refuses it for demo and live.
         let clock: any WallClock = env["GOBOT_NOW_MS"].flatMap(Int64.init).map { ManualClock(ms: $0) } ?? SystemClock()
-        return StepRunner(configPath: config, stateDirOverride: stateDir, environment: env, clock: clock)
+        var runner = StepRunner(configPath: config, stateDirOverride: stateDir, environment: env, clock: clock)
+        SignalTrap.install(runner.stop)
+        if let grace = env["GOBOT_STOP_GRACE_SECONDS"].flatMap(Double.init) { runner.stopGraceSeconds = grace }
+        runner.forceExit = { result in
+            FileHandle.standardError.write(Data((result.message + "\n").utf8))
+            Glibc.exit(result.exit.rawValue)
+        }
+        return runner
     }
 }

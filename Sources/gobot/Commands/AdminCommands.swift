@@ -23,7 +23,7 @@ extension Gobot {
             let (runner, config) = try global.loadConfig()
             let paths = runner.paths(for: config)
             try paths.createDirectories()
-            let db = try GobotDatabase.open(path: paths.database)
+            let db = try await runner.openOrExit("gobot init", paths: paths, config: config)
             print("state ready: \(paths.database) (migrations: \(try db.appliedMigrations().joined(separator: ", ")))")
         }
     }
@@ -71,7 +71,7 @@ extension Gobot {
 
             func run() async throws {
                 let (runner, config) = try global.loadConfig()
-                let db = try GobotDatabase.open(path: runner.paths(for: config).database)
+                let db = try await runner.openOrExit("gobot audit verify", paths: runner.paths(for: config), config: config)
                 let verdict = try db.verifyAudit()
                 switch verdict {
                 case .valid: print(verdict.description)
@@ -91,6 +91,19 @@ extension Gobot {
             let result = await global.runner().run(.validate) { try Steps.validate($0) }
             print(result.message)
             if result.exit != .ok { throw ExitCode(result.exit.rawValue) }
+        }
+    }
+}
+
+extension StepRunner {
+    /// Opens the state database outside a step, refusing a damaged or unwritable one the way
+    /// every step does (same message, alert and exit code).
+    func openOrExit(_ label: String, paths: StepPaths, config: GobotConfig) async throws -> GobotDatabase {
+        do {
+            return try GobotDatabase.open(path: paths.database)
+        } catch {
+            let r = await refuse(label, error, paths: paths, config: config, secrets: Secrets(environment: environment))
+            throw Terminal.fail(r.message, code: r.exit.rawValue)
         }
     }
 }
