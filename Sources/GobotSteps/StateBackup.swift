@@ -22,6 +22,18 @@ public enum StateBackup {
         return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 
+    /// Partial copies left by a process killed while writing one (older than an hour).
+    static func removeAbandonedPartials(_ paths: StepPaths, nowMs: Int64) {
+        let dir = directory(paths)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".partial") {
+            let file = "\(dir)/\(name)"
+            if let m = (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date,
+               Date().timeIntervalSince(m) > 3600 {
+                try? FileManager.default.removeItem(atPath: file)
+            }
+        }
+    }
+
     /// Existing backups, newest first (the names sort by date).
     public static func existing(_ paths: StepPaths) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory(paths))) ?? []
@@ -36,8 +48,17 @@ public enum StateBackup {
         let target = path(paths, dayOf: nowMs)
         guard !FileManager.default.fileExists(atPath: target) else { return nil }
         try FileManager.default.createDirectory(atPath: directory(paths), withIntermediateDirectories: true)
-        try db.backup(to: target)
+        // Two steps starting at midnight may both get here: each writes its own partial file,
+        // and the one that loses the rename discards its copy.
+        let partial = "\(directory(paths))/.\((target as NSString).lastPathComponent).\(getpid()).partial"
+        do {
+            try db.backup(to: target, via: partial)
+        } catch {
+            if FileManager.default.fileExists(atPath: target) { return nil }
+            throw error
+        }
         for old in existing(paths).dropFirst(keep) { try? FileManager.default.removeItem(atPath: old) }
+        removeAbandonedPartials(paths, nowMs: nowMs)
         return target
     }
 }

@@ -17,7 +17,7 @@ public struct StepRunner: Sendable {
     public var stop: StopSignal = StopSignal()
     /// How long a step may keep running after a stop request before the run is recorded as
     /// `terminated` and ``forceExit`` is called (systemd sends SIGKILL after `TimeoutStopSec`, 90 s).
-    public var stopGraceSeconds: Double = 20
+    public var stopGraceSeconds: Double = 30
     /// Ends the process when a stopped step overruns its grace; nil (tests) waits for the step.
     public var forceExit: (@Sendable (Result) -> Void)?
 
@@ -158,7 +158,7 @@ public struct StepRunner: Sendable {
         let restore = newest.map { "restore the newest backup \($0)" } ?? "restore a backup (none found in \(StateBackup.directory(paths)))"
         let text = "\(label): \(error). gobot will not read or write it. Stop the gobot timers, move the damaged file aside "
             + "(keep it for inspection), \(restore) as described in README \"Restoring the state database\", then run `gobot reconcile`."
-        let channel = await DamageAlert.send(text, config: config, secrets: secrets)
+        let channel = await DamageAlert.send(text, config: config, secrets: secrets, marker: "\(paths.stateDir)/damage-alert-sent")
         return Result(exit: .failed, outcome: "failed", message: "\(text) (\(channel))")
     }
 

@@ -25,7 +25,14 @@ struct GlobalOptions: ParsableArguments {
         // Replays of paper trading on recorded candles run the real binary on a fixed clock;
         // LiveServices refuses it for demo and live.
         let clock: any WallClock = env["GOBOT_NOW_MS"].flatMap(Int64.init).map { ManualClock(ms: $0) } ?? SystemClock()
-        var runner = StepRunner(configPath: config, stateDirOverride: stateDir, environment: env, clock: clock)
+        return StepRunner(configPath: config, stateDirOverride: stateDir, environment: env, clock: clock)
+    }
+
+    /// The runner for a step: SIGTERM/SIGINT become a stop request the step sees (other
+    /// commands, like `backtest`, keep the default action so Ctrl-C ends them at once).
+    func stepRunner() -> StepRunner {
+        let env = ProcessInfo.processInfo.environment
+        var runner = runner()
         SignalTrap.install(runner.stop)
         if let grace = env["GOBOT_STOP_GRACE_SECONDS"].flatMap(Double.init) { runner.stopGraceSeconds = grace }
         runner.forceExit = { result in

@@ -11,8 +11,21 @@ import Testing
 @Suite(.serialized) struct HostFaultBinaryTests {
     static let info = BinaryTests.root.appendingPathComponent("Tests/Fixtures/binance/exchangeInfo.json")
 
+    /// Runs blocking work (waiting for a child process) on its own thread: blocking one of the
+    /// few cooperative threads would starve the in-process fake exchange the child talks to,
+    /// and every other suite's loopback server.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            Thread { c.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    static func gobot(_ args: [String], cwd: String, env: [String: String] = [:]) async throws -> BinaryTests.Output {
+        try await offPool { try BinaryTests.gobot(args, cwd: cwd, env: env) }
+    }
+
     /// A started binary whose output is collected when it ends.
-    struct Running {
+    struct Running: @unchecked Sendable {
         let process: Process
         let out: Pipe, err: Pipe
 
@@ -22,6 +35,8 @@ import Testing
             process.waitUntilExit()
             return BinaryTests.Output(code: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
         }
+
+        func finish() async throws -> BinaryTests.Output { try await HostFaultBinaryTests.offPool { wait() } }
     }
 
     static func start(_ args: [String], cwd: String, env: [String: String]) throws -> Running {
@@ -42,7 +57,7 @@ import Testing
         let url = try await fake.start()
         await fake.setExchangeInfo(try Data(contentsOf: info))
         await fake.setMark("XRPUSDT", 2)
-        let dir = try BinaryTests.workdir()
+        let dir = try await offPool { try BinaryTests.workdir() }
         let config = "\(dir)/config/config.yaml"
         let text = try String(contentsOfFile: config, encoding: .utf8)
             .replacingOccurrences(of: "environment: paper             # paper | demo | live", with: "environment: demo\n  base_url: \(url)")
@@ -60,7 +75,7 @@ import Testing
 
     /// Waits (bounded) until the fake has received the entry order.
     static func waitForEntry(_ fake: FakeBinance) async throws {
-        for _ in 0..<400 where await fake.count(method: "POST", path: "/fapi/v1/order") == 0 {
+        for _ in 0..<1200 where await fake.count(method: "POST", path: "/fapi/v1/order") == 0 {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         #expect(await fake.count(method: "POST", path: "/fapi/v1/order") == 1)
@@ -73,10 +88,12 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // The entry is accepted at once but answered 2 s later: SIGTERM arrives while it is in flight.
         await fake.inject(.delayAfterAccept(seconds: 2), on: "/fapi/v1/order")
-        let run = try Self.start(["trade"], cwd: dir, env: env)
+        // A generous grace: this test is about finishing the protection, not about the cut-off
+        // (a loaded test machine can be slow).
+        let run = try Self.start(["trade"], cwd: dir, env: env.merging(["GOBOT_STOP_GRACE_SECONDS": "120"]) { _, n in n })
         try await Self.waitForEntry(fake)
         kill(run.process.processIdentifier, SIGTERM)
-        let r = run.wait()
+        let r = try await run.finish()
 
         #expect(r.code == 143)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
@@ -90,7 +107,7 @@ import Testing
         let runs = try db.runs(step: "trade")
         #expect(runs.map(\.outcome) == ["terminated"])
         #expect(runs.map(\.exitCode) == [143])
-        let status = try BinaryTests.gobot(["status"], cwd: dir)
+        let status = try await Self.gobot(["status"], cwd: dir)
         #expect(status.stdout.contains("last trade: terminated exit 143"))
     }
 
@@ -104,7 +121,7 @@ import Testing
         let run = try Self.start(["trade"], cwd: dir, env: env.merging(["GOBOT_STOP_GRACE_SECONDS": "0.5"]) { _, n in n })
         try await Self.waitForEntry(fake)
         kill(run.process.processIdentifier, SIGTERM)
-        let r = run.wait()
+        let r = try await run.finish()
         #expect(r.code == 143)
         #expect(r.stderr == "gobot trade: stopped by SIGTERM; the step did not finish within 0.5 s and was cut short (reconcile repairs what was left half-done)\n")
         let db = try GobotDatabase.open(path: "\(dir)/state/gobot.sqlite")
@@ -120,21 +137,21 @@ import Testing
         let run = try Self.start(["trade"], cwd: dir, env: env)
         try await Self.waitForEntry(fake)
         kill(run.process.processIdentifier, SIGKILL)
-        #expect(run.wait().code == 9 || run.process.terminationReason == .uncaughtSignal)
+        #expect(try await run.finish().code == 9 || run.process.terminationReason == .uncaughtSignal)
         let db = try GobotDatabase.open(path: "\(dir)/state/gobot.sqlite")
         #expect(try db.runs(step: "trade").map(\.outcome) == ["running"])
-        _ = try BinaryTests.gobot(["trade"], cwd: dir, env: env)
+        _ = try await Self.gobot(["trade"], cwd: dir, env: env)
         let runs = try db.runs(step: "trade")
         #expect(runs.count == 2)
         #expect(runs.first?.outcome == "killed")
         #expect(runs.first?.message.contains("the process was killed") == true)
     }
 
-    @Test func everyCommandRefusesADamagedDatabaseNamesItAndNeverWritesIt() throws {
-        let dir = try BinaryTests.workdir()
+    @Test func everyCommandRefusesADamagedDatabaseNamesItAndNeverWritesIt() async throws {
+        let dir = try await Self.offPool { try BinaryTests.workdir() }
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(try BinaryTests.gobot(["halt", "--reason", "drill"], cwd: dir).code == 0)
-        #expect(try BinaryTests.gobot(["resume"], cwd: dir).code == 0)
+        #expect(try await Self.gobot(["halt", "--reason", "drill"], cwd: dir).code == 0)
+        #expect(try await Self.gobot(["resume"], cwd: dir).code == 0)
         // The first run of the day took a backup.
         let backups = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/state/backups").filter { $0.hasSuffix(".sqlite") }
         #expect(backups.count == 1)
@@ -143,7 +160,7 @@ import Testing
         let damaged = "\(dir)/state2/gobot.sqlite"
         try FileManager.default.copyItem(atPath: "\(dir)/state/backups/\(backups[0])", toPath: damaged)
         try FileManager.default.copyItem(atPath: "\(dir)/state/backups/\(backups[0])", toPath: "\(dir)/state2/backups/\(backups[0])")
-        let (root, pageSize) = try DatabaseQueue(path: damaged).read { db in
+        let (root, pageSize) = try await DatabaseQueue(path: damaged).read { db in
             (try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'audit'")!, try Int.fetchOne(db, sql: "PRAGMA page_size")!)
         }
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: damaged))
@@ -153,7 +170,7 @@ import Testing
         let before = try Data(contentsOf: URL(fileURLWithPath: damaged))
 
         for args in [["status"], ["reconcile"], ["report"], ["audit", "verify"], ["halt"], ["trade"], ["scan"], ["init"]] {
-            let r = try BinaryTests.gobot(args + ["--state-dir", "state2"], cwd: dir)
+            let r = try await Self.gobot(args + ["--state-dir", "state2"], cwd: dir)
             #expect(r.code == 1, "\(args): \(r.stdout) \(r.stderr)")
             #expect(r.stderr.contains("the state database state2/gobot.sqlite is damaged"), "\(args): \(r.stderr)")
             #expect(r.stderr.contains("restore the newest backup state2/backups/\(backups[0])"), "\(args)")
@@ -175,10 +192,10 @@ import Testing
     }()
 
     @Test(.enabled(if: canMountReadOnly, "needs unshare -rm (user and mount namespaces)"))
-    func aReadOnlyStateFilesystemExits73WithAClearMessage() throws {
-        let dir = try BinaryTests.workdir()
+    func aReadOnlyStateFilesystemExits73WithAClearMessage() async throws {
+        let dir = try await Self.offPool { try BinaryTests.workdir() }
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(try BinaryTests.gobot(["status"], cwd: dir).code == 0)
+        #expect(try await Self.gobot(["status"], cwd: dir).code == 0)
         let script = "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\""
         for step in ["status", "scan", "trade", "reconcile"] {
             let p = Process()
@@ -189,11 +206,9 @@ import Testing
             p.standardOutput = out
             p.standardError = err
             try p.run()
-            let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            _ = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 73, "\(step): \(e)")
-            #expect(e.contains("Read-only file system"), "\(step): \(e)")
+            let r = try await Running(process: p, out: out, err: err).finish()
+            #expect(r.code == 73, "\(step): \(r.stderr)")
+            #expect(r.stderr.contains("Read-only file system"), "\(step): \(r.stderr)")
         }
     }
 }

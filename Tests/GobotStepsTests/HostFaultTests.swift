@@ -2,6 +2,7 @@ import BinanceFutures
 import Foundation
 import GobotCore
 import GobotStore
+import GobotTestSupport
 import GRDB
 import Testing
 @testable import GobotSteps
@@ -93,6 +94,39 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: damaged + "-wal"))
         // No backup of the damaged file was taken.
         #expect(StateBackup.existing(StepPaths(stateDir: dir2.file("state"))).count == 1)
+    }
+
+    @Test func theDamageAlertGoesToTelegramDirectlyBecauseTheOutboxIsInTheDamagedFile() async throws {
+        let server = try ScriptedServer()
+        let url = try await server.start()
+        defer { Task { await server.stop() } }
+        await server.enqueue(.json(200, #"{"ok":true,"result":{"message_id":1}}"#))
+        let dir = TempDir()
+        _ = try runner(dir, extra: "")
+        let yaml = try String(contentsOfFile: dir.file("config.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "telegram:\n  enabled: false", with: "telegram:\n  enabled: true\n  api_base_url: \(url)")
+        try yaml.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir.file("state"), withIntermediateDirectories: true)
+        let seed = try GobotDatabase.open(path: dir.file("seed.sqlite"))
+        try seed.backup(to: dir.file("state/gobot.sqlite"))
+        try Self.damage(dir.file("state/gobot.sqlite"), table: "outbox")
+        let runner = StepRunner(configPath: dir.file("config.yaml"), stateDirOverride: dir.file("state"),
+                                environment: ["TELEGRAM_TOKEN": "123456:TEST-token-for-loopback", "TELEGRAM_CHAT_ID": "111111111"],
+                                clock: ManualClock(ms: Self.day0))
+        let r = await runner.run(.reconcile) { _ in StepReport(message: "ran") }
+        #expect(r.exit == .failed)
+        #expect(r.message.hasSuffix("(alert: sent to Telegram)"))
+        let sent = await server.received
+        #expect(sent.count == 1)
+        let body = String(decoding: sent.first?.body ?? Data(), as: UTF8.self)
+        #expect(body.contains("is damaged"))
+        #expect(body.contains("111111111"))
+        #expect(!body.contains("TEST-token"))
+        // The next step a minute later does not repeat it (cron would send one a minute).
+        let again = await runner.run(.scan) { _ in StepReport(message: "ran") }
+        #expect(again.exit == .failed)
+        #expect(again.message.contains("alert: already sent to Telegram at "))
+        #expect(await server.received.count == 1)
     }
 
     @Test func theFirstRunOfEachUTCDayTakesABackupAndOnlyTheNewestAreKept() async throws {

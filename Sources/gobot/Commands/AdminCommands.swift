@@ -57,7 +57,7 @@ extension Gobot {
 
         func run() async throws {
             let json = self.json
-            try Terminal.finish(await global.runner().run(.status) { ctx in try Steps.status(ctx, json: json) })
+            try Terminal.finish(await global.stepRunner().run(.status) { ctx in try Steps.status(ctx, json: json) })
         }
     }
 
@@ -88,7 +88,7 @@ extension Gobot {
             abstract: "The testnet acceptance checklist from the database: pass/fail per item (exit 1 if any fails).")
         @OptionGroup var global: GlobalOptions
         func run() async throws {
-            let result = await global.runner().run(.validate) { try Steps.validate($0) }
+            let result = await global.stepRunner().run(.validate) { try Steps.validate($0) }
             print(result.message)
             if result.exit != .ok { throw ExitCode(result.exit.rawValue) }
         }
