@@ -74,7 +74,7 @@ let package = Package(
             dependencies: ["GobotSteps", "GobotStore", "GobotCore", "GobotHTTP", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
                            "GobotTestSupport"]
         ),
-        .testTarget(name: "GobotCLITests", dependencies: ["GobotSteps", "GobotStore", "GobotCore"]),
+        .testTarget(name: "GobotCLITests", dependencies: ["GobotSteps", "GobotStore", "GobotCore", "GobotTestSupport"]),
     ]
 )
 

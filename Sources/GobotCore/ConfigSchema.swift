@@ -66,6 +66,7 @@ public enum ConfigSchema {
         Field(path: "execution.leverage", kind: .integer(min: 1, max: 20)) { c, v in c.execution.leverage = v.integer },
         Field(path: "execution.margin_type", kind: .choice(["ISOLATED", "CROSSED"])) { c, v in c.execution.marginType = v.text },
         Field(path: "execution.signal_max_age_minutes", kind: .integer(min: 1, max: 1440)) { c, v in c.execution.signalMaxAgeMinutes = v.integer },
+        Field(path: "execution.max_clock_skew_ms", kind: .integer(min: 100, max: 60_000)) { c, v in c.execution.maxClockSkewMs = v.integer },
 
         Field(path: "emergency.kill_switch_enabled", kind: .bool) { c, v in c.emergency.killSwitchEnabled = v.bool },
         Field(path: "emergency.kill_switch_file", kind: .text) { c, v in c.emergency.killSwitchFile = v.text },
@@ -105,6 +106,8 @@ public enum ConfigSchema {
         Field(path: "telegram.allowed_user_ids", kind: .userIds) { c, v in if case .ids(let ids) = v { c.telegram.allowedUserIds = ids } },
 
         Field(path: "state.dir", kind: .text) { c, v in c.state.dir = v.text },
+        Field(path: "state.min_free_mb", kind: .integer(min: 0, max: 1_000_000)) { c, v in c.state.minFreeMB = v.integer },
+        Field(path: "state.backup_keep", kind: .integer(min: 0, max: 365)) { c, v in c.state.backupKeep = v.integer },
     ]
     // swiftlint:enable function_body_length
 

@@ -46,6 +46,8 @@ public struct GobotConfig: Sendable, Equatable {
         public var leverage: Int = 1
         public var marginType: String = "ISOLATED"
         public var signalMaxAgeMinutes: Int = 10
+        /// Entries are refused while the host clock is further than this from the exchange's.
+        public var maxClockSkewMs: Int = 1000
     }
 
     public struct Emergency: Sendable, Equatable {
@@ -100,6 +102,11 @@ public struct GobotConfig: Sendable, Equatable {
 
     public struct State: Sendable, Equatable {
         public var dir: String = "state"
+        /// Entries are refused below this much free space on the state filesystem, so the
+        /// stop's intent row can always be written after a fill.
+        public var minFreeMB: Int = 50
+        /// Daily backups of the database kept in `state/backups/` (0 turns backups off).
+        public var backupKeep: Int = 7
     }
 
     public var trading = Trading()

@@ -16,6 +16,10 @@ public struct RiskState: Sendable, Equatable {
     public var halted: Bool
     /// Capital plus all realized P&L; Kelly stakes a fraction of this.
     public var equityUSD: Decimal
+    /// Free space on the state filesystem in MiB, measured by the step (nil: not measured).
+    public var stateFreeMB: Int64? = nil
+    /// Exchange time minus host time, as last synced by the exchange client (nil: never synced).
+    public var clockSkewMs: Int64? = nil
 
     public init(nowMs: Int64, equityUSD: Decimal = 100, tradesToday: Int = 0, pnlTodayUSD: Decimal = 0, pnlWeekUSD: Decimal = 0, exposureTodayUSD: Decimal = 0,
                 openPositions: Int = 0, symbolHasPosition: Bool = false, lastEntryOnSymbolMs: Int64? = nil,
@@ -51,6 +55,8 @@ public enum RiskRejection: Error, Sendable, Equatable, CustomStringConvertible {
     case kellyNotPositive(winRate: Double, rewardRisk: Double)
     case belowMinimum(symbol: String, minNotional: Decimal, minQty: Decimal, cap: Decimal, price: Decimal)
     case symbolNotTrading(symbol: String, status: String)
+    case lowDiskSpace(freeMB: Int64, minimumMB: Int)
+    case clockSkew(offsetMs: Int64, limitMs: Int)
 
     public var code: String {
         switch self {
@@ -69,6 +75,8 @@ public enum RiskRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case .kellyNotPositive: "kelly"
         case .belowMinimum: "below_min_notional"
         case .symbolNotTrading: "symbol_not_trading"
+        case .lowDiskSpace: "low_disk_space"
+        case .clockSkew: "clock_skew"
         }
     }
 
@@ -90,6 +98,10 @@ public enum RiskRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case .belowMinimum(let s, let mn, let mq, let cap, let price):
             "\(s) needs at least \(mn) USD notional (min qty \(mq) at \(price.rounded(scale: 4))), more than the configured max position of \(cap) USD"
         case .symbolNotTrading(let s, let st): "\(s) is not trading (status \(st))"
+        case .lowDiskSpace(let free, let min):
+            "only \(free) MB free on the state filesystem, below state.min_free_mb \(min): the stop's intent might not be writable after a fill; free space on the state disk"
+        case .clockSkew(let offset, let limit):
+            "the host clock is \(abs(offset)) ms \(offset > 0 ? "behind" : "ahead of") the exchange, beyond execution.max_clock_skew_ms \(limit): fix NTP (timedatectl, chronyc tracking)"
         }
     }
 }
@@ -114,6 +126,12 @@ public enum RiskGate {
         let t = config.trading, r = config.risk
         if state.halted { return .failure(.halted) }
         if !state.openBreakers.isEmpty { return .failure(.breakerOpen(state.openBreakers)) }
+        if let free = state.stateFreeMB, free < Int64(config.state.minFreeMB) {
+            return .failure(.lowDiskSpace(freeMB: free, minimumMB: config.state.minFreeMB))
+        }
+        if let skew = state.clockSkewMs, abs(skew) > Int64(config.execution.maxClockSkewMs) {
+            return .failure(.clockSkew(offsetMs: skew, limitMs: config.execution.maxClockSkewMs))
+        }
         guard let side = signal.direction == .long ? PositionSide.long : signal.direction == .short ? .short : nil else {
             return .failure(.noDirection)
         }

@@ -4,9 +4,14 @@ public enum StepExit: Int32, Sendable, Equatable {
     case ok = 0
     case failed = 1
     case usage = 64
+    /// The state directory or database cannot be written (read-only filesystem, permissions,
+    /// disk full): retrying will not help until someone fixes the host.
+    case cantCreate = 73
     /// Try later: lock held, rate limited, exchange unavailable.
     case tryLater = 75
     case badConfig = 78
+    /// Stopped on request (SIGTERM from systemd or shutdown, SIGINT): 128 + 15 by shell convention.
+    case terminated = 143
 }
 
 /// The steps gobot runs; each has its own lock file.

@@ -19,6 +19,7 @@ public enum DefaultConfig {
           leverage: 1
           margin_type: ISOLATED
           signal_max_age_minutes: 10
+          max_clock_skew_ms: 1000        # no entry while the host clock is further off the exchange's
         emergency:
           kill_switch_enabled: true
           kill_switch_file: /tmp/gobot_kill_switch
@@ -53,6 +54,8 @@ public enum DefaultConfig {
           allowed_user_ids: []           # your Telegram user id(s); commands from anyone else are ignored
         state:
           dir: state
+          min_free_mb: 50                # no entry with less free space on the state filesystem
+          backup_keep: 7                 # daily backups in state/backups/ (0 = off)
 
         """
 }

@@ -20,6 +20,8 @@ public struct StepContext: Sendable {
     public var saveCharts: Bool = true
     /// Pauses between look-ups of an order whose answer was lost (within the step's time budget).
     public var lookupDelaysMs: [Int64] = [500, 1_000, 2_000]
+    /// Set when SIGTERM/SIGINT asked the process to stop: open no new risk, finish protecting.
+    public var stop: StopSignal = StopSignal()
 
     public init(config: GobotConfig, db: GobotDatabase, paths: StepPaths, clock: any WallClock, secrets: Secrets, step: StepName,
                 exchange: (any FuturesExchange)?, analyst: any Analyst = RulesAnalystAdapter(), telegram: TelegramClient? = nil) {

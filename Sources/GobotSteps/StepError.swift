@@ -1,4 +1,6 @@
+import Foundation
 import GobotCore
+import GobotStore
 
 /// Errors that know which exit code they deserve.
 public protocol ExitCodeProviding: Error {
@@ -24,6 +26,27 @@ public enum StepError: Error, Equatable, CustomStringConvertible, ExitCodeProvid
         case .tryLater: .tryLater
         case .failed: .failed
         case .missingSecret: .badConfig
+        }
+    }
+}
+
+extension StateDatabaseError: ExitCodeProviding {
+    public var stepExit: StepExit {
+        switch self {
+        case .damaged, .other: .failed
+        case .cannotWrite: .cantCreate
+        case .busy: .tryLater
+        }
+    }
+}
+
+extension FileLock.Failure: ExitCodeProviding {
+    /// A held lock clears when the other run ends; a lock file that cannot be created
+    /// (read-only filesystem, permissions, full disk) does not.
+    public var stepExit: StepExit {
+        switch self {
+        case .held: .tryLater
+        case .cannotOpen(_, let e): [EROFS, EACCES, EPERM, ENOSPC, ENOTDIR, EDQUOT].contains(e) ? .cantCreate : .failed
         }
     }
 }

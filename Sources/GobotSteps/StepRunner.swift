@@ -1,6 +1,7 @@
 import Foundation
 import GobotCore
 import GobotStore
+import Notify
 
 /// The common start-up every step goes through, so no command can skip a check:
 /// load config → open state → take the step's lock → kill switch and halt flag → run →
@@ -12,6 +13,13 @@ public struct StepRunner: Sendable {
     public var clock: any WallClock
     /// Builds the exchange and analyst for a step; tests swap in fakes, the CLI uses ``LiveServices``.
     public var makeServices: ServiceFactory
+    /// Set by the CLI's SIGTERM/SIGINT handler; the step sees it as ``StepContext/stop``.
+    public var stop: StopSignal = StopSignal()
+    /// How long a step may keep running after a stop request before the run is recorded as
+    /// `terminated` and ``forceExit`` is called (systemd sends SIGKILL after `TimeoutStopSec`, 90 s).
+    public var stopGraceSeconds: Double = 30
+    /// Ends the process when a stopped step overruns its grace; nil (tests) waits for the step.
+    public var forceExit: (@Sendable (Result) -> Void)?
 
     public typealias ServiceFactory = @Sendable (GobotConfig, GobotDatabase, Secrets, any WallClock) throws -> StepServices
 
@@ -51,7 +59,8 @@ public struct StepRunner: Sendable {
         do {
             try paths.createDirectories()
         } catch {
-            return Result(exit: .failed, outcome: "failed", message: "cannot create state directory \(paths.stateDir): \(error.localizedDescription)")
+            let e = StateDatabaseError.classify(error, path: paths.stateDir)
+            return Result(exit: e.stepExit, outcome: "failed", message: "gobot \(step.rawValue): cannot create the state directory \(paths.stateDir): \(e)")
         }
 
         var locks: [FileLock] = []
@@ -61,7 +70,7 @@ public struct StepRunner: Sendable {
                 locks.append(try FileLock.acquire(path: paths.lock("account")))
             }
         } catch {
-            return Result(exit: .tryLater, outcome: "busy", message: "gobot \(step.rawValue): \(error.description)")
+            return Result(exit: error.stepExit, outcome: error.stepExit == .tryLater ? "busy" : "failed", message: "gobot \(step.rawValue): \(error.description)")
         }
         defer { locks.forEach { $0.release() } }
 
@@ -69,14 +78,25 @@ public struct StepRunner: Sendable {
         do {
             db = try GobotDatabase.open(path: paths.database)
         } catch {
-            return Result(exit: .failed, outcome: "failed", message: "cannot open state database \(paths.database): \(error)")
+            return await refuse("gobot \(step.rawValue)", error, paths: paths, config: config, secrets: secrets)
         }
         let startedMs = clock.nowMs()
         let runId: Int64
         do {
             runId = try db.startRun(step: step.rawValue, atMs: startedMs)
         } catch {
-            return Result(exit: .tryLater, outcome: "busy", message: "cannot record the run in \(paths.database): \(error)")
+            let e = StateDatabaseError.classify(error, path: paths.database)
+            return Result(exit: e.stepExit, outcome: e.stepExit == .tryLater ? "busy" : "failed",
+                          message: "gobot \(step.rawValue): cannot record the run: \(e)")
+        }
+        // The file passed its check: the first step of a UTC day copies it aside.
+        var backupNote: String?
+        do {
+            try StateBackup.takeIfDue(db: db, paths: paths, keep: config.state.backupKeep, nowMs: startedMs)
+        } catch {
+            backupNote = "daily backup of \(paths.database) failed: \(error)"
+            _ = try? db.enqueue(channel: "telegram", kind: "error", payload: TelegramClient.escapeHTML("⚠️ \(backupNote!)"),
+                                dedupeKey: "backup-\(StateBackup.day(startedMs))", atMs: startedMs)
         }
         let services: StepServices
         do {
@@ -86,11 +106,16 @@ public struct StepRunner: Sendable {
             try? db.finishRun(id: runId, atMs: clock.nowMs(), outcome: r.outcome, exitCode: r.exit.rawValue, message: r.message)
             return r
         }
-        let context = StepContext(config: config, db: db, paths: paths, clock: clock, secrets: secrets, step: step,
+        var context = StepContext(config: config, db: db, paths: paths, clock: clock, secrets: secrets, step: step,
                                   exchange: services.exchange, analyst: services.analyst, telegram: services.telegram)
+        context.stop = stop
+        let finished = RunFinish()
+        watchForOverrun(step, runId: runId, db: db, finished: finished)
 
-        let result: Result
-        if step.opensRisk, let reason = haltReason(config: config, db: db) {
+        var result: Result
+        if stop.isRequested {
+            result = Result(exit: .terminated, outcome: "terminated", message: "gobot \(step.rawValue): \(stop.signalName) received before the step began; nothing done")
+        } else if step.opensRisk, let reason = haltReason(config: config, db: db) {
             result = Result(exit: .ok, outcome: "halted", message: "gobot \(step.rawValue): halted, not run: \(reason)")
         } else {
             do {
@@ -102,12 +127,55 @@ public struct StepRunner: Sendable {
             } catch {
                 result = Result(exit: .failed, outcome: "failed", message: secrets.scrub("gobot \(step.rawValue): \(error)"))
             }
+            if stop.isRequested {
+                // One line: what the step got done before it stopped.
+                let done = result.message.split(separator: "\n").first.map(String.init) ?? ""
+                result = Result(exit: .terminated, outcome: "terminated",
+                                message: "gobot \(step.rawValue): stopped by \(stop.signalName), no new entries; \(done)")
+            }
         }
-        // Whatever the step queued (and anything an earlier run could not send) goes out now.
-        await OutboxSender.flush(context)
+        if let backupNote { result.message += "\nwarning: \(backupNote)" }
+        guard finished.claim() else {
+            // The overrun watchdog already recorded the run and is ending the process.
+            try? await Task.sleep(nanoseconds: 60_000_000_000)
+            return result
+        }
+        // Whatever the step queued (and anything an earlier run could not send) goes out now,
+        // unless asked to stop: the outbox keeps it for the next run.
+        if !stop.isRequested { await OutboxSender.flush(context) }
         try? db.finishRun(id: runId, atMs: clock.nowMs(), outcome: result.outcome, exitCode: result.exit.rawValue, message: result.message)
         try? MetricsFile.write(db: db, path: paths.metricsFile, nowMs: clock.nowMs())
         return result
+    }
+
+    /// A database that cannot be used: exit without touching it, and say what to do.
+    /// Commands that open the database outside ``run(_:body:)`` (`audit verify`, `init`) use it too.
+    public func refuse(_ label: String, _ error: StateDatabaseError, paths: StepPaths, config: GobotConfig, secrets: Secrets) async -> Result {
+        guard case .damaged = error else {
+            return Result(exit: error.stepExit, outcome: error.stepExit == .tryLater ? "busy" : "failed", message: "\(label): \(error)")
+        }
+        let newest = StateBackup.existing(paths).first
+        let restore = newest.map { "restore the newest backup \($0)" } ?? "restore a backup (none found in \(StateBackup.directory(paths)))"
+        let text = "\(label): \(error). gobot will not read or write it. Stop the gobot timers, move the damaged file aside "
+            + "(keep it for inspection), \(restore) as described in README \"Restoring the state database\", then run `gobot reconcile`."
+        let channel = await DamageAlert.send(text, config: config, secrets: secrets, marker: "\(paths.stateDir)/damage-alert-sent")
+        return Result(exit: .failed, outcome: "failed", message: "\(text) (\(channel))")
+    }
+
+    /// After a stop request, gives the step ``stopGraceSeconds`` to finish; past that, records
+    /// the run as `terminated` and calls ``forceExit``, so a hung step is not left `running`.
+    func watchForOverrun(_ step: StepName, runId: Int64, db: GobotDatabase, finished: RunFinish) {
+        guard let forceExit else { return }
+        let grace = stopGraceSeconds, stop = self.stop, clock = self.clock
+        stop.onRequest { _ in
+            DispatchQueue.global().asyncAfter(deadline: .now() + grace) {
+                guard finished.claim() else { return }
+                let r = Result(exit: .terminated, outcome: "terminated",
+                               message: "gobot \(step.rawValue): stopped by \(stop.signalName); the step did not finish within \(String(format: "%g", grace)) s and was cut short (reconcile repairs what was left half-done)")
+                try? db.finishRun(id: runId, atMs: clock.nowMs(), outcome: r.outcome, exitCode: r.exit.rawValue, message: r.message)
+                forceExit(r)
+            }
+        }
     }
 
     /// Why steps that open risk must not run now, or nil when they may.
@@ -124,5 +192,19 @@ public struct StepRunner: Sendable {
             return "kill switch file \(config.emergency.killSwitchFile) is present (remove it to resume)"
         }
         return nil
+    }
+}
+
+/// Who records the end of a run: the step, or the overrun watchdog, never both.
+final class RunFinish: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+
+    func claim() -> Bool {
+        lock.withLock {
+            if claimed { return false }
+            claimed = true
+            return true
+        }
     }
 }

@@ -29,7 +29,7 @@ extension Steps {
                 continue
             }
             // Every limit is read from the database right now, after any earlier entry of this run.
-            let state = try riskState(ctx, symbol: s.symbol)
+            let state = try riskState(ctx, symbol: s.symbol).measuringHost(ctx)
             let history = try ctx.db.tradeHistory()
             let mark = try await ex.markPrice(symbol: s.symbol)
             guard let price = Decimal(price: mark), price > 0 else {
@@ -56,6 +56,8 @@ extension Steps {
                     lines.append("\(s.symbol): not entered, \(reason)")
                     break
                 }
+                // SIGTERM: no new entry; what was entered before it is protected to completion.
+                if ctx.stop.isRequested { lines.append("\(s.symbol): not entered, \(ctx.stop.signalName) received"); continue }
                 let result = try await enter(ctx, ex: ex, plan: plan, signalId: s.id, rules: rule)
                 lines.append(result.line)
                 unresolved = unresolved || result.unresolved

@@ -24,8 +24,9 @@ public enum Steps {
     }
 
     public static func status(_ ctx: StepContext, json: Bool) throws -> StepReport {
-        let snap = try StatusSnapshot.read(ctx.db, config: ctx.config, nowMs: ctx.nowMs,
+        var snap = try StatusSnapshot.read(ctx.db, config: ctx.config, nowMs: ctx.nowMs,
                                            killSwitch: StepRunner.killSwitchReason(ctx.config))
+        snap.warnings = HostHealth.warnings(config: ctx.config, paths: ctx.paths, db: ctx.db, nowMs: ctx.nowMs)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -54,6 +55,8 @@ public struct StatusSnapshot: Codable, Sendable {
     public var outboxPending: Int
     public var outboxDead: Int
     public var lastRuns: [Run]
+    /// Host problems (clock skew, low disk space), filled by `gobot status`.
+    public var warnings: [String] = []
 
     public static func read(_ db: GobotDatabase, config: GobotConfig, nowMs: Int64, killSwitch: String?) throws -> StatusSnapshot {
         let halt = try db.haltState()
@@ -75,7 +78,7 @@ public struct StatusSnapshot: Codable, Sendable {
     }
 
     public var text: String {
-        var lines = [
+        var lines = warnings.map { "WARNING: \($0)" } + [
             String(format: "equity: %.2f USD, P&L today %+.2f USD, this week %+.2f USD", equityUSD, pnlTodayUSD, pnlWeekUSD),
             "halted: " + (killSwitch.map { "yes (\($0))" } ?? haltReason.map { "yes (\($0))" } ?? "no"),
             "breakers open: " + (openBreakers.isEmpty ? "none" : openBreakers.joined(separator: "; ")),

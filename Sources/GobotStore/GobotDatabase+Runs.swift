@@ -17,8 +17,16 @@ public struct RunRecord: Sendable, Equatable, Codable, FetchableRecord {
 }
 
 extension GobotDatabase {
+    /// Records a new run of `step`. The caller holds the step's lock, so any earlier run of the
+    /// same step still marked `running` was killed (SIGKILL, OOM, power loss) before it could
+    /// record its end: it is closed as `killed` here, so `status` never shows it running forever.
     public func startRun(step: String, atMs: Int64) throws -> Int64 {
         try write { db in
+            try db.execute(sql: """
+                UPDATE runs SET outcome = 'killed', finished_at_ms = ?,
+                    message = 'no end was recorded: the process was killed (SIGKILL, out of memory or power loss); closed by the next run'
+                WHERE step = ? AND outcome = 'running'
+                """, arguments: [atMs, step])
             try db.execute(sql: "INSERT INTO runs (step, started_at_ms) VALUES (?, ?)", arguments: [step, atMs])
             return db.lastInsertedRowID
         }

@@ -21,16 +21,45 @@ public final class GobotDatabase: Sendable {
 
     /// Opens (creating if needed) the database file, with a busy timeout so two cron steps that
     /// write at the same moment wait for each other instead of failing.
-    public static func open(path: String, migrateUpTo: String? = nil) throws -> GobotDatabase {
+    ///
+    /// An existing file must pass SQLite's `quick_check` before anything (migrations included)
+    /// writes to it: writing on into a damaged file spreads the damage. A damaged file is never
+    /// recreated or overwritten. Every failure is a ``StateDatabaseError``.
+    public static func open(path: String, migrateUpTo: String? = nil) throws(StateDatabaseError) -> GobotDatabase {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        let pool = try DatabasePool(path: path, configuration: config)
-        return try GobotDatabase(writer: pool, migrateUpTo: migrateUpTo)
+        do {
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            if FileManager.default.fileExists(atPath: path) {
+                // Checked through a read-only connection first: opening the pool may already
+                // write (switching the journal to WAL), and a damaged file is not written at all.
+                var readOnly = Configuration()
+                readOnly.readonly = true
+                readOnly.busyMode = .timeout(10)
+                let problems = try DatabaseQueue(path: path, configuration: readOnly).read { db in try quickCheck(db) }
+                if !problems.isEmpty { throw StateDatabaseError.damaged(path: path, problems: problems) }
+            }
+            let pool = try DatabasePool(path: path, configuration: config)
+            return try GobotDatabase(writer: pool, migrateUpTo: migrateUpTo)
+        } catch {
+            throw StateDatabaseError.classify(error, path: path)
+        }
+    }
+
+    /// SQLite's `PRAGMA quick_check`: the page structure and the table/index agreement, without
+    /// the slower index-content comparison of `integrity_check`. Empty when the file is sound.
+    static func quickCheck(_ db: Database) throws -> [String] {
+        let rows = try String.fetchAll(db, sql: "PRAGMA quick_check")
+        return rows == ["ok"] ? [] : rows
+    }
+
+    /// Runs `quick_check` again on an open database (for `gobot bench` and tests).
+    public func quickCheck() throws -> [String] {
+        try writer.read { db in try Self.quickCheck(db) }
     }
 
     /// An in-memory database for tests.

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GobotCore
 import GobotSteps
 
@@ -23,5 +26,19 @@ struct GlobalOptions: ParsableArguments {
         // LiveServices refuses it for demo and live.
         let clock: any WallClock = env["GOBOT_NOW_MS"].flatMap(Int64.init).map { ManualClock(ms: $0) } ?? SystemClock()
         return StepRunner(configPath: config, stateDirOverride: stateDir, environment: env, clock: clock)
+    }
+
+    /// The runner for a step: SIGTERM/SIGINT become a stop request the step sees (other
+    /// commands, like `backtest`, keep the default action so Ctrl-C ends them at once).
+    func stepRunner() -> StepRunner {
+        let env = ProcessInfo.processInfo.environment
+        var runner = runner()
+        SignalTrap.install(runner.stop)
+        if let grace = env["GOBOT_STOP_GRACE_SECONDS"].flatMap(Double.init) { runner.stopGraceSeconds = grace }
+        runner.forceExit = { result in
+            FileHandle.standardError.write(Data((result.message + "\n").utf8))
+            Glibc.exit(result.exit.rawValue)
+        }
+        return runner
     }
 }

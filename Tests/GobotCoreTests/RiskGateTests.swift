@@ -86,3 +86,42 @@ import Testing
         #expect(ClientOrderId.isValid(ClientOrderId.make(signalId: Int64.max, purpose: .takeProfit, attempt: 99)))
     }
 }
+
+extension RiskGateTests {
+    func state(freeMB: Int64? = nil, skewMs: Int64? = nil) -> RiskState {
+        var s = RiskState(nowMs: now)
+        s.stateFreeMB = freeMB
+        s.clockSkewMs = skewMs
+        return s
+    }
+
+    func code(_ r: Result<EntryPlan, RiskRejection>) -> String {
+        switch r {
+        case .success: "approved"
+        case .failure(let e): e.code
+        }
+    }
+
+    @Test func lowFreeSpaceOnTheStateFilesystemRefusesTheEntry() {
+        #expect(code(evaluate(state: state(freeMB: 49))) == "low_disk_space")
+        #expect(code(evaluate(state: state(freeMB: 50))) == "approved")
+        #expect(code(evaluate(state: state(freeMB: nil))) == "approved")  // not measured (backtest)
+        var strict = GobotConfig()
+        strict.state.minFreeMB = 500
+        guard case .failure(let r) = evaluate(state: state(freeMB: 120), config: strict) else { Issue.record("must refuse"); return }
+        #expect(r == .lowDiskSpace(freeMB: 120, minimumMB: 500))
+        #expect(r.description.contains("only 120 MB free on the state filesystem, below state.min_free_mb 500"))
+    }
+
+    @Test func clockSkewBeyondTheLimitRefusesTheEntryEitherWay() {
+        #expect(code(evaluate(state: state(skewMs: 1001))) == "clock_skew")
+        #expect(code(evaluate(state: state(skewMs: -3_600_000))) == "clock_skew")
+        #expect(code(evaluate(state: state(skewMs: -1000))) == "approved")
+        #expect(code(evaluate(state: state(skewMs: 250))) == "approved")
+        guard case .failure(let r) = evaluate(state: state(skewMs: -3_600_000)) else { Issue.record("must refuse"); return }
+        #expect(r.description.contains("the host clock is 3600000 ms ahead of the exchange, beyond execution.max_clock_skew_ms 1000"))
+        var loose = GobotConfig()
+        loose.execution.maxClockSkewMs = 5000
+        #expect(code(evaluate(state: state(skewMs: 4000), config: loose)) == "approved")
+    }
+}

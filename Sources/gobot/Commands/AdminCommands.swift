@@ -23,7 +23,7 @@ extension Gobot {
             let (runner, config) = try global.loadConfig()
             let paths = runner.paths(for: config)
             try paths.createDirectories()
-            let db = try GobotDatabase.open(path: paths.database)
+            let db = try await runner.openOrExit("gobot init", paths: paths, config: config)
             print("state ready: \(paths.database) (migrations: \(try db.appliedMigrations().joined(separator: ", ")))")
         }
     }
@@ -57,7 +57,7 @@ extension Gobot {
 
         func run() async throws {
             let json = self.json
-            try Terminal.finish(await global.runner().run(.status) { ctx in try Steps.status(ctx, json: json) })
+            try Terminal.finish(await global.stepRunner().run(.status) { ctx in try Steps.status(ctx, json: json) })
         }
     }
 
@@ -71,7 +71,7 @@ extension Gobot {
 
             func run() async throws {
                 let (runner, config) = try global.loadConfig()
-                let db = try GobotDatabase.open(path: runner.paths(for: config).database)
+                let db = try await runner.openOrExit("gobot audit verify", paths: runner.paths(for: config), config: config)
                 let verdict = try db.verifyAudit()
                 switch verdict {
                 case .valid: print(verdict.description)
@@ -88,9 +88,22 @@ extension Gobot {
             abstract: "The testnet acceptance checklist from the database: pass/fail per item (exit 1 if any fails).")
         @OptionGroup var global: GlobalOptions
         func run() async throws {
-            let result = await global.runner().run(.validate) { try Steps.validate($0) }
+            let result = await global.stepRunner().run(.validate) { try Steps.validate($0) }
             print(result.message)
             if result.exit != .ok { throw ExitCode(result.exit.rawValue) }
+        }
+    }
+}
+
+extension StepRunner {
+    /// Opens the state database outside a step, refusing a damaged or unwritable one the way
+    /// every step does (same message, alert and exit code).
+    func openOrExit(_ label: String, paths: StepPaths, config: GobotConfig) async throws -> GobotDatabase {
+        do {
+            return try GobotDatabase.open(path: paths.database)
+        } catch {
+            let r = await refuse(label, error, paths: paths, config: config, secrets: Secrets(environment: environment))
+            throw Terminal.fail(r.message, code: r.exit.rawValue)
         }
     }
 }

@@ -13,7 +13,7 @@ extension Gobot {
         func run() async throws {
             let reason = self.reason
             let flatten = self.flatten
-            try Terminal.finish(await global.runner().run(flatten ? .flatten : .halt) { ctx in
+            try Terminal.finish(await global.stepRunner().run(flatten ? .flatten : .halt) { ctx in
                 try await Steps.halt(ctx, reason: reason, flatten: flatten, actor: "cli")
             })
         }
@@ -26,7 +26,7 @@ extension Gobot {
 
         func run() async throws {
             let reason = self.reason
-            try Terminal.finish(await global.runner().run(.resume) { ctx in
+            try Terminal.finish(await global.stepRunner().run(.resume) { ctx in
                 try Steps.resume(ctx, reason: reason, actor: "cli")
             })
         }

@@ -1,0 +1,54 @@
+import Foundation
+import GobotCore
+import GobotStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Measurements of the host that the risk gate and `status` judge: free space on the state
+/// filesystem and the host clock's distance from the exchange's. The steps measure, the gate
+/// (pure) decides.
+public enum HostHealth {
+    /// Free space available to gobot (not root's reserve) on the filesystem holding `path`, in MiB.
+    public static func freeMB(atPath path: String) -> Int64? {
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return nil }
+        return Int64(s.f_bavail) * Int64(s.f_frsize) / (1024 * 1024)
+    }
+
+    /// Exchange time minus host time, as the Binance client last measured it (it syncs at
+    /// most hourly, on the first signed request); nil when it never synced (paper trading).
+    public static func clockOffset(_ db: GobotDatabase) -> (offsetMs: Int64, syncedAtMs: Int64)? {
+        try? DatabaseExchangeState(db: db, breakerThreshold: 1, breakerCooldownMs: 0).clockOffset()
+    }
+
+    /// What `status` should warn about on this host, in words a user can act on.
+    public static func warnings(config: GobotConfig, paths: StepPaths, db: GobotDatabase, nowMs: Int64) -> [String] {
+        var out: [String] = []
+        if let offset = clockOffset(db) {
+            let limit = Int64(config.execution.maxClockSkewMs)
+            // status's own threshold is 1 s (or the configured limit, if tighter).
+            let warnAt = min(limit, 1000)
+            if abs(offset.offsetMs) > warnAt {
+                let ago = max(0, nowMs - offset.syncedAtMs) / 60_000
+                out.append("host clock is \(abs(offset.offsetMs)) ms \(offset.offsetMs > 0 ? "behind" : "ahead of") the exchange (measured \(ago) min ago)"
+                           + (abs(offset.offsetMs) > limit ? "; trade refuses entries beyond execution.max_clock_skew_ms \(limit)" : "")
+                           + "; check NTP (timedatectl, chronyc tracking)")
+            }
+        }
+        if let free = freeMB(atPath: paths.stateDir), free < Int64(config.state.minFreeMB) {
+            out.append("only \(free) MB free on the state filesystem (\(paths.stateDir)), below state.min_free_mb \(config.state.minFreeMB): trade refuses entries")
+        }
+        return out
+    }
+}
+
+extension RiskState {
+    /// This state with the host measurements the gate checks before an entry.
+    public func measuringHost(_ ctx: StepContext) -> RiskState {
+        var s = self
+        s.stateFreeMB = HostHealth.freeMB(atPath: ctx.paths.stateDir)
+        s.clockSkewMs = HostHealth.clockOffset(ctx.db)?.offsetMs
+        return s
+    }
+}
