@@ -125,7 +125,10 @@ extension Steps {
                 return EntryResult(line: "\(plan.symbol): entry rejected, \(error)", unresolved: false)
             }
             // Anything else may have reached the exchange (-4116: it did): look it up, never resend.
-            try ctx.db.updateOrder(clientOrderId: entryId, status: "unknown", error: error.description, atMs: ctx.nowMs)
+            // The look-up goes ahead even if the database cannot record the doubt.
+            do { try ctx.db.updateOrder(clientOrderId: entryId, status: "unknown", error: error.description, atMs: ctx.nowMs) } catch {
+                warnUnrecorded(ctx, key: "answer-\(entryId)", "\(plan.symbol): could not record entry \(entryId) as unknown (\(error)); looking it up anyway")
+            }
             guard let found = await lookUpOrder(ctx, ex: ex, symbol: plan.symbol, clientOrderId: entryId) else {
                 Alerts.send(ctx, kind: "error", key: "unknown-\(entryId)",
                             text: "⚠️ \(plan.symbol) entry \(entryId) outcome unknown (\(error)), not found after \(ctx.lookupDelaysMs.count + 1) look-ups; reconcile will resolve it")
