@@ -198,4 +198,25 @@ extension BinaryTests {
         #expect(refused.code == 78)
         #expect(refused.stderr.contains("only allowed with exchange.environment paper"))
     }
+
+    @Test func dataImportCheckAndADownloadWithNoNetworkExit75() throws {
+        let dir = try Self.workdir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixture = Self.root.appendingPathComponent("Tests/Fixtures/history/XRPUSDT-1m-2025-05-20.csv").path
+        let imported = try Self.gobot(["data", "import", fixture, "--dir", "hist"], cwd: dir)
+        #expect(imported.code == 0)
+        #expect(imported.stdout.contains("hist/klines/XRPUSDT-1m.csv: 0 → 90 rows"))
+        // 90 clean minutes, but no funding file: named, exit 1.
+        let checked = try Self.gobot(["data", "check", "hist"], cwd: dir)
+        #expect(checked.code == 1)
+        #expect(checked.stdout.contains("90 rows, 2025-05-20 00:00 → 2025-05-20 01:29"))
+        #expect(checked.stdout.contains("no funding/XRPUSDT.csv"))
+        #expect(try Self.gobot(["data", "check", Self.root.appendingPathComponent("sample-data").path], cwd: dir).code == 0)
+        // Port 9 on loopback refuses: try later, and say so.
+        let offline = try Self.gobot(["data", "download", "--symbols", "XRPUSDT", "--from", "2025-05-20", "--to", "2025-05-21", "--dir", "hist",
+                                      "--base-url", "http://127.0.0.1:9"], cwd: dir)
+        #expect(offline.code == 75)
+        #expect(offline.stderr.contains("download stopped: exchange unavailable"))
+        #expect(try Self.gobot(["data", "download", "--symbols", "XRPUSDT", "--from", "2025-13-01", "--to", "2025-05-21"], cwd: dir).code == 64)
+    }
 }
