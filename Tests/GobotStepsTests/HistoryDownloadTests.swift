@@ -45,7 +45,7 @@ import Testing
         await fake.setHistory("BTCUSDT", klines: [])
         let clock = ManualClock(ms: Self.t0 + 10 * BacktestTests.day)
         let waits = Waits()
-        let client = BinanceClient(baseURL: url ?? started, transport: URLSessionTransport(timeoutSeconds: 10), credentials: nil,
+        let client = BinanceClient(baseURL: url ?? started, transport: URLSessionTransport(timeoutSeconds: 60), credentials: nil,
                                    state: MemoryExchangeState(), weightBudget: budget, nowMs: { clock.nowMs() }, sleep: { _ in })
         let download = HistoryDownload(client: client, nowMs: { clock.nowMs() }, sleep: { ms in waits.add(ms); clock.advance(ms: ms) })
         return Setup(fake: fake, clock: clock, download: download, waits: waits)
