@@ -80,6 +80,7 @@ public enum ConfigSchema {
         Field(path: "exchange.request_timeout_seconds", kind: .fraction(min: 1, max: 120)) { c, v in c.exchange.requestTimeoutSeconds = v.fraction },
         Field(path: "exchange.weight_budget_per_minute", kind: .integer(min: 10, max: 2400)) { c, v in c.exchange.weightBudgetPerMinute = v.integer },
         Field(path: "exchange.taker_fee_rate", kind: .decimal(min: 0, max: Decimal(string: "0.01")!)) { c, v in c.exchange.takerFeeRate = v.decimal },
+        Field(path: "exchange.slippage_bps", kind: .decimal(min: 0, max: 500)) { c, v in c.exchange.slippageBps = v.decimal },
         Field(path: "exchange.circuit_breaker_failures", kind: .integer(min: 1, max: 100)) { c, v in c.exchange.circuitBreakerFailures = v.integer },
         Field(path: "exchange.circuit_breaker_cooldown_seconds", kind: .integer(min: 1, max: 86_400)) { c, v in c.exchange.circuitBreakerCooldownSeconds = v.integer },
 

@@ -32,6 +32,8 @@ public struct CoreBacktest {
         public var cycles: Int
         /// Gate rejections of actionable signals, by reason code.
         public var rejections: [String: Int] = [:]
+        /// Which price stops and targets triggered on.
+        public var triggerSource: TriggerPriceSource = .lastPrice
 
         public init(trades: [Trade], ledgerNet: Decimal, ledgerFees: Decimal, ledgerFunding: Decimal, equity: [Double], candles: Int, cycles: Int) {
             self.trades = trades
@@ -45,7 +47,7 @@ public struct CoreBacktest {
     }
 
     // Exchange-side books (what the paper exchange would hold).
-    struct Algo { var symbol: String; var side: OrderSide; var isStop: Bool; var trigger: Decimal; var status: String; var positionIndex: Int }
+    struct Algo { var symbol: String; var side: OrderSide; var isStop: Bool; var trigger: Decimal; var status: String; var positionIndex: Int; var placedAtMs: Int64 }
     struct ExchangeFill { var symbol: String; var side: OrderSide; var price: Decimal; var qty: Decimal; var realized: Decimal; var commission: Decimal; var timeMs: Int64 }
     struct Income { var symbol: String; var kind: Int; var amount: Decimal; var timeMs: Int64 }  // kind 0 realized, 1 commission, 2 funding
 
@@ -56,8 +58,11 @@ public struct CoreBacktest {
     let m15: [String: [Candle]]
     let funding: [String: [Int64: Double]]
     let rules: [String: SymbolRules]
+    /// 1m mark-price candles by symbol: stops and targets trigger on them where present.
+    let marks: [String: [Candle]]
 
-    public init(config: GobotConfig, series: [String: [Candle]], funding: [String: [Int64: Double]], rules: [String: SymbolRules]) {
+    public init(config: GobotConfig, series: [String: [Candle]], funding: [String: [Int64: Double]], rules: [String: SymbolRules],
+                markSeries: [String: [Candle]] = [:]) {
         self.config = config
         symbols = series.keys.sorted()
         m1 = series
@@ -70,6 +75,7 @@ public struct CoreBacktest {
         m15 = b
         self.funding = funding
         self.rules = rules
+        marks = markSeries.filter { series[$0.key] != nil && !$0.value.isEmpty }
     }
 
     static func decimal(_ x: Double) -> Decimal { Decimal(price: x) ?? 0 }
@@ -79,6 +85,14 @@ public struct CoreBacktest {
     static func closedCount(_ c: [Candle], _ length: Int64, _ t: Int64, _ cursor: inout Int) -> Int {
         while cursor < c.count && c[cursor].openTimeMs + length <= t { cursor += 1 }
         return cursor
+    }
+
+    /// The price a market order at `now` meets: the open of the minute starting at or after it, else the last close.
+    static func price(_ c: [Candle], _ now: Int64) -> Double {
+        var lo = 0, hi = c.count
+        while lo < hi { let mid = (lo + hi) / 2; if c[mid].openTimeMs < now { lo = mid + 1 } else { hi = mid } }
+        if lo < c.count, c[lo].openTimeMs - now < 60_000 { return c[lo].open }
+        return c[max(0, min(lo, c.count) - 1)].close
     }
 
     // swiftlint:disable:next function_body_length cyclomatic_complexity
@@ -99,7 +113,8 @@ public struct CoreBacktest {
         var fills: [ExchangeFill] = []
         var incomes: [Income] = []
         var processedUntil = now / 60_000 * 60_000
-        var settleCursor: [String: Int] = [:]
+        var settleCursor: [String: Int] = [:], markCursor: [String: Int] = [:]
+        let slippageBps = config.exchange.slippageBps
         // gobot's books.
         var trades: [Trade] = []           // positions; exitReason "" while live
         var live: [Int] = []               // indices into trades
@@ -147,11 +162,19 @@ public struct CoreBacktest {
                 guard let series = m1[s] else { continue }
                 var i = settleCursor[s] ?? 0
                 while i > 0 && series[i - 1].openTimeMs >= processedUntil { i -= 1 }
+                if let m = marks[s], var j = markCursor[s] {
+                    while j > 0 && m[j - 1].openTimeMs >= processedUntil { j -= 1 }
+                    markCursor[s] = j
+                }
                 while i < series.count && series[i].openTimeMs < processedUntil { i += 1 }
+                let markSeries = marks[s] ?? []
+                var j = markCursor[s] ?? 0
                 while i < series.count && series[i].openTimeMs + 60_000 <= until {
                     let c = series[i]
+                    while j < markSeries.count && markSeries[j].openTimeMs < c.openTimeMs { j += 1 }
+                    let mark = j < markSeries.count && markSeries[j].openTimeMs == c.openTimeMs ? markSeries[j] : nil
                     if c.openTimeMs % 28_800_000 == 0, let rate = funding[s]?[c.openTimeMs], let a = amt[s], a != 0 {
-                        let amount = -(a * Self.decimal(c.open) * Self.decimal(rate)).rounded(scale: 8)
+                        let amount = -(a * Self.decimal((mark ?? c).open) * Self.decimal(rate)).rounded(scale: 8)
                         incomes.append(Income(symbol: s, kind: 2, amount: amount, timeMs: c.openTimeMs))
                     }
                     // Stops before take-profits, then by placement order.
@@ -160,34 +183,29 @@ public struct CoreBacktest {
                     }
                     for k in order {
                         let a = algos[k]
-                        let tr = a.trigger.doubleValue
-                        let hit: Bool = switch (a.isStop, a.side) {
-                        case (true, .sell): c.low <= tr
-                        case (true, .buy): c.high >= tr
-                        case (false, .sell): c.high >= tr
-                        case (false, .buy): c.low <= tr
-                        }
-                        guard hit else { continue }
+                        guard let reached = FillRules.protectiveFill(isStop: a.isStop, side: a.side, trigger: a.trigger, last: c, mark: mark,
+                                                                     placedAtMs: a.placedAtMs) else { continue }
                         let p = amt[s] ?? 0
                         guard (a.side == .sell && p > 0) || (a.side == .buy && p < 0) else { algos[k].status = "EXPIRED"; continue }
-                        let gapped = a.isStop ? (a.side == .sell ? c.open < tr : c.open > tr) : (a.side == .sell ? c.open > tr : c.open < tr)
-                        fill(s, a.side, abs(p), gapped ? Self.decimal(c.open) : a.trigger, c.openTimeMs + 30_000)
+                        let tick = rules[s]?.tickSize ?? 0
+                        fill(s, a.side, abs(p), FillRules.slipped(reached, side: a.side, bps: slippageBps, tickSize: tick), c.openTimeMs + 30_000)
                         algos[k].status = "FINISHED"
                         break
                     }
                     i += 1
                 }
+                markCursor[s] = j
                 settleCursor[s] = i
             }
             processedUntil = until
         }
 
-        func price(_ s: String) -> Double {
-            let c = m1[s]!
-            var lo = 0, hi = c.count
-            while lo < hi { let mid = (lo + hi) / 2; if c[mid].openTimeMs < now { lo = mid + 1 } else { hi = mid } }
-            if lo < c.count, c[lo].openTimeMs - now < 60_000 { return c[lo].open }
-            return c[max(0, min(lo, c.count) - 1)].close
+        func price(_ s: String) -> Double { Self.price(m1[s]!, now) }
+
+        /// What the paper exchange reports as the mark price: the mark series where it covers `now`.
+        func markPrice(_ s: String) -> Double {
+            guard let m = marks[s], let first = m.first, let last = m.last, first.openTimeMs <= now, now < last.openTimeMs + 60_000 else { return price(s) }
+            return Self.price(m, now)
         }
 
         func ledgerSum(from ms: Int64) -> Decimal {
@@ -238,7 +256,8 @@ public struct CoreBacktest {
                 if let last = trades.last(where: { $0.symbol == cand.symbol })?.openedAtMs, now - last < cooldownMs { continue }
                 // Even the capped size cannot reach the minimum: the gate would say below_min_notional.
                 // Only a clear miss is skipped here; near the boundary the Decimal gate decides.
-                let priceD = price(cand.symbol), step = rule.marketStepSize.doubleValue
+                // The gate sizes on the mark price, as the trade step does.
+                let priceD = markPrice(cand.symbol), step = rule.marketStepSize.doubleValue
                 let maxQty = (t.maxPositionUSD.doubleValue / priceD / step).rounded(.down) * step
                 if maxQty * priceD < rule.minNotional.doubleValue * 0.999 || maxQty < rule.marketMinQty.doubleValue * 0.999 {
                     rejections["below_min_notional", default: 0] += 1
@@ -260,7 +279,7 @@ public struct CoreBacktest {
                                       openPositions: live.count, symbolHasPosition: live.contains { trades[$0].symbol == cand.symbol },
                                       lastEntryOnSymbolMs: trades.last(where: { $0.symbol == cand.symbol })?.openedAtMs,
                                       openBreakers: lossBreakerUntil > now ? ["losses"] : [], halted: false)
-                let px = Self.decimal(price(cand.symbol))
+                let px = Self.decimal(priceD)
                 let verdict = RiskGate.evaluate(symbol: cand.symbol, signal: cand.signal, price: px, rules: rule, state: state,
                                                 config: config, closedTrades: closedCount, wins: winCount)
                 guard case .success(let plan) = verdict else {
@@ -268,24 +287,26 @@ public struct CoreBacktest {
                     continue
                 }
                 settle()
-                if plan.notionalUSD < rule.minNotional { continue }
-                fill(plan.symbol, plan.side.entrySide, plan.quantity, px, now)
-                trades.append(Trade(symbol: plan.symbol, side: plan.side, quantity: plan.quantity, entryPrice: px, exitPrice: nil, exitReason: "",
+                let lastPx = Self.decimal(price(cand.symbol))
+                if lastPx * plan.quantity < rule.minNotional { continue }
+                let entryPx = FillRules.slipped(lastPx, side: plan.side.entrySide, bps: slippageBps, tickSize: rule.tickSize)
+                fill(plan.symbol, plan.side.entrySide, plan.quantity, entryPx, now)
+                trades.append(Trade(symbol: plan.symbol, side: plan.side, quantity: plan.quantity, entryPrice: entryPx, exitPrice: nil, exitReason: "",
                                     openedAtMs: now, closedAtMs: nil, realizedPnl: 0, fees: 0, funding: 0))
                 let index = trades.count - 1
                 live.append(index)
-                let prices = ProtectivePrices.compute(side: plan.side, entry: px, stopPercent: t.stopLossPercent,
+                let prices = ProtectivePrices.compute(side: plan.side, entry: entryPx, stopPercent: t.stopLossPercent,
                                                       targetPercent: t.takeProfitPercent, tickSize: rule.tickSize)
                 let mark = px
                 let stopImmediate = plan.side.exitSide == .sell ? mark <= prices.stop : mark >= prices.stop
                 if stopImmediate {
-                    fill(plan.symbol, plan.side.exitSide, plan.quantity, mark, now)
+                    fill(plan.symbol, plan.side.exitSide, plan.quantity, FillRules.slipped(lastPx, side: plan.side.exitSide, bps: slippageBps, tickSize: rule.tickSize), now)
                     continue
                 }
-                algos.append(Algo(symbol: plan.symbol, side: plan.side.exitSide, isStop: true, trigger: prices.stop, status: "NEW", positionIndex: index))
+                algos.append(Algo(symbol: plan.symbol, side: plan.side.exitSide, isStop: true, trigger: prices.stop, status: "NEW", positionIndex: index, placedAtMs: now))
                 let targetImmediate = plan.side.exitSide == .sell ? mark >= prices.target : mark <= prices.target
                 if !targetImmediate {
-                    algos.append(Algo(symbol: plan.symbol, side: plan.side.exitSide, isStop: false, trigger: prices.target, status: "NEW", positionIndex: index))
+                    algos.append(Algo(symbol: plan.symbol, side: plan.side.exitSide, isStop: false, trigger: prices.target, status: "NEW", positionIndex: index, placedAtMs: now))
                 }
             }
 
@@ -352,6 +373,7 @@ public struct CoreBacktest {
         var result = Result(trades: trades, ledgerNet: ledgerNet, ledgerFees: ledgerFees, ledgerFunding: ledgerFunding, equity: equity,
                             candles: symbols.reduce(0) { $0 + (m1[$1]?.count ?? 0) }, cycles: cycles)
         result.rejections = rejections
+        result.triggerSource = .from(withMark: marks.count, of: symbols.count)
         return result
     }
 }

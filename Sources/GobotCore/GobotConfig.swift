@@ -65,6 +65,9 @@ public struct GobotConfig: Sendable, Equatable {
         /// Share of the exchange's 2400/min request weight gobot allows itself.
         public var weightBudgetPerMinute: Int = 1200
         public var takerFeeRate: Decimal = Decimal(string: "0.0005")!
+        /// Simulated exchanges only: slippage of market fills and triggered stops/targets, in basis
+        /// points of the price; at least one tick is always charged.
+        public var slippageBps: Decimal = FillRules.defaultSlippageBps
         public var circuitBreakerFailures: Int = 5
         public var circuitBreakerCooldownSeconds: Int = 300
     }

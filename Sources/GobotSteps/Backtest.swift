@@ -34,6 +34,8 @@ public enum Backtest {
         public var endMs: Int64
         public var candles: Int
         public var initialCapital: Decimal
+        /// Whether stops and targets triggered on mark-price klines (as live) or on the last price.
+        public var triggerSource: TriggerPriceSource = .lastPrice
 
         public var closed: [PositionRow] { positions.filter { $0.status == "closed" } }
         public var wins: Int { closed.filter { $0.netPnl > 0 }.count }
@@ -55,7 +57,7 @@ public enum Backtest {
         let start = (range.startMs + warmup) / cadence * cadence + cadence
         let clock = ManualClock(ms: start)
         let db = try GobotDatabase.inMemory()
-        let exchange = PaperExchange(db: db, market: market, rules: info.rules, feeRate: config.exchange.takerFeeRate,
+        let exchange = PaperExchange(db: db, market: market, rules: info.rules, feeRate: config.exchange.takerFeeRate, slippageBps: config.exchange.slippageBps,
                                      initialBalance: config.trading.initialCapitalUSD, nowMs: { clock.nowMs() })
         var ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock,
                               secrets: Secrets(environment: [:]), step: .backtest, exchange: exchange, analyst: analyst)
@@ -76,9 +78,11 @@ public enum Backtest {
             equity.append((t, (config.trading.initialCapitalUSD + net).doubleValue))
             t += cadence
         }
-        return Result(positions: try db.positions(), signals: try db.signals(), totals: try db.ledgerTotals(fromMs: 0),
-                      equity: equity, startMs: start, endMs: min(t, range.endMs), candles: market.series.values.reduce(0) { $0 + $1.count },
-                      initialCapital: config.trading.initialCapitalUSD)
+        var result = Result(positions: try db.positions(), signals: try db.signals(), totals: try db.ledgerTotals(fromMs: 0),
+                            equity: equity, startMs: start, endMs: min(t, range.endMs), candles: market.series.values.reduce(0) { $0 + $1.count },
+                            initialCapital: config.trading.initialCapitalUSD)
+        result.triggerSource = market.triggerPriceSource
+        return result
     }
 
     public static func summary(_ r: Result) -> String {
@@ -92,6 +96,7 @@ public enum Backtest {
                 Double(r.wins) / Double(closed.count) * 100, w.low * 100, w.high * 100)),
             "net P&L: \(r.totals.net.rounded(scale: 4)) USD (realized \(r.totals.realized.rounded(scale: 4)), fees \(r.totals.commission.rounded(scale: 4)), funding \(r.totals.funding.rounded(scale: 4)))",
             String(format: "max drawdown: %.4f USD", r.maxDrawdownUSD),
+            "fills: stops and targets trigger on \(r.triggerSource.rawValue)\(r.triggerSource == .lastPrice ? " (no markprice/ data; live uses the mark price)" : ""), slippage on every market fill",
             "signals: \(r.signals.count), rejected by reason: \(rejected.joined(separator: ", "))",
         ]
         for p in closed.prefix(50) {

@@ -38,6 +38,7 @@ public enum DefaultConfig {
           recv_window_ms: 5000
           weight_budget_per_minute: 1200
           taker_fee_rate: 0.0005
+          slippage_bps: 2                 # paper/backtest fills: bps of price, at least one tick
         universe:
           symbols: [BTCUSDT, ETHUSDT, SOLUSDT, BNBUSDT, XRPUSDT]
           max_symbols: 5

@@ -25,6 +25,22 @@ public struct LiveMarket: MarketData {
         return out
     }
 
+    /// Mark-price minutes, so paper stops and targets trigger as live ones do (workingType=MARK_PRICE).
+    public func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] {
+        var out: [Candle] = []
+        var start = fromMs
+        while start + 60_000 <= toMs {
+            let page = try await client.markPriceKlines(symbol: symbol, startMs: start, endMs: toMs - 1, limit: 1000).filter { $0.openTimeMs + 60_000 <= toMs }
+            guard let last = page.last else { break }
+            out += page
+            start = last.openTimeMs + 60_000
+            if page.count < 1000 { break }
+        }
+        return out
+    }
+
+    public func markPrice(symbol: String, atMs: Int64) async throws -> Double { try await client.markPrice(symbol: symbol) }
+
     public func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int, nowMs: Int64) async throws -> [Candle] {
         try await client.klines(symbol: symbol, interval: interval, startMs: startMs, limit: limit).filter { $0.closeTimeMs(interval) < nowMs }
     }

@@ -40,11 +40,11 @@ public enum LiveServices {
         if c.environment == .paper, let dir = c.paperDataDir {
             let market = try ReplayData.load(dir: dir, symbols: config.universe.symbols.isEmpty ? nil : config.universe.symbols)
             let info = try ExchangeInfoDecoder.decode(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/exchangeInfo.json")))
-            exchange = PaperExchange(db: db, market: market, rules: info.rules, feeRate: c.takerFeeRate,
+            exchange = PaperExchange(db: db, market: market, rules: info.rules, feeRate: c.takerFeeRate, slippageBps: c.slippageBps,
                                      initialBalance: config.trading.initialCapitalUSD, nowMs: { clock.nowMs() })
         } else if c.environment == .paper {
             exchange = PaperExchange(db: db, market: LiveMarket(client: client, universe: config.universe.symbols),
-                                     rulesProvider: { try await client.symbolRules(symbols: $0) }, feeRate: c.takerFeeRate,
+                                     rulesProvider: { try await client.symbolRules(symbols: $0) }, feeRate: c.takerFeeRate, slippageBps: c.slippageBps,
                                      initialBalance: config.trading.initialCapitalUSD, nowMs: { clock.nowMs() })
         } else {
             exchange = client

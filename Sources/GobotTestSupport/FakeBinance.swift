@@ -82,6 +82,16 @@ public actor FakeBinance {
 
     /// Arms `fault` for the next request to `path` (and `method`, when given).
     public func inject(_ fault: Fault, on path: String, method: String? = nil) { faults.append((path, method, fault)) }
+
+    /// History served by the public kline, mark-price kline and funding-rate endpoints.
+    var klineHistory: [String: [Candle]] = [:]
+    var markHistory: [String: [Candle]] = [:]
+    var fundingHistory: [String: [(timeMs: Int64, rate: String)]] = [:]
+    public func setHistory(_ symbol: String, klines: [Candle], marks: [Candle] = [], funding: [(timeMs: Int64, rate: String)] = []) {
+        klineHistory[symbol] = klines
+        markHistory[symbol] = marks
+        fundingHistory[symbol] = funding
+    }
     public func setExchangeInfo(_ data: Data) { exchangeInfo = data }
     public func setOrderCount10s(_ n: Int) { orderCount10s = n }
 
@@ -289,9 +299,25 @@ public actor FakeBinance {
             return Self.json(200, ["code": 200, "msg": "success"])
         case ("GET", "/fapi/v1/ticker/24hr"):
             return Self.json(200, tickers)
-        case ("GET", "/fapi/v1/klines"):
+        case ("GET", "/fapi/v1/klines"), ("GET", "/fapi/v1/markPriceKlines"):
             if let e = require(p, ["symbol", "interval"]) { return e }
-            return Self.json(200, [Any]())
+            // A symbol with no history set answers no candles (scan tests); setHistory serves real ones.
+            let series = (path == "/fapi/v1/klines" ? klineHistory : markHistory)[p["symbol"]!] ?? []
+            guard p["interval"] == "1m" else { return Self.error(400, -1120, "Invalid interval.") }
+            let limit = min(Int(p["limit"] ?? "500") ?? 500, 1500)
+            let start = Int64(p["startTime"] ?? "") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
+            let rows = series.filter { $0.openTimeMs >= start && $0.openTimeMs <= end }.prefix(limit).map { c -> [Any] in
+                let v = path == "/fapi/v1/klines" ? "\(c.volume)" : "0"
+                return [c.openTimeMs, "\(c.open)", "\(c.high)", "\(c.low)", "\(c.close)", v, c.openTimeMs + 59_999, "0", 0, "0", "0", "0"]
+            }
+            return Self.json(200, Array(rows))
+        case ("GET", "/fapi/v1/fundingRate"):
+            guard let symbol = p["symbol"], let events = fundingHistory[symbol] else { return Self.error(400, -1121, "Invalid symbol.") }
+            let limit = min(Int(p["limit"] ?? "100") ?? 100, 1000)
+            let start = Int64(p["startTime"] ?? "") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
+            return Self.json(200, Array(events.filter { $0.timeMs >= start && $0.timeMs <= end }.prefix(limit).map {
+                ["symbol": symbol, "fundingTime": $0.timeMs, "fundingRate": $0.rate, "markPrice": "0"] as [String: Any]
+            }))
         case ("GET", "/fapi/v1/exchangeInfo"):
             return HTTPResponse(statusCode: .ok, headers: [HTTPHeader("Content-Type"): "application/json"], body: exchangeInfo)
         case ("GET", "/fapi/v1/userTrades"):

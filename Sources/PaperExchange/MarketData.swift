@@ -13,4 +13,16 @@ public protocol MarketData: Sendable {
     /// Funding rate of the event at `fundingTimeMs` (8h marks), if known.
     func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double?
     func symbols() -> [String]
+    /// Closed 1m mark-price candles with open time in `[fromMs, toMs)`, oldest first.
+    func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle]
+    /// The mark price at `atMs` (the open of the mark minute starting at or after it).
+    func markPrice(symbol: String, atMs: Int64) async throws -> Double
+}
+
+extension MarketData {
+    /// Closed 1m mark-price candles with open time in `[fromMs, toMs)`; empty when unknown, and
+    /// then protective orders trigger on the last price.
+    public func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { [] }
+    /// The mark price at `atMs`; the last price when no mark price is known.
+    public func markPrice(symbol: String, atMs: Int64) async throws -> Double { try await price(symbol: symbol, atMs: atMs) }
 }

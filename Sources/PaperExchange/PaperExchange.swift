@@ -5,31 +5,34 @@ import GRDB
 
 /// A simulated USDⓈ-M exchange behind the same protocol as the Binance client.
 ///
-/// Market orders fill at the next price; STOP_MARKET / TAKE_PROFIT_MARKET trigger on 1m candle
-/// highs and lows (the stop first when both lie inside one candle, the pessimistic reading);
-/// taker fees on every fill; funding at 00/08/16 UTC. Its books live in the same database, so
+/// Market orders fill at the next price plus slippage; STOP_MARKET / TAKE_PROFIT_MARKET trigger on
+/// 1m mark-price highs and lows when the market knows them, else last-price ones (the stop first
+/// when both lie inside one candle, the pessimistic reading), and only on prices after they were
+/// placed (``FillRules``); taker fees on every fill; funding at 00/08/16 UTC. Its books live in the same database, so
 /// paper trading carries on across cron runs. Time passes only through the injected clock.
 public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     let db: GobotDatabase
     let market: any MarketData
     let rulesProvider: @Sendable ([String]) async throws -> [String: SymbolRules]
     let feeRate: Decimal
+    let slippageBps: Decimal
     let nowMs: @Sendable () -> Int64
     let initialBalance: Decimal
 
     public convenience init(db: GobotDatabase, market: any MarketData, rules: [String: SymbolRules], feeRate: Decimal,
-                            initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
+                            slippageBps: Decimal = FillRules.defaultSlippageBps, initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
         self.init(db: db, market: market, rulesProvider: { symbols in symbols.isEmpty ? rules : rules.filter { symbols.contains($0.key) } },
-                  feeRate: feeRate, initialBalance: initialBalance, nowMs: nowMs)
+                  feeRate: feeRate, slippageBps: slippageBps, initialBalance: initialBalance, nowMs: nowMs)
     }
 
     /// - Parameter rulesProvider: exchange filters, e.g. from the live exchangeInfo for paper trading on live prices.
     public init(db: GobotDatabase, market: any MarketData, rulesProvider: @escaping @Sendable ([String]) async throws -> [String: SymbolRules],
-                feeRate: Decimal, initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
+                feeRate: Decimal, slippageBps: Decimal = FillRules.defaultSlippageBps, initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
         self.db = db
         self.market = market
         self.rulesProvider = rulesProvider
         self.feeRate = feeRate
+        self.slippageBps = slippageBps
         self.initialBalance = initialBalance
         self.nowMs = nowMs
     }
@@ -108,8 +111,12 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         let (from, symbols) = state
         let until = now / 60_000 * 60_000
         guard until > from else { return }
-        var candles: [String: [Candle]] = [:]
-        for s in symbols { candles[s] = try await market.candles1m(symbol: s, fromMs: from, toMs: until) }
+        var candles: [String: [Candle]] = [:], marks: [String: [Int64: Candle]] = [:]
+        for s in symbols {
+            candles[s] = try await market.candles1m(symbol: s, fromMs: from, toMs: until)
+            marks[s] = Dictionary(try await market.markCandles1m(symbol: s, fromMs: from, toMs: until).map { ($0.openTimeMs, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        let ticks = symbols.isEmpty ? [:] : try await rulesProvider(symbols).mapValues(\.tickSize)
         var rates: [Int64: [String: Double]] = [:]
         // Every 8h mark in [from, until): a candle opening exactly at `from` is settled now too.
         var t = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
@@ -117,22 +124,23 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             for s in symbols { if let r = try await market.fundingRate(symbol: s, fundingTimeMs: t) { rates[t, default: [:]][s] = r } }
             t += 28_800_000
         }
-        let candlesBySymbol = candles, ratesByTime = rates
+        let candlesBySymbol = candles, ratesByTime = rates, marksBySymbol = marks
         try db.write { db in
             var account = try self.account(db)
             for s in symbols {
                 for c in candlesBySymbol[s] ?? [] {
-                    // Funding is settled at the start of the minute that begins on the 8h mark.
+                    let mark = marksBySymbol[s]?[c.openTimeMs]
+                    // Funding is settled at the start of the minute that begins on the 8h mark, on the mark price.
                     if c.openTimeMs % 28_800_000 == 0, let r = ratesByTime[c.openTimeMs]?[s] {
                         let pos = try self.position(db, s)
                         if pos.amt != 0 {
-                            let amount = -(pos.amt * Self.decimal(c.open) * Self.decimal(r)).rounded(scale: 8)
+                            let amount = -(pos.amt * Self.decimal((mark ?? c).open) * Self.decimal(r)).rounded(scale: 8)
                             account.balance += amount
                             try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)",
                                            arguments: [s, amount.plainString, c.openTimeMs])
                         }
                     }
-                    try self.trigger(db, account: &account, symbol: s, candle: c)
+                    try self.trigger(db, account: &account, symbol: s, candle: c, mark: mark, tickSize: ticks[s] ?? 0)
                 }
             }
             account.processedUntilMs = until
@@ -140,22 +148,16 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
     }
 
-    func trigger(_ db: Database, account: inout Account, symbol: String, candle c: Candle) throws {
+    func trigger(_ db: Database, account: inout Account, symbol: String, candle c: Candle, mark: Candle?, tickSize: Decimal) throws {
         let algos = try Row.fetchAll(db, sql: "SELECT * FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id",
                                      arguments: [symbol])
         for a in algos {
             let side = OrderSide(rawValue: a["side"]) ?? .sell
             let trig = Decimal(exchangeString: a["trigger_price"]) ?? 0
-            let t = trig.doubleValue
             let isStop = (a["order_type"] as String) == "STOP_MARKET"
-            // STOP: SELL when price <= trigger, BUY when >=; TAKE_PROFIT the other way round.
-            let hit: Bool = switch (isStop, side) {
-            case (true, .sell): c.low <= t
-            case (true, .buy): c.high >= t
-            case (false, .sell): c.high >= t
-            case (false, .buy): c.low <= t
+            guard let reached = FillRules.protectiveFill(isStop: isStop, side: side, trigger: trig, last: c, mark: mark, placedAtMs: a["time_ms"]) else {
+                continue
             }
-            guard hit else { continue }
             let pos = try position(db, symbol)
             let algoId: Int64 = a["algo_id"]
             let closes = (side == .sell && pos.amt > 0) || (side == .buy && pos.amt < 0)
@@ -163,9 +165,8 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 try db.execute(sql: "UPDATE paper_algo SET status = 'EXPIRED', time_ms = ? WHERE algo_id = ?", arguments: [c.openTimeMs, algoId])
                 continue
             }
-            // A gap through the trigger fills at the open, not at the trigger.
-            let gapped = isStop ? (side == .sell ? c.open < t : c.open > t) : (side == .sell ? c.open > t : c.open < t)
-            let price = gapped ? Self.decimal(c.open) : trig
+            // TAKE_PROFIT_MARKET and STOP_MARKET both become market orders: both pay slippage.
+            let price = FillRules.slipped(reached, side: side, bps: slippageBps, tickSize: tickSize)
             let orderId = account.nextId
             account.nextId += 1
             let qty = abs(pos.amt)
@@ -204,7 +205,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         return out
     }
 
-    public func markPrice(symbol: String) async throws -> Double { try await market.price(symbol: symbol, atMs: nowMs()) }
+    public func markPrice(symbol: String) async throws -> Double { try await market.markPrice(symbol: symbol, atMs: nowMs()) }
 
     public func balanceUSDT() async throws -> Double {
         try await settle()
@@ -238,8 +239,8 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             throw ExchangeError.rejected(code: -1111, message: "Precision is over the maximum defined for this asset.")
         }
         let now = nowMs()
-        let price = Self.decimal(try await market.price(symbol: r.symbol, atMs: now))
-        if !r.reduceOnly && price * r.quantity < rule.minNotional {
+        let last = Self.decimal(try await market.price(symbol: r.symbol, atMs: now))
+        if !r.reduceOnly && last * r.quantity < rule.minNotional {
             throw ExchangeError.rejected(code: -4164, message: "Order's notional must be no smaller than \(rule.minNotional) (unless you choose reduce only).")
         }
         return try db.write { db in
@@ -254,6 +255,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 guard reduces else { throw ExchangeError.rejected(code: -2022, message: "ReduceOnly Order is rejected.") }
                 qty = min(qty, abs(pos.amt))
             }
+            let price = FillRules.slipped(last, side: r.side, bps: self.slippageBps, tickSize: rule.tickSize)
             let orderId = account.nextId
             account.nextId += 1
             try db.execute(sql: """
@@ -293,7 +295,8 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             throw ExchangeError.rejected(code: -4014, message: "Price not increased by tick size.")
         }
         let now = nowMs()
-        let mark = Self.decimal(try await market.price(symbol: r.symbol, atMs: now))
+        // Binance checks against the mark price (workingType=MARK_PRICE).
+        let mark = Self.decimal(try await market.markPrice(symbol: r.symbol, atMs: now))
         let immediate: Bool = switch (r.kind, r.side) {
         case (.stopMarket, .sell): mark <= r.triggerPrice
         case (.stopMarket, .buy): mark >= r.triggerPrice

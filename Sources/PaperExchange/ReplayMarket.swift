@@ -6,11 +6,14 @@ import GobotCore
 public final class ReplayMarket: MarketData, @unchecked Sendable {
     public let series: [String: [Candle]]
     public let funding: [String: [Int64: Double]]
+    /// 1m mark-price candles (`markprice/SYMBOL-1m.csv`), where downloaded.
+    public let markSeries: [String: [Candle]]
     let resampled: [String: [Interval: [Candle]]]
 
-    public init(series: [String: [Candle]], funding: [String: [Int64: Double]] = [:]) {
+    public init(series: [String: [Candle]], funding: [String: [Int64: Double]] = [:], markSeries: [String: [Candle]] = [:]) {
         self.series = series
         self.funding = funding
+        self.markSeries = markSeries
         var r: [String: [Interval: [Candle]]] = [:]
         for (s, c) in series {
             r[s] = [.m1: c, .m5: CandleResampler.resample(c, to: .m5), .m15: CandleResampler.resample(c, to: .m15)]
@@ -39,9 +42,23 @@ public final class ReplayMarket: MarketData, @unchecked Sendable {
 
     public func candles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] {
         guard let c = series[symbol] else { return [] }
-        // Closed by toMs: open time + 1m <= toMs.
-        let a = Self.lowerBound(c, fromMs), b = Self.lowerBound(c, toMs - 60_000 + 1)
+        return Self.closed(c, fromMs: fromMs, toMs: toMs)
+    }
+
+    public func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] {
+        guard let c = markSeries[symbol] else { return [] }
+        return Self.closed(c, fromMs: fromMs, toMs: toMs)
+    }
+
+    /// Closed by toMs: open time + 1m <= toMs.
+    static func closed(_ c: [Candle], fromMs: Int64, toMs: Int64) -> [Candle] {
+        let a = lowerBound(c, fromMs), b = lowerBound(c, toMs - 60_000 + 1)
         return a < b ? Array(c[a..<b]) : []
+    }
+
+    /// Which price stops and targets trigger on in this replay.
+    public var triggerPriceSource: TriggerPriceSource {
+        .from(withMark: series.keys.filter { !(markSeries[$0] ?? []).isEmpty }.count, of: series.count)
     }
 
     public func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int, nowMs: Int64) async throws -> [Candle] {
@@ -54,7 +71,17 @@ public final class ReplayMarket: MarketData, @unchecked Sendable {
 
     public func price(symbol: String, atMs: Int64) async throws -> Double {
         guard let c = series[symbol], !c.isEmpty else { throw ExchangeError.notConfigured("no replay data for \(symbol)") }
-        let i = Self.lowerBound(c, atMs)
+        return Self.price(c, atMs: atMs)
+    }
+
+    public func markPrice(symbol: String, atMs: Int64) async throws -> Double {
+        guard let m = markSeries[symbol], let first = m.first, let last = m.last,
+              first.openTimeMs <= atMs, atMs < last.openTimeMs + 60_000 else { return try await price(symbol: symbol, atMs: atMs) }
+        return Self.price(m, atMs: atMs)
+    }
+
+    static func price(_ c: [Candle], atMs: Int64) -> Double {
+        let i = lowerBound(c, atMs)
         if i < c.count, c[i].openTimeMs - atMs < 60_000 { return c[i].open }
         return c[max(0, min(i, c.count) - 1)].close
     }
@@ -83,6 +110,7 @@ public enum ReplayData {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: klinesDir)) ?? []
         var series: [String: [Candle]] = [:]
         var funding: [String: [Int64: Double]] = [:]
+        var markSeries: [String: [Candle]] = [:]
         for f in files.sorted() where f.hasSuffix("-1m.csv") {
             let symbol = String(f.dropLast("-1m.csv".count))
             if let symbols, !symbols.contains(symbol) { continue }
@@ -90,6 +118,7 @@ public enum ReplayData {
             if let fromMs { candles.removeAll { $0.openTimeMs < fromMs } }
             if let toMs { candles.removeAll { $0.openTimeMs + 60_000 > toMs } }
             series[symbol] = candles
+            if let marks = try loadMarkPrices(dir: dir, symbol: symbol, fromMs: fromMs, toMs: toMs) { markSeries[symbol] = marks }
             if let text = try? String(contentsOfFile: "\(dir)/funding/\(symbol).csv", encoding: .utf8) {
                 var m: [Int64: Double] = [:]
                 for line in text.split(separator: "\n").dropFirst() {
@@ -101,7 +130,7 @@ public enum ReplayData {
             }
         }
         guard !series.isEmpty else { throw LoadError.noData(dir) }
-        return ReplayMarket(series: series, funding: funding)
+        return ReplayMarket(series: series, funding: funding, markSeries: markSeries)
     }
 
     public static func parseKlines(path: String) throws -> [Candle] {

@@ -167,7 +167,8 @@ extension BinaryTests {
             t += 300_000
         }
         let all = outputs.joined(separator: "\n")
-        #expect(all.contains("trade: XRPUSDT: short 4.2 @ 2.3459, stop 2.3576, target 2.3224"))
+        // The market opened at 2.3459; the short sells 2 bps of slippage lower, and stop and target follow the fill.
+        #expect(all.contains("trade: XRPUSDT: short 4.2 @ 2.3454, stop 2.3571, target 2.3219"))
         #expect(all.contains("reconcile: XRPUSDT: closed by stop-loss"))
         #expect(FileManager.default.fileExists(atPath: "\(dir)/state/charts/XRPUSDT-15m.png"))
 
@@ -197,5 +198,26 @@ extension BinaryTests {
         let refused = try Self.gobot(["scan", "--config", "demo.yaml"], cwd: dir, env: ["GOBOT_NOW_MS": String(t)])
         #expect(refused.code == 78)
         #expect(refused.stderr.contains("only allowed with exchange.environment paper"))
+    }
+
+    @Test func dataImportCheckAndADownloadWithNoNetworkExit75() throws {
+        let dir = try Self.workdir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixture = Self.root.appendingPathComponent("Tests/Fixtures/history/XRPUSDT-1m-2025-05-20.csv").path
+        let imported = try Self.gobot(["data", "import", fixture, "--dir", "hist"], cwd: dir)
+        #expect(imported.code == 0)
+        #expect(imported.stdout.contains("hist/klines/XRPUSDT-1m.csv: 0 → 90 rows"))
+        // 90 clean minutes, but no funding file: named, exit 1.
+        let checked = try Self.gobot(["data", "check", "hist"], cwd: dir)
+        #expect(checked.code == 1)
+        #expect(checked.stdout.contains("90 rows, 2025-05-20 00:00 → 2025-05-20 01:29"))
+        #expect(checked.stdout.contains("no funding/XRPUSDT.csv"))
+        #expect(try Self.gobot(["data", "check", Self.root.appendingPathComponent("sample-data").path], cwd: dir).code == 0)
+        // Port 9 on loopback refuses: try later, and say so.
+        let offline = try Self.gobot(["data", "download", "--symbols", "XRPUSDT", "--from", "2025-05-20", "--to", "2025-05-21", "--dir", "hist",
+                                      "--base-url", "http://127.0.0.1:9"], cwd: dir)
+        #expect(offline.code == 75)
+        #expect(offline.stderr.contains("download stopped: exchange unavailable"))
+        #expect(try Self.gobot(["data", "download", "--symbols", "XRPUSDT", "--from", "2025-13-01", "--to", "2025-05-21"], cwd: dir).code == 64)
     }
 }

@@ -16,11 +16,12 @@ import Testing
         let orders = try h.db.orders()
         #expect(orders.map(\.clientOrderId) == ["gb-1-E", "gb-1-SL", "gb-1-TP"])
         #expect(orders.map(\.status) == ["filled", "open", "open"])
-        #expect(orders[1].triggerPrice == Decimal(string: "1.96")! && orders[2].triggerPrice == Decimal(string: "2.08")!)
+        // The entry fills at 2 plus 2 bps of slippage (2.0004); stop and target are 2 % and 4 % from that fill, on the tick grid.
+        #expect(orders[1].triggerPrice == Decimal(string: "1.9604")! && orders[2].triggerPrice == Decimal(string: "2.0805")!)
         // Reconcile only books the entry commission; run again, it changes nothing.
         #expect(try await Steps.reconcile(h.ctx).message == "reconcile: booked 1 ledger entries")
         #expect(try await Steps.reconcile(h.ctx).message == "reconcile: in agreement with the exchange")
-        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.005")!)
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.005001")!)
     }
 
     @Test func killedAfterIntentLeavesNoOrderAndReconcileClosesTheIntent() async throws {
@@ -73,12 +74,13 @@ import Testing
         #expect(report.message.contains("XRPUSDT: closed by stop-loss"))
         let p = try #require(try h.db.positions().first)
         #expect(p.status == "closed" && p.exitReason == "stop-loss")
-        // The candle opened at 1.95, below the trigger: a gap fills at the open, as it would.
-        #expect(p.exitPrice == Decimal(string: "1.95")!)
-        #expect(p.realizedPnl == Decimal(string: "-0.25")!)
+        // The candle opened at 1.95, below the trigger: a gap fills at the open, as it would, less
+        // 2 bps of slippage on the tick grid (1.9496); the entry paid 2 bps too (2.0004).
+        #expect(p.exitPrice == Decimal(string: "1.9496")!)
+        #expect(p.realizedPnl == Decimal(string: "-0.254")!)
         #expect(try await h.exchangeState().algos.isEmpty)  // take-profit sibling cancelled
         let totals = try h.db.ledgerTotals(fromMs: 0)
-        #expect(totals.realized == Decimal(string: "-0.25")!)
+        #expect(totals.realized == Decimal(string: "-0.254")!)
         #expect(totals.commission < 0)
         #expect(try await Steps.reconcile(h.ctx).message == "reconcile: in agreement with the exchange")
     }
@@ -89,7 +91,7 @@ import Testing
         _ = try await Steps.trade(h.ctx)
         try await h.exchange.cancelAlgoOrder(clientAlgoId: "gb-1-SL")  // someone removed the stop by hand
         let report = try await Steps.reconcile(h.ctx)
-        #expect(report.message.contains("repaired protection (stop 1.96)"))
+        #expect(report.message.contains("repaired protection (stop 1.9604)"))
         #expect(try await h.exchangeState().algos == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
         #expect(try h.db.order(clientOrderId: "gb-1-SL-2")?.status == "open")
         #expect(try h.db.outbox().contains { $0.kind == "error" && $0.payload.contains("stop-loss was missing") })
@@ -165,7 +167,8 @@ extension TradeAndReconcileTests {
         _ = try await h.exchange.inner.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .sell, quantity: 5, reduceOnly: false,
                                                                            clientOrderId: "manual-1"))
         let report = try await Steps.reconcile(h.ctx)
-        #expect(report.message.contains("XRPUSDT: placed a stop at 2.04 on an unmanaged position"))
+        // The short filled at 2 less slippage (1.9996); the stop is 2 % above that.
+        #expect(report.message.contains("XRPUSDT: placed a stop at 2.0395 on an unmanaged position"))
         let stop = try #require(try h.db.orders().first { $0.purpose == "stop" })
         #expect(stop.positionId == nil && stop.status == "open" && stop.clientOrderId.hasPrefix("gb-adopt-XRPUSDT-"))
         #expect(try await h.exchangeState().algos == ["STOP_MARKET"])
