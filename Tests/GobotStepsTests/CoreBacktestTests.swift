@@ -113,7 +113,8 @@ import Testing
 
     @Test func theEngineNamesBTCAndListsEveryTradeToTheMinute() throws {
         let o = try Backtest.runEngine(config: GobotConfig(), options: Self.options(to: nil))
-        #expect(o.neverTradable == ["BTCUSDT: smallest order 100 USDT > max_position_usd 10, skipped"])
+        #expect(o.neverTradable == ["BTCUSDT: smallest order 100 USDT > max_position_usd 10, skipped",
+                                    "ETHUSDT: smallest order 20 USDT > max_position_usd 10, skipped"])
         #expect(!o.closed.isEmpty)
         let summary = o.summary(listing: 3)
         #expect(summary.contains("never tradable: BTCUSDT: smallest order 100 USDT > max_position_usd 10, skipped"))
