@@ -34,6 +34,12 @@ public struct CoreBacktest {
         public var rejections: [String: Int] = [:]
         /// Which price stops and targets triggered on.
         public var triggerSource: TriggerPriceSource = .lastPrice
+        /// Equity per cycle with open positions marked to market (the drawdown that counts).
+        public var markedEquity: [Double] = []
+        /// Simulated time of each cycle (the `equity` points).
+        public var cycleTimesMs: [Int64] = []
+        /// The last traded price per symbol at the end of the run, for marking open positions.
+        public var lastPrices: [String: Double] = [:]
 
         public init(trades: [Trade], ledgerNet: Decimal, ledgerFees: Decimal, ledgerFunding: Decimal, equity: [Double], candles: Int, cycles: Int) {
             self.trades = trades
@@ -82,7 +88,7 @@ public struct CoreBacktest {
 
     /// Count of candles of `c` closed by `t` (open + length <= t), advancing a cursor monotonically.
     @inline(__always)
-    static func closedCount(_ c: [Candle], _ length: Int64, _ t: Int64, _ cursor: inout Int) -> Int {
+    public static func closedCount(_ c: [Candle], _ length: Int64, _ t: Int64, _ cursor: inout Int) -> Int {
         while cursor < c.count && c[cursor].openTimeMs + length <= t { cursor += 1 }
         return cursor
     }
@@ -124,10 +130,18 @@ public struct CoreBacktest {
         var lossBreakerUntil: Int64 = 0
         var lossBreakerAtClosed = -1
         var lossStreak = 0, closedCount = 0, winCount = 0
-        var cursors1: [String: Int] = [:], cursors5: [String: Int] = [:], cursors15: [String: Int] = [:]
+        var cursors1 = [Int](repeating: 0, count: symbols.count), cursors5 = cursors1, cursors15 = cursors1
+        let m1s = symbols.map { m1[$0]! }, m5s = symbols.map { m5[$0]! }, m15s = symbols.map { m15[$0]! }
+        let symbolIndex = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
+        /// Open time of the last entry per symbol (cooldown), and the 15m figures at their last close count.
+        var lastOpened = [Int64?](repeating: nil, count: symbols.count)
+        var frame15 = [(closed: Int, score: Double, trend: Double)](repeating: (-1, 0, 0), count: symbols.count)
         var equity: [Double] = []
         equity.reserveCapacity(Int((rangeEnd - now) / cadenceMs) + 1)
         var equityNow = t.initialCapitalUSD.doubleValue
+        var markedEquity: [Double] = [], cycleTimes: [Int64] = []
+        markedEquity.reserveCapacity(equity.capacity)
+        cycleTimes.reserveCapacity(equity.capacity)
         var candidates: [(symbol: String, score: Double, signal: Signal)] = []
         candidates.reserveCapacity(symbols.count)
         var cycles = 0
@@ -217,28 +231,36 @@ public struct CoreBacktest {
         while now <= rangeEnd {
             cycles += 1
 
-            // scan + analyze: candidates by score, then one signal each.
+            // scan + analyze: candidates by score, then one signal each. When no entry can happen
+            // this cycle (every slot taken, loss breaker open) the answers cannot matter: skip the analysis.
+            let canEnter = live.count < r.maxOpenPositions && lossBreakerUntil <= now
             candidates.removeAll(keepingCapacity: true)
-            for s in symbols {
+            for si in symbols.indices {
                 if candidates.count >= config.universe.maxSymbols { break }
+                let s = symbols[si]
                 if live.contains(where: { trades[$0].symbol == s }) { continue }
-                if let last = trades.last(where: { $0.symbol == s })?.openedAtMs, now - last < cooldownMs { continue }
-                let c15 = m15[s]!, c5 = m5[s]!, c1 = m1[s]!
-                var k15 = cursors15[s] ?? 0, k5 = cursors5[s] ?? 0, k1 = cursors1[s] ?? 0
-                let n15 = Self.closedCount(c15, Interval.m15.ms, now, &k15)
-                let n5 = Self.closedCount(c5, Interval.m5.ms, now, &k5)
-                let n1 = Self.closedCount(c1, Interval.m1.ms, now, &k1)
-                cursors15[s] = k15; cursors5[s] = k5; cursors1[s] = k1
-                let w15 = c15[max(0, n15 - 60)..<n15]
-                guard w15.count >= 30, let lastClose = w15.last?.close else { continue }
-                let fast = Indicators.emaLast(w15.lazy.map(\.close), period: 9) ?? lastClose
-                let slow = Indicators.emaLast(w15.lazy.map(\.close), period: 21) ?? lastClose
-                let atr = Indicators.atrFraction(w15) ?? 0.01
-                let score = abs(fast - slow) / slow / max(atr, 0.0001)
+                if let last = lastOpened[si], now - last < cooldownMs { continue }
+                let c15 = m15s[si], c5 = m5s[si], c1 = m1s[si]
+                let n15 = Self.closedCount(c15, Interval.m15.ms, now, &cursors15[si])
+                let n5 = Self.closedCount(c5, Interval.m5.ms, now, &cursors5[si])
+                let n1 = Self.closedCount(c1, Interval.m1.ms, now, &cursors1[si])
+                guard n15 >= 30 else { continue }
+                // Everything computed from closed 15m bars changes only when one more closes.
+                if frame15[si].closed != n15 {
+                    let w15 = c15[max(0, n15 - 60)..<n15]
+                    let (fast, slow) = Indicators.emaLastPair(w15, fast: 9, slow: 21)
+                    let atr = Indicators.atrFraction(w15) ?? 0.01
+                    frame15[si] = (n15, abs(fast - slow) / slow / max(atr, 0.0001), RulesAnalyst.trend(c15[max(0, n15 - 120)..<n15]))
+                }
+                let score = frame15[si].score
+                guard canEnter else {
+                    candidates.append((s, score, Signal(direction: .none, confidence: 0, rationale: "", model: RulesAnalyst.model)))
+                    continue
+                }
                 // The step pipeline keeps about 150 m1 candles from its first scan on.
                 let first1 = max(0, n1 - 120)
                 let signal = RulesAnalyst.analyze(m1: c1[first1..<n1], m5: c5[max(0, n5 - 120)..<n5], m15: c15[max(0, n15 - 120)..<n15],
-                                                  withRationale: false)
+                                                  withRationale: false, trend15: frame15[si].trend)
                 candidates.append((s, score, signal))
             }
             // analyze stores in score order; trade takes confidence, then that order. Only
@@ -253,7 +275,7 @@ public struct CoreBacktest {
                 guard let rule = rules[cand.symbol] else { continue }
                 // Integer checks the gate would also reject on, before any Decimal work.
                 if live.count >= r.maxOpenPositions || live.contains(where: { trades[$0].symbol == cand.symbol }) || lossBreakerUntil > now { continue }
-                if let last = trades.last(where: { $0.symbol == cand.symbol })?.openedAtMs, now - last < cooldownMs { continue }
+                if let last = lastOpened[symbolIndex[cand.symbol]!], now - last < cooldownMs { continue }
                 // Even the capped size cannot reach the minimum: the gate would say below_min_notional.
                 // Only a clear miss is skipped here; near the boundary the Decimal gate decides.
                 // The gate sizes on the mark price, as the trade step does.
@@ -293,6 +315,7 @@ public struct CoreBacktest {
                 fill(plan.symbol, plan.side.entrySide, plan.quantity, entryPx, now)
                 trades.append(Trade(symbol: plan.symbol, side: plan.side, quantity: plan.quantity, entryPrice: entryPx, exitPrice: nil, exitReason: "",
                                     openedAtMs: now, closedAtMs: nil, realizedPnl: 0, fees: 0, funding: 0))
+                lastOpened[symbolIndex[plan.symbol]!] = now
                 let index = trades.count - 1
                 live.append(index)
                 let prices = ProtectivePrices.compute(side: plan.side, entry: entryPx, stopPercent: t.stopLossPercent,
@@ -368,12 +391,23 @@ public struct CoreBacktest {
             }
             if ledgerChanged { equityNow = (t.initialCapitalUSD + ledgerNet).doubleValue }
             equity.append(equityNow)
+            var unrealized = 0.0
+            for index in live {
+                let s = trades[index].symbol
+                if let a = amt[s], a != 0 { unrealized += a.doubleValue * (price(s) - (entry[s] ?? 0).doubleValue) }
+            }
+            markedEquity.append(equityNow + unrealized)
+            cycleTimes.append(now)
             now += cadenceMs
         }
         var result = Result(trades: trades, ledgerNet: ledgerNet, ledgerFees: ledgerFees, ledgerFunding: ledgerFunding, equity: equity,
                             candles: symbols.reduce(0) { $0 + (m1[$1]?.count ?? 0) }, cycles: cycles)
         result.rejections = rejections
         result.triggerSource = .from(withMark: marks.count, of: symbols.count)
+        result.markedEquity = markedEquity
+        result.cycleTimesMs = cycleTimes
+        now -= cadenceMs  // the last cycle
+        for s in symbols { result.lastPrices[s] = price(s) }
         return result
     }
 }

@@ -23,6 +23,20 @@ public enum Indicators {
         return prev
     }
 
+    /// ``emaLast(_:period:)`` for two periods in one pass over slice closes, bit for bit the same
+    /// values: the two chains are independent, so the CPU runs them side by side. 0 when empty.
+    public static func emaLastPair(_ candles: ArraySlice<Candle>, fast: Int, slow: Int) -> (fast: Double, slow: Double) {
+        guard let first = candles.first?.close else { return (0, 0) }
+        let kf = 2.0 / Double(fast + 1), ks = 2.0 / Double(slow + 1)
+        var f = first, s = first
+        for c in candles {
+            let v = c.close
+            f = v * kf + f * (1 - kf)
+            s = v * ks + s * (1 - ks)
+        }
+        return (f, s)
+    }
+
     /// Wilder's RSI of the last value, or nil with too little data.
     public static func rsi<C: RandomAccessCollection>(_ input: C, period: Int = 14) -> Double? where C.Element == Double, C.Index == Int {
         let closes = input

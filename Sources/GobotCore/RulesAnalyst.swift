@@ -9,30 +9,47 @@ public enum RulesAnalyst {
         analyze(m1: m1[...], m5: m5[...], m15: m15[...])
     }
 
+    /// The EMA(9)/EMA(21) spread of the last 120 closes, relative to the slow EMA.
+    public static func trend(_ candles: ArraySlice<Candle>) -> Double {
+        let (fast, slow) = Indicators.emaLastPair(candles.suffix(120), fast: 9, slow: 21)
+        guard slow > 0 else { return 0 }
+        return (fast - slow) / slow
+    }
+
     /// The same analysis on slices, allocating nothing but the answer (backtests call it per cycle).
-    public static func analyze(m1: ArraySlice<Candle>, m5: ArraySlice<Candle>, m15: ArraySlice<Candle>, withRationale: Bool = true) -> Signal {
+    /// `trend15` is ``trend(_:)`` of `m15` when the caller already has it (it changes every 15 minutes).
+    /// Without a rationale, each figure is computed only when the answer still depends on it.
+    public static func analyze(m1: ArraySlice<Candle>, m5: ArraySlice<Candle>, m15: ArraySlice<Candle>, withRationale: Bool = true,
+                               trend15: Double? = nil) -> Signal {
         guard m15.count >= 30, m5.count >= 30, m1.count >= 30 else {
             return Signal(direction: .none, confidence: 0, rationale: "not enough candles", model: model)
         }
-        func trend(_ candles: ArraySlice<Candle>) -> Double {
-            let closes = candles.suffix(120).lazy.map(\.close)
-            let fast = Indicators.emaLast(closes, period: 9) ?? 0
-            let slow = Indicators.emaLast(closes, period: 21) ?? 0
-            guard slow > 0 else { return 0 }
-            return (fast - slow) / slow
-        }
-        let t15 = trend(m15), t5 = trend(m5)
+        let t15 = trend15 ?? trend(m15)
         let window = m1.suffix(60)
+        let last = window.last?.close ?? 0
+        if !withRationale {
+            let none = Signal(direction: .none, confidence: 0.5, rationale: "", model: model)
+            guard t15 != 0 else { return none }
+            let t5 = trend(m5)
+            guard (t15 > 0 && t5 > 0) || (t15 < 0 && t5 < 0) else { return none }
+            let closes1 = ClosesView(candles: window)
+            let ema1 = Indicators.emaLast(closes1, period: 9) ?? 0
+            guard t15 > 0 ? last > ema1 : last < ema1 else { return none }
+            let rsi = Indicators.rsi(closes1) ?? 50
+            guard t15 > 0 ? (rsi > 50 && rsi < 75) : (rsi < 50 && rsi > 25) else { return none }
+            let atr = Indicators.atrFraction(m5.suffix(40)) ?? 0
+            let strength = (abs(t15) + abs(t5)) / max(atr, 0.0005)
+            return Signal(direction: t15 > 0 ? .long : .short, confidence: min(0.95, 0.6 + 0.1 * strength), rationale: "", model: model)
+        }
+        let t5 = trend(m5)
         let closes1 = ClosesView(candles: window)
         let rsi = Indicators.rsi(closes1) ?? 50
         let ema1 = Indicators.emaLast(closes1, period: 9) ?? 0
-        let last = window.last?.close ?? 0
         let atr = Indicators.atrFraction(m5.suffix(40)) ?? 0
 
         let up = t15 > 0 && t5 > 0 && last > ema1 && rsi > 50 && rsi < 75
         let down = t15 < 0 && t5 < 0 && last < ema1 && rsi < 50 && rsi > 25
         guard up || down else {
-            guard withRationale else { return Signal(direction: .none, confidence: 0.5, rationale: "", model: model) }
             return Signal(direction: .none, confidence: 0.5,
                           rationale: "no alignment: trend15m \(fmt(t15 * 100))%, trend5m \(fmt(t5 * 100))%, rsi1m \(fmt(rsi))",
                           model: model)
@@ -40,7 +57,6 @@ public enum RulesAnalyst {
         // Confidence grows with trend strength on both frames relative to volatility.
         let strength = (abs(t15) + abs(t5)) / max(atr, 0.0005)
         let confidence = min(0.95, 0.6 + 0.1 * strength)
-        guard withRationale else { return Signal(direction: up ? .long : .short, confidence: confidence, rationale: "", model: model) }
         return Signal(direction: up ? .long : .short, confidence: confidence,
                       rationale: "trend15m \(fmt(t15 * 100))%, trend5m \(fmt(t5 * 100))%, rsi1m \(fmt(rsi)), atr5m \(fmt(atr * 100))%",
                       model: model)

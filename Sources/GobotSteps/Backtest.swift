@@ -36,10 +36,16 @@ public enum Backtest {
         public var initialCapital: Decimal
         /// Whether stops and targets triggered on mark-price klines (as live) or on the last price.
         public var triggerSource: TriggerPriceSource = .lastPrice
+        /// Equity per step with open positions marked to market.
+        public var markedEquity: [Double] = []
+        /// Price per symbol at the last step, for marking positions still open.
+        public var lastPrices: [String: Double] = [:]
+        public var neverTradable: [String] = []
 
         public var closed: [PositionRow] { positions.filter { $0.status == "closed" } }
         public var wins: Int { closed.filter { $0.netPnl > 0 }.count }
-        public var maxDrawdownUSD: Double { Statistics.maxDrawdown(equity.map(\.usd)) }
+        /// Marked to market: open positions count.
+        public var maxDrawdownUSD: Double { Statistics.maxDrawdown(markedEquity.isEmpty ? equity.map(\.usd) : markedEquity) }
     }
 
     public static func run(config base: GobotConfig, options: Options, analyst: any Analyst = RulesAnalystAdapter()) async throws -> Result {
@@ -63,6 +69,7 @@ public enum Backtest {
                               secrets: Secrets(environment: [:]), step: .backtest, exchange: exchange, analyst: analyst)
         ctx.saveCharts = false
         var equity: [(Int64, Double)] = []
+        var marked: [Double] = []
         var t = start
         while t <= range.endMs {
             // Thousands of cycles of synchronous database work with no suspension point would hold
@@ -75,33 +82,79 @@ public enum Backtest {
             _ = try await Steps.trade(ctx)
             _ = try await Steps.reconcile(ctx)
             let net = try db.ledgerTotals(fromMs: 0).net
-            equity.append((t, (config.trading.initialCapitalUSD + net).doubleValue))
+            let usd = (config.trading.initialCapitalUSD + net).doubleValue
+            equity.append((t, usd))
+            var unrealized = 0.0
+            for p in try db.livePositions() {
+                let mark = try await market.price(symbol: p.symbol, atMs: t)
+                unrealized += (mark - p.entryPrice.doubleValue) * p.quantity.doubleValue * (p.side == .long ? 1 : -1)
+            }
+            marked.append(usd + unrealized)
             t += cadence
         }
+        var lastPrices: [String: Double] = [:]
+        for s in market.symbols() { lastPrices[s] = try await market.price(symbol: s, atMs: t - cadence) }
         var result = Result(positions: try db.positions(), signals: try db.signals(), totals: try db.ledgerTotals(fromMs: 0),
                             equity: equity, startMs: start, endMs: min(t, range.endMs), candles: market.series.values.reduce(0) { $0 + $1.count },
                             initialCapital: config.trading.initialCapitalUSD)
         result.triggerSource = market.triggerPriceSource
+        result.markedEquity = marked
+        result.lastPrices = lastPrices
+        result.neverTradable = BacktestOutcome.neverTradable(lowest: market.series.mapValues { $0.map(\.low).min() ?? 0 }, rules: info.rules, config: config)
         return result
     }
 
-    public static func summary(_ r: Result) -> String {
-        let closed = r.closed
-        let w = Statistics.wilson(successes: r.wins, trials: closed.count)
-        let rejected = Dictionary(grouping: r.signals.filter { $0.status == "rejected" }, by: { ($0.decision ?? "").split(separator: ":").first.map(String.init) ?? "" })
-            .map { "\($0.key) \($0.value.count)" }.sorted()
-        var lines = [
-            "backtest \(TradingCalendar.dayString(r.startMs)) → \(TradingCalendar.dayString(r.endMs)) UTC, \(r.candles) 1m candles",
-            "trades: \(closed.count) closed, \(r.wins) won" + (closed.isEmpty ? "" : String(format: ", win rate %.1f%% (95%% Wilson %.1f–%.1f%%)",
-                Double(r.wins) / Double(closed.count) * 100, w.low * 100, w.high * 100)),
-            "net P&L: \(r.totals.net.rounded(scale: 4)) USD (realized \(r.totals.realized.rounded(scale: 4)), fees \(r.totals.commission.rounded(scale: 4)), funding \(r.totals.funding.rounded(scale: 4)))",
-            String(format: "max drawdown: %.4f USD", r.maxDrawdownUSD),
-            "fills: stops and targets trigger on \(r.triggerSource.rawValue)\(r.triggerSource == .lastPrice ? " (no markprice/ data; live uses the mark price)" : ""), slippage on every market fill",
-            "signals: \(r.signals.count), rejected by reason: \(rejected.joined(separator: ", "))",
-        ]
-        for p in closed.prefix(50) {
-            lines.append("  \(TradingCalendar.dayString(p.openedAtMs)) \(p.side.rawValue) \(p.symbol) qty \(p.quantity.plainString) @ \(p.entryPrice.plainString) → \(p.exitPrice?.plainString ?? "-") \(p.exitReason ?? "") net \(p.netPnl.rounded(scale: 4))")
+    /// The same backtest on the in-memory engine (``CoreBacktest``): identical trades (a test
+    /// runs both), without SQLite in the loop, so a year of one symbol takes well under a second.
+    public static func runEngine(config base: GobotConfig, options: Options) throws -> BacktestOutcome {
+        let data = try ReplayData.loadSeries(dir: options.dataDir, symbols: options.symbols, fromMs: options.fromMs, toMs: options.toMs)
+        let info = try ExchangeInfoDecoder.decode(try Data(contentsOf: URL(fileURLWithPath: options.exchangeInfoPath)))
+        var config = base
+        let symbols = data.candles.keys.sorted()
+        config.universe.symbols = symbols
+        config.universe.maxSymbols = max(config.universe.maxSymbols, symbols.count)
+        config.emergency.killSwitchEnabled = false
+        config.exchange.environment = .paper
+        let cadence = Int64(options.cadenceMinutes) * 60_000
+        let r = CoreBacktest(config: config, series: data.candles, funding: data.funding, rules: info.rules, markSeries: data.marks).run(cadenceMs: cadence)
+        guard let first = r.cycleTimesMs.first, let last = r.cycleTimesMs.last else {
+            throw StepError.failed("no complete cycle in \(options.dataDir) for the chosen window (a run needs 10 hours of warm-up candles)")
         }
-        return lines.joined(separator: "\n")
+        let trades = r.trades.map { p in
+            let mark = p.closedAtMs == nil ? r.lastPrices[p.symbol].flatMap { Decimal(price: $0) } : nil
+            return BacktestOutcome.Trade(symbol: p.symbol, side: p.side, quantity: p.quantity, entryPrice: p.entryPrice, openedAtMs: p.openedAtMs,
+                                         closedAtMs: p.closedAtMs, exitPrice: p.exitPrice, exitReason: p.exitReason, net: mark.map {
+                                             BacktestOutcome.unrealized(side: p.side, quantity: p.quantity, entry: p.entryPrice, mark: $0)
+                                         } ?? p.net, markPrice: mark)
+        }
+        return BacktestOutcome(engine: "in-memory engine", trades: trades, realized: r.ledgerNet - r.ledgerFees - r.ledgerFunding, commission: r.ledgerFees,
+                               funding: r.ledgerFunding, markedEquity: Array(zip(r.cycleTimesMs, r.markedEquity)),
+                               startMs: first, endMs: last, candles: r.candles, initialCapital: config.trading.initialCapitalUSD,
+                               rejections: r.rejections, triggerSource: r.triggerSource,
+                               neverTradable: BacktestOutcome.neverTradable(lowest: data.candles.mapValues { $0.map(\.low).min() ?? 0 },
+                                                                            rules: info.rules, config: config))
     }
+
+    /// The step pipeline's result in the common report shape.
+    public static func outcome(_ r: Result) -> BacktestOutcome {
+        let trades = r.positions.filter { $0.status != "failed" }.map { p in
+            let open = p.status != "closed"
+            let mark = open ? r.lastPrices[p.symbol].flatMap { Decimal(price: $0) } : nil
+            return BacktestOutcome.Trade(symbol: p.symbol, side: p.side, quantity: p.quantity, entryPrice: p.entryPrice, openedAtMs: p.openedAtMs,
+                                         closedAtMs: open ? nil : p.closedAtMs, exitPrice: p.exitPrice, exitReason: p.exitReason ?? "",
+                                         net: mark.map { BacktestOutcome.unrealized(side: p.side, quantity: p.quantity, entry: p.entryPrice, mark: $0) } ?? p.netPnl,
+                                         markPrice: mark)
+        }
+        var rejections: [String: Int] = [:]
+        for s in r.signals where s.status == "rejected" {
+            rejections[(s.decision ?? "").split(separator: ":").first.map(String.init) ?? "", default: 0] += 1
+        }
+        let marked = r.markedEquity.isEmpty ? r.equity.map(\.usd) : r.markedEquity
+        return BacktestOutcome(engine: "step pipeline through SQLite", trades: trades, realized: r.totals.realized, commission: r.totals.commission,
+                               funding: r.totals.funding, markedEquity: Array(zip(r.equity.map(\.ms), marked)),
+                               startMs: r.startMs, endMs: r.equity.last?.ms ?? r.endMs, candles: r.candles, initialCapital: r.initialCapital,
+                               rejections: rejections, triggerSource: r.triggerSource, neverTradable: r.neverTradable)
+    }
+
+    public static func summary(_ r: Result) -> String { outcome(r).summary() }
 }

@@ -2,6 +2,7 @@ import Analysts
 import Charts
 import Foundation
 import GobotCore
+import PaperExchange
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,6 +42,113 @@ public enum Benchmarks {
             price = close
         }
         return out
+    }
+
+    /// Candles rounded to a 0.0001 tick and 0.1 volume, as exchanges write them (a random walk's
+    /// full-precision doubles would be unlike any real file).
+    public static func syntheticOnTicks(count: Int, startMs: Int64, seed: UInt64 = 42) -> [Candle] {
+        func tick(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
+        return synthetic(count: count, startMs: startMs, seed: seed).map {
+            Candle(openTimeMs: $0.openTimeMs, open: tick($0.open), high: tick($0.high), low: tick($0.low), close: tick($0.close),
+                   volume: ($0.volume * 10).rounded() / 10)
+        }
+    }
+
+    /// Writes candles in the kline CSV layout with fixed decimals, without a String per number.
+    public static func writeKlines(_ candles: [Candle], path: String, decimals: Int = 4) throws {
+        var out: [UInt8] = Array("open_time_ms,open,high,low,close,volume\n".utf8)
+        out.reserveCapacity(candles.count * 50)
+        var scratch = [UInt8](repeating: 0, count: 24)
+        func int(_ v: Int64) {
+            var v = v, n = 0
+            if v < 0 { out.append(45); v = -v }
+            repeat { scratch[n] = UInt8(48 + v % 10); v /= 10; n += 1 } while v > 0
+            while n > 0 { n -= 1; out.append(scratch[n]) }
+        }
+        func fixed(_ x: Double, _ d: Int) {
+            var scale: Int64 = 1
+            for _ in 0..<d { scale *= 10 }
+            let v = Int64((x * Double(scale)).rounded())
+            int(v / scale)
+            if d > 0 {
+                out.append(46)
+                var frac = abs(v % scale), digits = [UInt8](repeating: 48, count: d)
+                for k in stride(from: d - 1, through: 0, by: -1) { digits[k] = UInt8(48 + frac % 10); frac /= 10 }
+                out += digits
+            }
+        }
+        for c in candles {
+            int(c.openTimeMs)
+            for (k, v) in [c.open, c.high, c.low, c.close, c.volume].enumerated() {
+                out.append(44)
+                fixed(v, k == 4 ? 1 : decimals)
+            }
+            out.append(10)
+        }
+        try Data(out).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// exchangeInfo for synthetic symbols priced like XRPUSDT.
+    public static func exchangeInfoJSON(symbols: [String]) -> String {
+        let rows = symbols.map {
+            #"{"symbol":"\#($0)","status":"TRADING","contractType":"PERPETUAL","quoteAsset":"USDT","filters":[{"filterType":"PRICE_FILTER","tickSize":"0.0001"},{"filterType":"LOT_SIZE","stepSize":"0.1","minQty":"0.1"},{"filterType":"MIN_NOTIONAL","notional":"5"}]}"#
+        }
+        return #"{"rateLimits":[],"symbols":["# + rows.joined(separator: ",") + "]}"
+    }
+
+    /// Seconds of the fastest of `runs` runs of `body` (the first run also pays page faults).
+    public static func best<T>(of runs: Int, _ body: () throws -> T) rethrows -> (seconds: Double, value: T) {
+        var best = Double.infinity
+        var value: T?
+        for _ in 0..<max(runs, 1) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let v = try body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            value = v
+        }
+        return (best, value!)
+    }
+
+    /// Wall seconds and peak RSS (MB) of a child process, which must exit 0.
+    public static func timeChild(_ executable: String, _ arguments: [String], cwd: String) throws -> (seconds: Double, peakMB: Double, stdout: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)  // the largest child so far: run the biggest last
+        guard p.terminationStatus == 0 else {
+            throw StepError.failed("\(executable) \(arguments.joined(separator: " ")) exited \(p.terminationStatus)")
+        }
+        return (s, Double(usage.ru_maxrss) / 1024, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Seconds of the fastest of `runs` runs of an async `body`.
+    public static func bestAsync(of runs: Int, _ body: () async throws -> Void) async rethrows -> Double {
+        var best = Double.infinity
+        for _ in 0..<max(runs, 1) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try await body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return best
+    }
+
+    /// What one paper cron step asks the market for: scan's new klines of each frame, the
+    /// exchange's settlement of the last five minutes, and a fill price.
+    public static func paperStepReads(_ market: any MarketData, symbol: String, nowMs: Int64) async throws {
+        for interval in Interval.allCases {
+            _ = try await market.klines(symbol: symbol, interval: interval, startMs: nowMs - 150 * interval.ms, limit: 500, nowMs: nowMs)
+        }
+        _ = try await market.candles1m(symbol: symbol, fromMs: nowMs - 300_000, toMs: nowMs)
+        _ = try await market.price(symbol: symbol, atMs: nowMs)
     }
 
     public static func peakRSSMegabytes() -> Double {

@@ -38,7 +38,8 @@ public enum LiveServices {
         }
         let exchange: any FuturesExchange
         if c.environment == .paper, let dir = c.paperDataDir {
-            let market = try ReplayData.load(dir: dir, symbols: config.universe.symbols.isEmpty ? nil : config.universe.symbols)
+            // Each step reads only the rows it asks about (bisecting the files), not the whole recording.
+            let market = try ReplayFiles(dir: dir, symbols: config.universe.symbols.isEmpty ? nil : config.universe.symbols)
             let info = try ExchangeInfoDecoder.decode(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/exchangeInfo.json")))
             exchange = PaperExchange(db: db, market: market, rules: info.rules, feeRate: c.takerFeeRate, slippageBps: c.slippageBps,
                                      initialBalance: config.trading.initialCapitalUSD, nowMs: { clock.nowMs() })

@@ -22,25 +22,25 @@ extension GobotDatabase {
     /// The latest `limit` candles that closed at or before `closedByMs`, oldest first.
     public func candles(symbol: String, interval: Interval, closedByMs: Int64, limit: Int) throws -> [Candle] {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT open_time_ms, open, high, low, close, volume FROM candles
                 WHERE symbol = ? AND interval = ? AND close_time_ms <= ?
                 ORDER BY open_time_ms DESC LIMIT ?
-                """, arguments: [symbol, interval.rawValue, closedByMs, limit])
+                """), arguments: [symbol, interval.rawValue, closedByMs, limit])
             return rows.reversed().map { Candle(openTimeMs: $0[0], open: $0[1], high: $0[2], low: $0[3], close: $0[4], volume: $0[5]) }
         }
     }
 
     public func lastCandleOpenMs(symbol: String, interval: Interval) throws -> Int64? {
         try read { db in
-            try Int64.fetchOne(db, sql: "SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?",
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?"),
                                arguments: [symbol, interval.rawValue])
         }
     }
 
     /// Keeps the candle table bounded: cron runs forever.
     public func pruneCandles(olderThanMs: Int64) throws {
-        try write { db in try db.execute(sql: "DELETE FROM candles WHERE open_time_ms < ?", arguments: [olderThanMs]) }
+        try write { db in try db.cachedStatement(sql: "DELETE FROM candles WHERE open_time_ms < ?").execute(arguments: [olderThanMs]) }
     }
 
     // MARK: candidates
@@ -55,8 +55,8 @@ extension GobotDatabase {
 
     public func addCandidate(symbol: String, atMs: Int64, lastClose: Double, score: Double) throws {
         try write { db in
-            try db.execute(sql: "UPDATE candidates SET status = 'expired' WHERE symbol = ? AND status = 'fresh'", arguments: [symbol])
-            try db.execute(sql: "INSERT INTO candidates (symbol, created_at_ms, last_close, score) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(sql: "UPDATE candidates SET status = 'expired' WHERE symbol = ? AND status = 'fresh'").execute(arguments: [symbol])
+            try db.cachedStatement(sql: "INSERT INTO candidates (symbol, created_at_ms, last_close, score) VALUES (?, ?, ?, ?)").execute(
                            arguments: [symbol, atMs, lastClose, score])
         }
     }
@@ -64,9 +64,9 @@ extension GobotDatabase {
     /// Fresh candidates; older ones are expired first so a slow analyze never acts on stale data.
     public func freshCandidates(nowMs: Int64, maxAgeMs: Int64) throws -> [Candidate] {
         try write { db in
-            try db.execute(sql: "UPDATE candidates SET status = 'expired' WHERE status = 'fresh' AND created_at_ms < ?",
+            try db.cachedStatement(sql: "UPDATE candidates SET status = 'expired' WHERE status = 'fresh' AND created_at_ms < ?").execute(
                            arguments: [nowMs - maxAgeMs])
-            return try Row.fetchAll(db, sql: "SELECT * FROM candidates WHERE status = 'fresh' ORDER BY score DESC").map {
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM candidates WHERE status = 'fresh' ORDER BY score DESC")).map {
                 Candidate(id: $0["id"], symbol: $0["symbol"], createdAtMs: $0["created_at_ms"], lastClose: $0["last_close"], score: $0["score"])
             }
         }
@@ -88,16 +88,16 @@ extension GobotDatabase {
     @discardableResult
     public func storeSignal(candidateId: Int64?, symbol: String, atMs: Int64, signal: Signal, referencePrice: Double, chartHashes: [String]) throws -> Int64 {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO signals (candidate_id, symbol, created_at_ms, direction, confidence, rationale, model,
                     prompt_tokens, completion_tokens, cost_usd, chart_hashes, reference_price)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [candidateId, symbol, atMs, signal.direction.rawValue, signal.confidence, signal.rationale, signal.model,
+                """).execute(arguments: [candidateId, symbol, atMs, signal.direction.rawValue, signal.confidence, signal.rationale, signal.model,
                                  signal.promptTokens, signal.completionTokens, String(signal.costUSD), chartHashes.joined(separator: ","),
                                  referencePrice])
             let id = db.lastInsertedRowID
             if let candidateId {
-                try db.execute(sql: "UPDATE candidates SET status = 'analyzed' WHERE id = ?", arguments: [candidateId])
+                try db.cachedStatement(sql: "UPDATE candidates SET status = 'analyzed' WHERE id = ?").execute(arguments: [candidateId])
             }
             return id
         }
@@ -105,14 +105,14 @@ extension GobotDatabase {
 
     public func freshSignals(nowMs: Int64, maxAgeMs: Int64) throws -> [StoredSignal] {
         try write { db in
-            try db.execute(sql: "UPDATE signals SET status = 'expired', decision = 'expired before trade' WHERE status = 'fresh' AND created_at_ms < ?",
+            try db.cachedStatement(sql: "UPDATE signals SET status = 'expired', decision = 'expired before trade' WHERE status = 'fresh' AND created_at_ms < ?").execute(
                            arguments: [nowMs - maxAgeMs])
-            return try Row.fetchAll(db, sql: "SELECT * FROM signals WHERE status = 'fresh' ORDER BY confidence DESC, id").map(Self.signal)
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM signals WHERE status = 'fresh' ORDER BY confidence DESC, id")).map(Self.signal)
         }
     }
 
     public func signals() throws -> [StoredSignal] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM signals ORDER BY id").map(Self.signal) }
+        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM signals ORDER BY id")).map(Self.signal) }
     }
 
     static func signal(_ row: Row) -> StoredSignal {
@@ -126,7 +126,7 @@ extension GobotDatabase {
 
     public func decideSignal(_ id: Int64, status: String, decision: String) throws {
         try write { db in
-            try db.execute(sql: "UPDATE signals SET status = ?, decision = ? WHERE id = ?", arguments: [status, decision, id])
+            try db.cachedStatement(sql: "UPDATE signals SET status = ?, decision = ? WHERE id = ?").execute(arguments: [status, decision, id])
         }
     }
 }

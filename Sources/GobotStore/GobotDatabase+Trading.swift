@@ -149,36 +149,36 @@ extension GobotDatabase {
     }
 
     public func order(clientOrderId: String) throws -> OrderRow? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM orders WHERE client_order_id = ?", arguments: [clientOrderId]).map(OrderRow.init) }
+        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM orders WHERE client_order_id = ?"), arguments: [clientOrderId]).map(OrderRow.init) }
     }
 
     public func orders(statuses: [String]? = nil) throws -> [OrderRow] {
         try read { db in
             if let statuses {
                 let marks = statuses.map { _ in "?" }.joined(separator: ",")
-                return try Row.fetchAll(db, sql: "SELECT * FROM orders WHERE status IN (\(marks)) ORDER BY id",
+                return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM orders WHERE status IN (\(marks)) ORDER BY id"),
                                         arguments: StatementArguments(statuses)).map(OrderRow.init)
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM orders ORDER BY id").map(OrderRow.init)
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM orders ORDER BY id")).map(OrderRow.init)
         }
     }
 
     public func orders(positionId: Int64) throws -> [OrderRow] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM orders WHERE position_id = ? ORDER BY id", arguments: [positionId]).map(OrderRow.init) }
+        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM orders WHERE position_id = ? ORDER BY id"), arguments: [positionId]).map(OrderRow.init) }
     }
 
     // MARK: positions
 
     public func livePositions() throws -> [PositionRow] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM positions WHERE status IN ('opening','open') ORDER BY id").map(PositionRow.init) }
+        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM positions WHERE status IN ('opening','open') ORDER BY id")).map(PositionRow.init) }
     }
 
     public func positions() throws -> [PositionRow] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM positions ORDER BY id").map(PositionRow.init) }
+        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM positions ORDER BY id")).map(PositionRow.init) }
     }
 
     public func position(id: Int64) throws -> PositionRow? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM positions WHERE id = ?", arguments: [id]).map(PositionRow.init) }
+        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM positions WHERE id = ?"), arguments: [id]).map(PositionRow.init) }
     }
 
     public func markPositionOpen(id: Int64, entryPrice: Decimal, quantity: Decimal, atMs: Int64) throws {
@@ -282,7 +282,7 @@ extension GobotDatabase {
     public func ledgerTotals(fromMs: Int64, toMs: Int64 = .max) throws -> LedgerTotals {
         try read { db in
             var t = LedgerTotals()
-            for row in try Row.fetchAll(db, sql: "SELECT kind, amount_usd FROM ledger WHERE at_ms >= ? AND at_ms < ?", arguments: [fromMs, toMs]) {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, amount_usd FROM ledger WHERE at_ms >= ? AND at_ms < ?"), arguments: [fromMs, toMs]) {
                 let amount = Decimal(exchangeString: row["amount_usd"]) ?? 0
                 switch row["kind"] as String {
                 case "realized_pnl": t.realized += amount
@@ -298,7 +298,7 @@ extension GobotDatabase {
     /// Every ledger amount from `fromMs`, oldest first (for equity curves).
     public func ledgerAmounts(fromMs: Int64) throws -> [Decimal] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT amount_usd FROM ledger WHERE at_ms >= ? ORDER BY at_ms, id", arguments: [fromMs])
+            try String.fetchAll(db.cachedStatement(sql: "SELECT amount_usd FROM ledger WHERE at_ms >= ? ORDER BY at_ms, id"), arguments: [fromMs])
                 .map { Decimal(exchangeString: $0) ?? 0 }
         }
     }
@@ -313,7 +313,7 @@ extension GobotDatabase {
 
     public func tradeHistory() throws -> TradeHistory {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT realized_pnl, fees, funding FROM positions WHERE status = 'closed' ORDER BY closed_at_ms, id")
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT realized_pnl, fees, funding FROM positions WHERE status = 'closed' ORDER BY closed_at_ms, id"))
             var wins = 0, streak = 0
             for r in rows {
                 let net = (Decimal(exchangeString: r["realized_pnl"] ?? "0") ?? 0) - (Decimal(exchangeString: r["fees"]) ?? 0)
@@ -326,14 +326,14 @@ extension GobotDatabase {
 
     public func entriesSince(_ ms: Int64) throws -> (count: Int, notional: Decimal) {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT notional_usd FROM positions WHERE opened_at_ms >= ? AND status != 'failed'", arguments: [ms])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT notional_usd FROM positions WHERE opened_at_ms >= ? AND status != 'failed'"), arguments: [ms])
             return (rows.count, rows.reduce(Decimal(0)) { $0 + (Decimal(exchangeString: $1["notional_usd"]) ?? 0) })
         }
     }
 
     public func lastEntryMs(symbol: String) throws -> Int64? {
         try read { db in
-            try Int64.fetchOne(db, sql: "SELECT MAX(opened_at_ms) FROM positions WHERE symbol = ? AND status != 'failed'", arguments: [symbol])
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(opened_at_ms) FROM positions WHERE symbol = ? AND status != 'failed'"), arguments: [symbol])
         }
     }
 }

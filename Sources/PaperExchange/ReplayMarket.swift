@@ -105,61 +105,75 @@ public enum ReplayData {
         }
     }
 
+    /// Candles and funding rates of a data folder, without the resampled frames a `ReplayMarket` builds.
+    public struct Series: Sendable {
+        public var candles: [String: [Candle]]
+        public var funding: [String: [Int64: Double]]
+        /// Mark-price 1m klines from `markprice/`, where the folder has them.
+        public var marks: [String: [Candle]]
+    }
+
     public static func load(dir: String, symbols: [String]? = nil, fromMs: Int64? = nil, toMs: Int64? = nil) throws -> ReplayMarket {
-        let klinesDir = "\(dir)/klines"
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: klinesDir)) ?? []
+        let s = try loadSeries(dir: dir, symbols: symbols, fromMs: fromMs, toMs: toMs)
+        return ReplayMarket(series: s.candles, funding: s.funding, markSeries: s.marks)
+    }
+
+    /// The symbols that have a `klines/SYMBOL-1m.csv` file under `dir`, sorted.
+    public static func symbols(dir: String) -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/klines")) ?? []
+        return files.filter { $0.hasSuffix("-1m.csv") }.map { String($0.dropLast("-1m.csv".count)) }.sorted()
+    }
+
+    /// Reads only the rows of the window: the start is found by bisecting the file, parsing stops at the end.
+    public static func loadSeries(dir: String, symbols: [String]? = nil, fromMs: Int64? = nil, toMs: Int64? = nil) throws -> Series {
         var series: [String: [Candle]] = [:]
         var funding: [String: [Int64: Double]] = [:]
         var markSeries: [String: [Candle]] = [:]
-        for f in files.sorted() where f.hasSuffix("-1m.csv") {
-            let symbol = String(f.dropLast("-1m.csv".count))
+        for symbol in Self.symbols(dir: dir) {
             if let symbols, !symbols.contains(symbol) { continue }
-            var candles = try parseKlines(path: "\(klinesDir)/\(f)")
-            if let fromMs { candles.removeAll { $0.openTimeMs < fromMs } }
-            if let toMs { candles.removeAll { $0.openTimeMs + 60_000 > toMs } }
-            series[symbol] = candles
+            series[symbol] = try parseKlines(path: "\(dir)/klines/\(symbol)-1m.csv", fromMs: fromMs, toMs: toMs)
             if let marks = try loadMarkPrices(dir: dir, symbol: symbol, fromMs: fromMs, toMs: toMs) { markSeries[symbol] = marks }
-            if let text = try? String(contentsOfFile: "\(dir)/funding/\(symbol).csv", encoding: .utf8) {
-                var m: [Int64: Double] = [:]
-                for line in text.split(separator: "\n").dropFirst() {
-                    let parts = line.split(separator: ",")
-                    guard parts.count >= 2, let t = Int64(parts[0]), let r = Double(parts[1]) else { continue }
-                    m[t - t % 3_600_000] = r  // real fundingTime is a few ms past the hour
-                }
-                funding[symbol] = m
-            }
+            if let rates = loadFunding(path: "\(dir)/funding/\(symbol).csv") { funding[symbol] = rates }
         }
         guard !series.isEmpty else { throw LoadError.noData(dir) }
-        return ReplayMarket(series: series, funding: funding, markSeries: markSeries)
+        return Series(candles: series, funding: funding, marks: markSeries)
+    }
+
+    /// Funding events by hour (`funding_time_ms,rate`), nil when the file is missing.
+    public static func loadFunding(path: String) -> [Int64: Double]? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var m: [Int64: Double] = [:]
+        for line in text.split(separator: "\n").dropFirst() {
+            let parts = line.split(separator: ",")
+            guard parts.count >= 2, let t = Int64(parts[0]), let r = Double(parts[1]) else { continue }
+            m[t - t % 3_600_000] = r  // real fundingTime is a few ms past the hour
+        }
+        return m
     }
 
     public static func parseKlines(path: String) throws -> [Candle] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        var out: [Candle] = []
-        out.reserveCapacity(data.count / 50)
-        var lineNo = 0
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var fields = [Double](repeating: 0, count: 6)
-            var start = 0
-            let bytes = raw.bindMemory(to: UInt8.self)
-            for i in 0...bytes.count {
-                if i < bytes.count && bytes[i] != 10 { continue }
-                defer { start = i + 1 }
-                lineNo += 1
-                if i - start < 2 { continue }
-                let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-                if lineNo == 1 && line.hasPrefix("open_time") { continue }
-                let parts = line.split(separator: ",", omittingEmptySubsequences: false)
-                guard parts.count >= 6 else { throw LoadError.badLine(file: path, line: lineNo, text: line) }
-                for k in 0..<6 {
-                    guard let v = Double(parts[k].trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                        throw LoadError.badLine(file: path, line: lineNo, text: line)
-                    }
-                    fields[k] = v
+        try parseKlines(path: path, fromMs: nil, toMs: nil)
+    }
+
+    /// Rows with open time >= `fromMs` that closed by `toMs` (open + 1m <= toMs).
+    public static func parseKlines(path: String, fromMs: Int64?, toMs: Int64?) throws -> [Candle] {
+        let file = try MappedFile(path: path)
+        do {
+            return try file.withBytes { bytes in
+                guard fromMs != nil || toMs != nil else { return try KlineCSV.parse(bytes, file: path) }
+                let start = fromMs.map { KlineCSV.lowerBound(bytes, openTimeMs: $0) } ?? 0
+                var out: [Candle] = []
+                try KlineCSV.parse(bytes, from: start, file: path) { c in
+                    if let toMs, c.openTimeMs + 60_000 > toMs { return false }
+                    if let fromMs, c.openTimeMs < fromMs { return true }
+                    out.append(c)
+                    return true
                 }
-                out.append(Candle(openTimeMs: Int64(fields[0]), open: fields[1], high: fields[2], low: fields[3], close: fields[4], volume: fields[5]))
+                return out
             }
+        } catch let e as KlineCSV.ParseError {
+            guard case .badLine(let f, let l, let t) = e else { throw e }
+            throw LoadError.badLine(file: f, line: l, text: t)
         }
-        return out
     }
 }

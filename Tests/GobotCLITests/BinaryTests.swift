@@ -131,8 +131,17 @@ extension BinaryTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try Self.gobot(["backtest", "--data", "\(Self.root.path)/sample-data", "--from", "2025-05-20", "--to", "2025-05-22", "--out", "\(dir)/out"], cwd: dir)
         #expect(r.code == 0)
-        #expect(r.stdout.contains("backtest 2025-05-20"))
+        #expect(r.stdout.contains("backtest (in-memory engine) 2025-05-20"))
         #expect(r.stdout.contains("net P&L:"))
+        #expect(r.stdout.contains("never tradable: BTCUSDT: smallest order 100 USDT > max_position_usd 10, skipped"))
+        // --pipeline replays the cron steps through SQLite and lists the very same trades.
+        let p = try Self.gobot(["backtest", "--pipeline", "--data", "\(Self.root.path)/sample-data", "--from", "2025-05-20", "--to", "2025-05-22",
+                                "--out", "\(dir)/out-pipeline"], cwd: dir)
+        #expect(p.code == 0)
+        #expect(p.stdout.contains("backtest (step pipeline through SQLite) 2025-05-20"))
+        let trades = { (s: String) in s.split(separator: "\n").filter { $0.hasPrefix("  20") } }
+        #expect(!trades(r.stdout).isEmpty)
+        #expect(trades(r.stdout) == trades(p.stdout))
         #expect(FileManager.default.fileExists(atPath: "\(dir)/out/backtest-equity.png"))
         let html = try String(contentsOfFile: "\(dir)/out/backtest.html", encoding: .utf8)
         #expect(html.contains("data:image/png;base64,"))

@@ -82,3 +82,100 @@ import Testing
         #expect(try await compare(c, days: 3, dir: tmp.path, triggers: .markPrice) >= 3)
     }
 }
+
+/// The engine's shortcuts (lazy figures, the cached 15m trend) must not change a single answer.
+@Suite struct FastAnalysisTests {
+    @Test func lazyAnalysisGivesTheFullAnalysisAnswerEveryCycle() throws {
+        let market = try ReplayData.load(dir: BacktestTests.sample)
+        var compared = 0, directional = 0
+        for (symbol, m1) in market.series {
+            let m5 = CandleResampler.resample(m1, to: .m5), m15 = CandleResampler.resample(m1, to: .m15)
+            var k1 = 0, k5 = 0, k15 = 0
+            var now = m1[0].openTimeMs + 36_000_000
+            while now <= m1.last!.openTimeMs {
+                let n1 = CoreBacktest.closedCount(m1, 60_000, now, &k1), n5 = CoreBacktest.closedCount(m5, 300_000, now, &k5)
+                let n15 = CoreBacktest.closedCount(m15, 900_000, now, &k15)
+                let w1 = m1[max(0, n1 - 120)..<n1], w5 = m5[max(0, n5 - 120)..<n5], w15 = m15[max(0, n15 - 120)..<n15]
+                let full = RulesAnalyst.analyze(m1: w1, m5: w5, m15: w15, withRationale: true)
+                let fast = RulesAnalyst.analyze(m1: w1, m5: w5, m15: w15, withRationale: false, trend15: RulesAnalyst.trend(w15))
+                #expect(fast.direction == full.direction, "\(symbol) at \(now)")
+                if full.direction != .none {
+                    #expect(fast.confidence.bitPattern == full.confidence.bitPattern, "\(symbol) at \(now)")
+                    directional += 1
+                }
+                compared += 1
+                now += 300_000
+            }
+        }
+        #expect(compared > 7_000)
+        #expect(directional > 100)
+    }
+
+    @Test func emaPairIsBitForBitTheSingleEMA() {
+        let candles = Benchmarks.synthetic(count: 500, startMs: 0)
+        for n in [1, 2, 30, 120, 500] {
+            let slice = candles.suffix(n)
+            let pair = Indicators.emaLastPair(slice, fast: 9, slow: 21)
+            #expect(pair.fast.bitPattern == Indicators.emaLast(slice.map(\.close), period: 9)!.bitPattern)
+            #expect(pair.slow.bitPattern == Indicators.emaLast(slice.map(\.close), period: 21)!.bitPattern)
+        }
+    }
+}
+
+/// Reports a user can act on: untradable symbols named first, open positions listed and marked.
+@Suite struct BacktestOutcomeTests {
+    static func options(to: Int64?) -> Backtest.Options {
+        Backtest.Options(dataDir: BacktestTests.sample, fromMs: BacktestTests.start, toMs: to, exchangeInfoPath: "\(BacktestTests.sample)/exchangeInfo.json")
+    }
+
+    @Test func symbolsThatCanNeverTradeAreNamedWithTheReason() {
+        let btc = SymbolRules(symbol: "BTCUSDT", tickSize: Decimal(string: "0.1")!, stepSize: Decimal(string: "0.001")!,
+                              minQty: Decimal(string: "0.001")!, minNotional: 100)
+        #expect(SymbolFit.reasonNeverTradable(symbol: "BTCUSDT", rules: btc, lowestPrice: 100_000, maxPositionUSD: 10)
+                == "BTCUSDT: smallest order 100 USDT > max_position_usd 10, skipped")
+        let sol = SymbolRules(symbol: "SOLUSDT", tickSize: Decimal(string: "0.01")!, stepSize: 1, minQty: 1, minNotional: 5)
+        #expect(SymbolFit.reasonNeverTradable(symbol: "SOLUSDT", rules: sol, lowestPrice: 150, maxPositionUSD: 10)?
+            .hasPrefix("SOLUSDT: quantity rounds to 0 at step 1") == true)
+        // Cheap enough at its lowest price: it can trade.
+        #expect(SymbolFit.reasonNeverTradable(symbol: "SOLUSDT", rules: sol, lowestPrice: 9, maxPositionUSD: 10) == nil)
+        #expect(SymbolFit.reasonNeverTradable(symbol: "NEWUSDT", rules: nil, lowestPrice: 1, maxPositionUSD: 10) == "NEWUSDT: not in exchangeInfo, skipped")
+    }
+
+    @Test func theEngineNamesBTCAndListsEveryTradeToTheMinute() throws {
+        let o = try Backtest.runEngine(config: GobotConfig(), options: Self.options(to: nil))
+        #expect(o.neverTradable == ["BTCUSDT: smallest order 100 USDT > max_position_usd 10, skipped",
+                                    "ETHUSDT: smallest order 20 USDT > max_position_usd 10, skipped"])
+        #expect(!o.closed.isEmpty)
+        let summary = o.summary(listing: 3)
+        #expect(summary.contains("never tradable: BTCUSDT: smallest order 100 USDT > max_position_usd 10, skipped"))
+        #expect(summary.contains("max drawdown:") && summary.contains("marked to market"))
+        let first = o.closed[0]
+        #expect(BacktestOutcome.line(first).hasPrefix("\(BacktestOutcome.minute(first.openedAtMs)) → \(BacktestOutcome.minute(first.closedAtMs!))"))
+        let dir = TempDir()
+        _ = try BacktestReport.write(o, dir: dir.path)
+        let html = try String(contentsOfFile: dir.file("backtest.html"), encoding: .utf8)
+        for t in o.trades { #expect(html.contains("<td>\(BacktestOutcome.minute(t.openedAtMs))</td>")) }
+        #expect(html.contains("All \(o.trades.count) trades"))
+    }
+
+    @Test func aPositionOpenAtTheEndIsListedMarkedAndCountsInTheDrawdown() async throws {
+        let full = try Backtest.runEngine(config: GobotConfig(), options: Self.options(to: nil))
+        // Cut the data a few minutes after the first entry: the position is still open at the end.
+        let entry = full.trades[0]
+        let cut = (entry.openedAtMs / 60_000 + 12) * 60_000
+        let o = try Backtest.runEngine(config: GobotConfig(), options: Self.options(to: cut))
+        let open = try #require(o.open.first)
+        #expect(open.symbol == entry.symbol && open.openedAtMs == entry.openedAtMs)
+        let mark = try #require(open.markPrice)
+        #expect(open.net == BacktestOutcome.unrealized(side: open.side, quantity: open.quantity, entry: open.entryPrice, mark: mark))
+        let summary = o.summary()
+        #expect(summary.contains("OPEN at the end"))
+        #expect(summary.contains("open at the end: 1 position, unrealized \(open.net.rounded(scale: 4)) USD marked to market"))
+        // The marked curve moves with the open position while the booked one only has the entry fee.
+        let last = try #require(o.markedEquity.last)
+        #expect(abs(last.usd - ((o.initialCapital + o.net).doubleValue + open.net.doubleValue)) < 1e-6)
+        // The pipeline reports the same open position.
+        let p = Backtest.outcome(try await Backtest.run(config: GobotConfig(), options: Self.options(to: cut)))
+        #expect(p.open.map { "\($0.symbol) \($0.openedAtMs) \($0.net)" } == o.open.map { "\($0.symbol) \($0.openedAtMs) \($0.net)" })
+    }
+}

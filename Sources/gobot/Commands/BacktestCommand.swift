@@ -9,7 +9,7 @@ extension Gobot {
     struct BacktestCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "backtest",
-            abstract: "Run scan → analyze → trade → reconcile over history on the paper exchange (no look-ahead).")
+            abstract: "Backtest the rules over history (no look-ahead) on the in-memory engine; --pipeline replays the cron steps through SQLite instead.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Folder with klines/SYMBOL-1m.csv and funding/SYMBOL.csv.") var data: String = "sample-data"
         @Option(help: "exchangeInfo JSON giving tick/step sizes and minimum notional.") var exchangeInfo: String?
@@ -18,6 +18,8 @@ extension Gobot {
         @Option(help: "Where the equity PNG and HTML report go.") var out: String = "state/reports"
         @Option(help: "rules (default, free, deterministic) or vision (the configured OpenAI-compatible endpoint; answers are cached in the state database and count against analyst.daily_budget_usd).")
         var analyst: AnalystKind = .rules
+        @Flag(help: "Replay scan → analyze → trade → reconcile through SQLite on the paper exchange (minutes per symbol-year) instead of the in-memory engine; both make the same trades. Implied by --analyst vision.")
+        var pipeline = false
 
         func validate() throws {
             for (name, value) in [("--from", from), ("--to", to)] {
@@ -41,6 +43,16 @@ extension Gobot {
             } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
             let options = Backtest.Options(dataDir: data, fromMs: from.flatMap(Self.parseDay), toMs: to.flatMap(Self.parseDay),
                                            exchangeInfoPath: exchangeInfo ?? "\(data)/exchangeInfo.json")
+            if analyst == .rules && !pipeline {
+                let outcome: BacktestOutcome
+                do { outcome = try Backtest.runEngine(config: config, options: options) } catch {
+                    throw Terminal.fail("backtest: \(error)", code: StepExit.failed.rawValue)
+                }
+                print(outcome.summary())
+                let files = try BacktestReport.write(outcome, dir: out)
+                print("wrote \(files.joined(separator: ", "))")
+                return
+            }
             var chosen = config
             chosen.analyst.kind = analyst
             let analystImpl: any Analyst

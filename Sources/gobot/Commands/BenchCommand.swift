@@ -8,13 +8,22 @@ import PaperExchange
 
 extension Gobot {
     struct Bench: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print speed figures: chart rendering and the backtest pipeline.")
-        @Option(help: "Days of synthetic 1m candles (one symbol) for the pipeline benchmark.") var days: Int = 30
+        static let configuration = CommandConfiguration(
+            abstract: "Print speed figures with their targets: charts, CSV parsing, the engine, a whole backtest process, paper replay steps, memory and the step pipeline.")
+        @Option(help: "Days of 1m candles (one symbol) for the step pipeline benchmark.") var days: Int = 30
+        @Option(help: "Measure on your own data folder (klines/SYMBOL-1m.csv, exchangeInfo.json) instead of a synthetic year.") var data: String?
         @Flag(help: "Charts only.") var chartsOnly = false
-        @Flag(help: "Skip the (slow) step pipeline; run the in-memory engine only.") var engineOnly = false
+        @Flag(help: "Skip the (slow) step pipeline.") var engineOnly = false
 
         func validate() throws {
             guard (1...366).contains(days) else { throw ValidationError("--days must be between 1 and 366, got \(days).") }
+            if let data, !FileManager.default.fileExists(atPath: "\(data)/klines") {
+                throw ValidationError("--data \(data): no klines/ folder there (expected klines/SYMBOL-1m.csv files).")
+            }
+        }
+
+        static func rate(_ x: Double) -> String {
+            x >= 1e6 ? String(format: "%.2f M", x / 1e6) : x >= 1e3 ? String(format: "%.1f k", x / 1e3) : String(format: "%.0f ", x)
         }
 
         func run() async throws {
@@ -23,35 +32,111 @@ extension Gobot {
             let split = CandleChart.profile(Benchmarks.synthetic(count: 120, startMs: 0))
             print(String(format: "charts: one chart = %.2f ms drawing + %.2f ms PNG encoding", split.drawMs, split.encodeMs))
             if chartsOnly { return }
-            let start: Int64 = 1_735_689_600_000  // 2025-01-01
-            let candles = Benchmarks.synthetic(count: days * 1440, startMs: start)
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gobot-bench-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: "\(dir)/klines", withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            var csv = "open_time_ms,open,high,low,close,volume\n"
-            for k in candles { csv += "\(k.openTimeMs),\(k.open),\(k.high),\(k.low),\(k.close),\(k.volume)\n" }
-            try csv.write(toFile: "\(dir)/klines/XRPUSDT-1m.csv", atomically: true, encoding: .utf8)
-            let info = #"{"rateLimits":[],"symbols":[{"symbol":"XRPUSDT","status":"TRADING","contractType":"PERPETUAL","quoteAsset":"USDT","filters":[{"filterType":"PRICE_FILTER","tickSize":"0.0001"},{"filterType":"LOT_SIZE","stepSize":"0.1","minQty":"0.1"},{"filterType":"MIN_NOTIONAL","notional":"5"}]}]}"#
-            try info.write(toFile: "\(dir)/exchangeInfo.json", atomically: true, encoding: .utf8)
-            let infoRules = try ExchangeInfoDecoder.decode(Data(info.utf8)).rules
-            // Best of three runs: the first also pays page faults for the candle arrays.
-            var es = Double.infinity
-            var engine = CoreBacktest.Result(trades: [], ledgerNet: 0, ledgerFees: 0, ledgerFunding: 0, equity: [], candles: 0, cycles: 0)
-            for _ in 0..<3 {
-                let e0 = DispatchTime.now().uptimeNanoseconds
-                engine = CoreBacktest(config: GobotConfig(), series: ["XRPUSDT": candles], funding: [:], rules: infoRules).run()
-                es = min(es, Double(DispatchTime.now().uptimeNanoseconds - e0) / 1e9)
+            if let data { try await own(data: data, scratch: dir) } else { try await synthetic(dir: dir) }
+        }
+
+        /// The figures of issue #12 on a synthetic symbol-year (525,600 1m candles).
+        func synthetic(dir: String) async throws {
+            let start: Int64 = 1_735_689_600_000  // 2025-01-01
+            let year = "\(dir)/year", week = "\(dir)/week", ten = "\(dir)/ten"
+            for d in [year, week, ten] { try FileManager.default.createDirectory(atPath: "\(d)/klines", withIntermediateDirectories: true) }
+            let candles = Benchmarks.syntheticOnTicks(count: 365 * 1440, startMs: start)
+            let yearFile = "\(year)/klines/XRPUSDT-1m.csv"
+            try Benchmarks.writeKlines(candles, path: yearFile)
+            try Benchmarks.writeKlines(Array(candles.suffix(7 * 1440)), path: "\(week)/klines/XRPUSDT-1m.csv")
+            let tenSymbols = (0..<10).map { "SYM\($0)USDT" }
+            for s in tenSymbols { try FileManager.default.createSymbolicLink(atPath: "\(ten)/klines/\(s)-1m.csv", withDestinationPath: yearFile) }
+            try Benchmarks.exchangeInfoJSON(symbols: ["XRPUSDT"]).write(toFile: "\(year)/exchangeInfo.json", atomically: true, encoding: .utf8)
+            try Benchmarks.exchangeInfoJSON(symbols: ["XRPUSDT"]).write(toFile: "\(week)/exchangeInfo.json", atomically: true, encoding: .utf8)
+            try Benchmarks.exchangeInfoJSON(symbols: tenSymbols).write(toFile: "\(ten)/exchangeInfo.json", atomically: true, encoding: .utf8)
+            let size = (try FileManager.default.attributesOfItem(atPath: yearFile)[.size] as? Int) ?? 0
+
+            // 2. The CSV reader.
+            let parse = try Benchmarks.best(of: 5) { try ReplayData.parseKlines(path: yearFile) }
+            print(String(format: "csv: one symbol-year (%d rows, %.1f MB) parsed in %.3f s = %@rows/s (target >= 5 M rows/s, load < 0.1 s)",
+                         parse.value.count, Double(size) / 1e6, parse.seconds, Self.rate(Double(parse.value.count) / parse.seconds)))
+
+            // 4. The engine, one symbol-year, rules analyst.
+            let rules = try ExchangeInfoDecoder.decode(Data(Benchmarks.exchangeInfoJSON(symbols: ["XRPUSDT"]).utf8)).rules
+            let engine = Benchmarks.best(of: 3) {
+                CoreBacktest(config: GobotConfig(), series: ["XRPUSDT": parse.value], funding: [:], rules: rules).run()
             }
-            print(String(format: "engine: %d 1m candles (%d days, same cycle and rules, in memory, best of 3) in %.3f s = %.0f candles/s (target > 1.2 M/s), %d trades, net %@ USD; peak RSS %.1f MB",
-                         engine.candles, days, es, Double(engine.candles) / es, engine.trades.count, "\(engine.ledgerNet.rounded(scale: 4))",
-                         Benchmarks.peakRSSMegabytes()))
-            print("engine: gate rejections of confident signals: \(engine.rejections.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+            print(String(format: "engine: one symbol-year (%d candles, analysis every 5 min, rules analyst, risk gate, fees) in %.3f s = %@candles/s (target >= 5 M/s), %d trades, net %@ USD",
+                         engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds), engine.value.trades.count,
+                         "\(engine.value.ledgerNet.rounded(scale: 4))"))
+
+            // 1. The whole `gobot backtest` process.
+            let exe = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0] : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
+            var runs: [Double] = []
+            for _ in 0..<3 {
+                runs.append(try Benchmarks.timeChild(exe, ["backtest", "--data", year, "--out", "\(dir)/out"], cwd: dir).seconds)
+            }
+            print(String(format: "backtest: whole `gobot backtest` process, one symbol-year, in %.2f s wall best of 3 (%.2f s worst) (target < 1 s on 2 cores)",
+                         runs.min()!, runs.max()!))
+
+            // 3. Paper replay steps read a window, whatever the length of the recording.
+            for (name, d) in [("7-day", week), ("1-year", year)] {
+                let files = try ReplayFiles(dir: d)
+                let now = candles.last!.openTimeMs
+                let step = try await Benchmarks.bestAsync(of: 20) { try await Benchmarks.paperStepReads(files, symbol: "XRPUSDT", nowMs: now) }
+                print(String(format: "paper replay: the market reads of one cron step on a %@ recording: %.2f ms (target: the same for 7 days and a year)",
+                             name, step * 1000))
+            }
+
+            // 7. Memory: ten symbol-years through the engine, in a child process of its own.
+            let mem = try Benchmarks.timeChild(exe, ["backtest", "--data", ten, "--out", "\(dir)/out10"], cwd: dir)
+            print(String(format: "memory: 10 symbol-years (%d candles) through `gobot backtest` in %.2f s, peak RSS %.0f MB (target < 500 MB)",
+                         10 * candles.count, mem.seconds, mem.peakMB))
+
+            // 5. The step pipeline.
             if engineOnly { return }
+            let pdir = "\(dir)/pipeline"
+            try FileManager.default.createDirectory(atPath: "\(pdir)/klines", withIntermediateDirectories: true)
+            try Benchmarks.writeKlines(Array(candles.prefix(days * 1440)), path: "\(pdir)/klines/XRPUSDT-1m.csv")
+            try Benchmarks.exchangeInfoJSON(symbols: ["XRPUSDT"]).write(toFile: "\(pdir)/exchangeInfo.json", atomically: true, encoding: .utf8)
+            try await pipeline(dir: pdir, label: "\(days) days, one symbol")
+        }
+
+        func pipeline(dir: String, label: String, fromMs: Int64? = nil) async throws {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let r = try await Backtest.run(config: GobotConfig(), options: .init(dataDir: dir, exchangeInfoPath: "\(dir)/exchangeInfo.json"))
+            var options = Backtest.Options(dataDir: dir, fromMs: fromMs, exchangeInfoPath: "\(dir)/exchangeInfo.json")
+            options.cadenceMinutes = 5
+            let r = try await Backtest.run(config: GobotConfig(), options: options)
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            print(String(format: "pipeline: %d 1m candles (%d days, scan→analyze→trade→reconcile every 5 min, rules analyst, paper exchange) in %.2f s = %.0f candles/s, %d trades; peak RSS %.1f MB",
-                         r.candles, days, s, Double(r.candles) / s, r.closed.count, Benchmarks.peakRSSMegabytes()))
+            print(String(format: "pipeline: %d 1m candles (%@, scan→analyze→trade→reconcile every 5 min through SQLite, paper exchange) in %.2f s = %@candles/s (target >= 30 k/s, 10x the 3 k/s of before), %d trades",
+                         r.candles, label, s, Self.rate(Double(r.candles) / s), r.closed.count))
+        }
+
+        /// Parse, engine and pipeline figures on the user's own files.
+        func own(data: String, scratch: String) async throws {
+            let symbols = ReplayData.symbols(dir: data)
+            var rows = 0, bytes = 0
+            let parse = try Benchmarks.best(of: 3) { () -> [String: [Candle]] in
+                var out: [String: [Candle]] = [:]
+                for s in symbols { out[s] = try ReplayData.parseKlines(path: "\(data)/klines/\(s)-1m.csv") }
+                return out
+            }
+            for s in symbols {
+                rows += parse.value[s]?.count ?? 0
+                bytes += (try FileManager.default.attributesOfItem(atPath: "\(data)/klines/\(s)-1m.csv")[.size] as? Int) ?? 0
+            }
+            print(String(format: "csv: %d files, %d rows, %.1f MB parsed in %.3f s = %@rows/s (target >= 5 M rows/s)",
+                         symbols.count, rows, Double(bytes) / 1e6, parse.seconds, Self.rate(Double(rows) / parse.seconds)))
+            let info = try ExchangeInfoDecoder.decode(try Data(contentsOf: URL(fileURLWithPath: "\(data)/exchangeInfo.json")))
+            var config = GobotConfig()
+            config.universe.symbols = symbols
+            config.universe.maxSymbols = max(config.universe.maxSymbols, symbols.count)
+            let funding = symbols.reduce(into: [String: [Int64: Double]]()) { $0[$1] = ReplayData.loadFunding(path: "\(data)/funding/\($1).csv") }
+            let engine = Benchmarks.best(of: 3) { CoreBacktest(config: config, series: parse.value, funding: funding, rules: info.rules).run() }
+            print(String(format: "engine: %d symbols, %d candles in %.3f s = %@candles/s (target >= 5 M/s per symbol-year), %d trades, net %@ USD; peak RSS %.0f MB",
+                         symbols.count, engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds),
+                         engine.value.trades.count, "\(engine.value.ledgerNet.rounded(scale: 4))", Benchmarks.peakRSSMegabytes()))
+            if engineOnly { return }
+            // The pipeline on the last `days` days (plus warm-up) of the folder.
+            let end = parse.value.values.compactMap { $0.last?.openTimeMs }.min() ?? 0
+            try await pipeline(dir: data, label: "last \(days) days of \(symbols.count) symbols", fromMs: end - Int64(days) * 86_400_000)
         }
     }
 }

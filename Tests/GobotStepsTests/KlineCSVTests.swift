@@ -1,0 +1,123 @@
+import Foundation
+import GobotCore
+import PaperExchange
+import Testing
+
+/// The byte parser must give exactly the Doubles `Double(String)` gives, row for row.
+@Suite struct KlineCSVTests {
+    static let sample = BacktestTests.sample
+
+    /// The reader it replaced: a String per line, split, trim, `Double(String)`.
+    static func reference(_ text: String) -> [Candle] {
+        var out: [Candle] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.count < 2 || (n == 0 && line.hasPrefix("open_time")) { continue }
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).prefix(6)
+                .map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+            out.append(Candle(openTimeMs: Int64(f[0]), open: f[1], high: f[2], low: f[3], close: f[4], volume: f[5]))
+        }
+        return out
+    }
+
+    static func bits(_ c: [Candle]) -> [[UInt64]] {
+        c.map { [UInt64(bitPattern: $0.openTimeMs), $0.open.bitPattern, $0.high.bitPattern, $0.low.bitPattern, $0.close.bitPattern, $0.volume.bitPattern] }
+    }
+
+    static func parse(_ text: String) throws -> [Candle] {
+        var bytes = Array(text.utf8)
+        return try bytes.withUnsafeMutableBufferPointer { try KlineCSV.parse(UnsafeBufferPointer($0), file: "t.csv") }
+    }
+
+    @Test func realFilesParseBitForBitAsDoubleOfString() throws {
+        var rows = 0
+        for symbol in ["BTCUSDT", "ETHUSDT", "BNBUSDT", "XRPUSDT"] {
+            let path = "\(Self.sample)/klines/\(symbol)-1m.csv"
+            let fast = try ReplayData.parseKlines(path: path)
+            let slow = Self.reference(try String(contentsOfFile: path, encoding: .utf8))
+            #expect(fast.count == 10_080)
+            #expect(Self.bits(fast) == Self.bits(slow), "\(symbol)")
+            rows += fast.count
+        }
+        #expect(rows == 4 * 10_080)
+    }
+
+    @Test func randomDecimalsMatchDoubleOfString() throws {
+        var state: UInt64 = 7
+        func next(_ n: UInt64) -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return (state >> 33) % n
+        }
+        var text = "open_time_ms,open,high,low,close,volume\n"
+        for i in 0..<20_000 {
+            var fields = ["\(1_700_000_000_000 + i * 60_000)"]
+            for _ in 0..<5 {
+                let intDigits = Int(next(12)), fracDigits = Int(next(12))
+                var s = next(8) == 0 ? "-" : ""
+                s += intDigits == 0 ? "0" : (0..<intDigits).map { k in String(k == 0 ? 1 + next(9) : next(10)) }.joined()
+                if fracDigits > 0 { s += "." + (0..<fracDigits).map { _ in String(next(10)) }.joined() }
+                fields.append(s)
+            }
+            text += fields.joined(separator: ",") + "\n"
+        }
+        #expect(Self.bits(try Self.parse(text)) == Self.bits(Self.reference(text)))
+    }
+
+    @Test func unusualShapesFallBackToDoubleOfString() throws {
+        let text = "open_time_ms,open,high,low,close,volume\r\n"
+            + "1000, 1.5e3 ,2E-2,-0.000123,12345678901234567890.5,.5\r\n"
+            + "\n"
+            + "2000,5.,0.1234567890123456789,7,8,9,extra,columns\n"
+            + "3000.0,1,2,3,4,5"
+        let fast = try Self.parse(text)
+        #expect(fast.count == 3)
+        #expect(Self.bits(fast) == Self.bits(Self.reference(text.replacingOccurrences(of: "\r", with: ""))))
+        #expect(fast[0].open == 1500 && fast[0].high == 0.02 && fast[2].openTimeMs == 3000)
+    }
+
+    @Test func aBadRowIsNamedByFileAndLine() throws {
+        #expect(throws: KlineCSV.ParseError.badLine(file: "t.csv", line: 3, text: "2000,1,2,x,4,5")) {
+            try Self.parse("open_time_ms,open,high,low,close,volume\n1000,1,2,3,4,5\n2000,1,2,x,4,5\n")
+        }
+        #expect(throws: KlineCSV.ParseError.self) { try Self.parse("1000,1,2,3,4\n") }
+    }
+
+    @Test func aWindowReadsOnlyItsRowsAndEqualsTheFilteredWholeFile() throws {
+        let path = "\(Self.sample)/klines/XRPUSDT-1m.csv"
+        let all = try ReplayData.parseKlines(path: path)
+        for (from, to) in [(all[0].openTimeMs, all[5].openTimeMs), (all[100].openTimeMs + 1, all[2000].openTimeMs + 30_000),
+                           (0, all[3].openTimeMs + 60_000), (all.last!.openTimeMs, Int64.max), (all.last!.openTimeMs + 1, Int64.max)] {
+            let window = try ReplayData.parseKlines(path: path, fromMs: from, toMs: to)
+            #expect(window == all.filter { $0.openTimeMs >= from && $0.openTimeMs + 60_000 <= to })
+        }
+    }
+}
+
+/// A paper replay step reads a window of the file; it must see what the whole file would show.
+@Suite struct ReplayFilesTests {
+    @Test func answersExactlyAsTheWholeFileMarket() async throws {
+        let dir = BacktestTests.sample
+        let whole = try ReplayData.load(dir: dir), files = try ReplayFiles(dir: dir)
+        #expect(files.symbols() == whole.symbols())
+        let c = whole.series["BNBUSDT"]!
+        var t = c[0].openTimeMs - 3_600_000
+        var checked = 0
+        while t < c.last!.openTimeMs + 7_200_000 {
+            for s in ["BNBUSDT", "XRPUSDT"] {
+                #expect(try await files.price(symbol: s, atMs: t) == whole.price(symbol: s, atMs: t))
+                #expect(try await files.candles1m(symbol: s, fromMs: t - 7_000_000, toMs: t) == whole.candles1m(symbol: s, fromMs: t - 7_000_000, toMs: t))
+                for interval in Interval.allCases {
+                    for limit in [1, 60, 150] {
+                        #expect(try await files.klines(symbol: s, interval: interval, startMs: nil, limit: limit, nowMs: t)
+                                == whole.klines(symbol: s, interval: interval, startMs: nil, limit: limit, nowMs: t))
+                        #expect(try await files.klines(symbol: s, interval: interval, startMs: t - 150 * interval.ms + 7, limit: limit, nowMs: t)
+                                == whole.klines(symbol: s, interval: interval, startMs: t - 150 * interval.ms + 7, limit: limit, nowMs: t))
+                    }
+                }
+                checked += 1
+            }
+            t += 3_600_000 * 7 + 60_000 * 13 + 17
+        }
+        #expect(checked > 40)
+        #expect(try await files.fundingRate(symbol: "BNBUSDT", fundingTimeMs: 1_747_728_000_000) == whole.fundingRate(symbol: "BNBUSDT", fundingTimeMs: 1_747_728_000_000))
+    }
+}
