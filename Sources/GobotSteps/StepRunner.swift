@@ -89,6 +89,7 @@ public struct StepRunner: Sendable {
         let context = StepContext(config: config, db: db, paths: paths, clock: clock, secrets: secrets, step: step,
                                   exchange: services.exchange, analyst: services.analyst, telegram: services.telegram)
 
+        let ping = HealthPing.make(config: config, step: step), pingStarted = ping?.start(db: db)
         let result: Result
         if step.opensRisk, let reason = haltReason(config: config, db: db) {
             result = Result(exit: .ok, outcome: "halted", message: "gobot \(step.rawValue): halted, not run: \(reason)")
@@ -103,10 +104,13 @@ public struct StepRunner: Sendable {
                 result = Result(exit: .failed, outcome: "failed", message: secrets.scrub("gobot \(step.rawValue): \(error)"))
             }
         }
+        StepAftercare.afterStep(context, exit: result.exit, outcome: result.outcome)
         // Whatever the step queued (and anything an earlier run could not send) goes out now.
         await OutboxSender.flush(context)
         try? db.finishRun(id: runId, atMs: clock.nowMs(), outcome: result.outcome, exitCode: result.exit.rawValue, message: result.message)
-        try? MetricsFile.write(db: db, path: paths.metricsFile, nowMs: clock.nowMs())
+        try? MetricsFile.write(db: db, path: paths.metricsFile, nowMs: clock.nowMs(),
+                               extra: StepHealthReader.metricLines(db, config: config, nowMs: clock.nowMs()))
+        await ping?.finish(exit: result.exit, message: result.message, started: pingStarted, db: db)
         return result
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GobotBuildInfo
 
 @main
 struct Gobot: AsyncParsableCommand {
@@ -8,10 +9,12 @@ struct Gobot: AsyncParsableCommand {
             Exit codes: 0 done (also nothing to do, halted), 1 failed, 64 usage, \
             75 try later (lock held, rate limited, exchange unavailable), 78 bad config.
             """,
+        version: BuildInfo.line,
         subcommands: [
             Init.self, ConfigCommand.self,
             Scan.self, Analyze.self, Trade.self, Reconcile.self, Report.self,
             Status.self, Halt.self, Resume.self, AuditCommand.self, BacktestCommand.self, Bench.self, Telegram.self, Validate.self,
+            DashboardCommand.self,
         ]
     )
 }
