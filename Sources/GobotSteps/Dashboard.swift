@@ -94,10 +94,10 @@ public enum Dashboard {
                  sub: "realized \(usd(realizedEquity, signed: false)), unrealized \(usd(unrealized))", id: "equity"),
             tile("P&L today", usd(today.net.doubleValue),
                  sub: "fees \(usd(today.commission.doubleValue)), funding \(usd(today.funding.doubleValue))", id: "pnl-today",
-                 tone: today.net < 0 ? "bad" : "good"),
+                 tone: tone(today.net.doubleValue)),
             tile("P&L this week", usd(week.net.doubleValue),
                  sub: "fees \(usd(week.commission.doubleValue)), funding \(usd(week.funding.doubleValue))", id: "pnl-week",
-                 tone: week.net < 0 ? "bad" : "good"),
+                 tone: tone(week.net.doubleValue)),
             tile("open positions", "\(marks.count)", sub: "max \(i.config.risk.maxOpenPositions)", id: "open-positions"),
             tile("trading", i.killSwitch != nil || halt.halted ? "HALTED" : "running", sub: haltText, id: "halt",
                  tone: i.killSwitch != nil || halt.halted ? "bad" : "good"),
@@ -154,7 +154,7 @@ public enum Dashboard {
             }
             return [escape(p.symbol), p.side.rawValue, p.quantity.plainString, p.entryPrice.plainString,
                     m.mark.map { "\(fmt($0)) <span class=\"note\">\(ago(i.nowMs, m.markAtMs))</span>" } ?? "no candle",
-                    m.unrealized.map { "<span class=\"\($0 < 0 ? "bad" : "good")\">\(usd($0))</span>" } ?? "—",
+                    m.unrealized.map { "<span class=\"\(tone($0))\">\(usd($0))</span>" } ?? "—",
                     distance(p.stopPrice), distance(p.targetPrice), p.status]
         }
         return Section(id: "positions", title: "Open positions",
@@ -173,7 +173,7 @@ public enum Dashboard {
             ("loss today", lossToday, c.trading.dailyLossLimitUSD.doubleValue, "\(usd(-lossToday)) / −\(fmt(c.trading.dailyLossLimitUSD.doubleValue)) USD"),
             ("loss this week", lossWeek, c.risk.weeklyLossLimitUSD.doubleValue, "\(usd(-lossWeek)) / −\(fmt(c.risk.weeklyLossLimitUSD.doubleValue)) USD"),
             ("exposure opened today", entriesToday.notional.doubleValue, c.risk.dailyExposureLimitUSD.doubleValue,
-             "\(fmt(entriesToday.notional.doubleValue)) / \(fmt(c.risk.dailyExposureLimitUSD.doubleValue)) USD"),
+             "\(String(format: "%.2f", entriesToday.notional.doubleValue)) / \(fmt(c.risk.dailyExposureLimitUSD.doubleValue)) USD"),
             ("open positions", Double(try i.db.livePositions().count), Double(c.risk.maxOpenPositions),
              "\(try i.db.livePositions().count) / \(c.risk.maxOpenPositions)"),
             ("losses in a row", Double(try i.db.tradeHistory().consecutiveLosses), Double(c.risk.maxConsecutiveLosses),
@@ -216,7 +216,7 @@ public enum Dashboard {
             if let p = bySignal[s.id] {
                 if p.status == "closed" {
                     let net = p.netPnl.doubleValue
-                    outcome = "<span class=\"\(net < 0 ? "bad" : "good")\">\(net < 0 ? "loss" : "win") \(usd(net))</span> (\(escape(p.exitReason ?? "closed")))"
+                    outcome = "<span class=\"\(tone(net))\">\(net < 0 ? "loss" : "win") \(usd(net))</span> (\(escape(p.exitReason ?? "closed")))"
                 } else {
                     outcome = "position \(escape(p.status))"
                 }
@@ -344,9 +344,13 @@ public enum Dashboard {
         BacktestReport.escape(s).replacingOccurrences(of: "\"", with: "&quot;")
     }
 
+    /// Rounded to the cent first, so a tiny loss never shows as a red "-0.00".
     static func usd(_ v: Double, signed: Bool = true) -> String {
-        String(format: signed ? "%+.2f USD" : "%.2f USD", v)
+        let cents = (v * 100).rounded() / 100
+        return String(format: signed ? "%+.2f USD" : "%.2f USD", cents == 0 ? 0 : cents)
     }
+
+    static func tone(_ v: Double) -> String { (v * 100).rounded() < 0 ? "bad" : "good" }
 
     static func pct(_ v: Double) -> String { String(format: "%.0f%%", v * 100) }
 

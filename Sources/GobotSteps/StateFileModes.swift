@@ -13,6 +13,15 @@ public enum StateFileModes {
                                                 attributes: [.posixPermissions: NSNumber(value: directoryMode)])
     }
 
+    /// `gobot init` makes an existing state directory (e.g. the one a git clone created 0755) and
+    /// its database private; steps only warn, since the operator may have reasons.
+    public static func makePrivate(stateDir: String, database: String) throws {
+        try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: directoryMode)], ofItemAtPath: stateDir)
+        if FileManager.default.fileExists(atPath: database) {
+            try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: databaseMode)], ofItemAtPath: database)
+        }
+    }
+
     /// One warning per path that group or others may read, with the command that fixes it.
     public static func warnings(stateDir: String, database: String) -> [String] {
         var out: [String] = []

@@ -24,6 +24,7 @@ extension Gobot {
             let paths = runner.paths(for: config)
             try paths.createDirectories()
             let db = try GobotDatabase.open(path: paths.database)
+            try StateFileModes.makePrivate(stateDir: paths.stateDir, database: paths.database)
             print("state ready: \(paths.database) (migrations: \(try db.appliedMigrations().joined(separator: ", ")))")
         }
     }
