@@ -7,7 +7,11 @@ import Testing
 
 /// The dashboard as an operator sees it: written by the real binary from a real paper-trading
 /// database, loaded in headless Chromium, and served with /healthz.
-@Suite(.serialized) struct DashboardBrowserTests {
+///
+/// An extension of the serialized ``BinaryTests``: these tests block a thread while a child
+/// process runs, and two such suites side by side would starve the 2-core cooperative pool that
+/// the loopback fakes of other tests answer on.
+extension BinaryTests {
     /// Headless Chromium, or nil (then the caller skips, except in CI, where `.ci/run` installs it).
     static func chromium() -> String? {
         let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
@@ -22,7 +26,7 @@ import Testing
         if ProcessInfo.processInfo.environment["CI"] == "true" {
             Issue.record("chromium is not installed: .ci/run installs Debian's chromium for this test")
         } else {
-            print("DashboardBrowserTests: SKIPPED: no chromium in PATH (apt-get install chromium); CI=true makes this a failure")
+            print("dashboard browser tests: SKIPPED: no chromium in PATH (apt-get install chromium); CI=true makes this a failure")
         }
         return nil
     }

@@ -114,4 +114,33 @@ import Testing
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("health:\n  ping_url: not a url\n", file: "c.yaml") }
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("health:\n  stale_after_intervals: 1\n", file: "c.yaml") }
     }
+
+    @Test func reportAndAReconcileThatChangedSomethingRefreshTheDashboard() async throws {
+        let dir = TempDir()
+        let page = dir.file("state/reports/dashboard.html")
+        _ = await (try runner(dir, atMs: Self.t0)).run(.reconcile) { _ in StepReport(outcome: "nothing_to_do", message: "in agreement") }
+        #expect(!FileManager.default.fileExists(atPath: page), "nothing changed, nothing to redraw")
+        _ = await (try runner(dir, atMs: Self.t0)).run(.reconcile) { _ in StepReport(outcome: "ok", message: "booked 1 ledger entry") }
+        #expect(try String(contentsOfFile: page, encoding: .utf8).contains("<section id=\"health\""))
+        try FileManager.default.removeItem(atPath: page)
+        _ = await (try runner(dir, atMs: Self.t0)).run(.report) { _ in StepReport(message: "report") }
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("no scorecard yet"))
+        #expect(!html.contains("<script"))
+    }
+
+    @Test func theScorecardPanelShowsWhateverScorecardTableExists() throws {
+        let db = try GobotDatabase.inMemory()
+        var config = GobotConfig()
+        config.emergency.killSwitchFile = "/nonexistent/kill"
+        let paths = StepPaths(stateDir: "/nonexistent")
+        #expect(try Dashboard.html(db, config: config, paths: paths, nowMs: Self.t0).contains("no scorecard yet"))
+        try db.write { db in
+            try db.execute(sql: "CREATE TABLE analyst_scorecard (label TEXT, trades INTEGER, win_rate TEXT)")
+            try db.execute(sql: "INSERT INTO analyst_scorecard VALUES ('trend-follow <long>', 12, '0.42')")
+        }
+        let html = try Dashboard.html(db, config: config, paths: paths, nowMs: Self.t0)
+        #expect(html.contains("<td>trend-follow &lt;long&gt;</td><td>12</td><td>0.42</td>"))
+        #expect(!html.contains("no scorecard yet"))
+    }
 }
