@@ -17,6 +17,9 @@ let package = Package(
     targets: [
         // Pure logic: values in, values out. Imports nothing of ours and nothing third-party.
         .target(name: "GobotCore"),
+        // The version and the git commit, generated before each build (SwiftPM has no build-time variables).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "GobotBuildInfo", plugins: ["BuildInfoPlugin"]),
         // HMAC-SHA256 and SHA-256 from the system's libcrypto: swift-crypto's BoringSSL was 41 % of a clean build.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "Digest", dependencies: ["COpenSSL"]),
@@ -47,7 +50,7 @@ let package = Package(
         .target(
             name: "GobotSteps",
             dependencies: [
-                "GobotCore", "GobotStore", "GobotHTTP", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
+                "GobotCore", "GobotStore", "GobotHTTP", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify", "GobotBuildInfo",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,8 +60,10 @@ let package = Package(
         .executableTarget(
             name: "gobot",
             dependencies: [
-                "GobotSteps", "GobotCore", "GobotStore", "Charts", "PaperExchange", "BinanceFutures", "Analysts",
+                "GobotSteps", "GobotCore", "GobotStore", "Charts", "PaperExchange", "BinanceFutures", "Analysts", "GobotBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `dashboard --serve`: a read-only loopback page and /healthz.
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ]
         ),
         // Loopback fakes of Binance, OpenAI and Telegram; linked by tests only.
@@ -74,11 +79,11 @@ let package = Package(
             dependencies: ["GobotSteps", "GobotStore", "GobotCore", "GobotHTTP", "BinanceFutures", "PaperExchange", "Charts", "Analysts", "Notify",
                            "GobotTestSupport"]
         ),
-        .testTarget(name: "GobotCLITests", dependencies: ["GobotSteps", "GobotStore", "GobotCore", "GobotTestSupport"]),
+        .testTarget(name: "GobotCLITests", dependencies: ["GobotSteps", "GobotStore", "GobotCore", "GobotTestSupport", "GobotBuildInfo"]),
     ]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.type != .plugin {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
     ]

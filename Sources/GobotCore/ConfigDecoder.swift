@@ -117,8 +117,9 @@ public enum ConfigDecoder {
             return .success(.ids(ids))
         case .optionalURL:
             if case .null = node { return .success(.none) }
+            // `{step}` is a placeholder (health.ping_url), not part of the URL's syntax.
             guard case .scalar(let s, _) = node, s.hasPrefix("http://") || s.hasPrefix("https://"),
-                  URL(string: s)?.host != nil else { return fail() }
+                  URL(string: s.replacingOccurrences(of: "{step}", with: "step"))?.host != nil else { return fail() }
             return .success(.text(s.hasSuffix("/") ? String(s.dropLast()) : s))
         default:
             break

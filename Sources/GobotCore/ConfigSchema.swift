@@ -109,6 +109,16 @@ public enum ConfigSchema {
         Field(path: "state.dir", kind: .text) { c, v in c.state.dir = v.text },
         Field(path: "state.min_free_mb", kind: .integer(min: 0, max: 1_000_000)) { c, v in c.state.minFreeMB = v.integer },
         Field(path: "state.backup_keep", kind: .integer(min: 0, max: 365)) { c, v in c.state.backupKeep = v.integer },
+
+        Field(path: "health.scan_interval_minutes", kind: .integer(min: 1, max: 10_080)) { c, v in c.health.scanIntervalMinutes = v.integer },
+        Field(path: "health.analyze_interval_minutes", kind: .integer(min: 1, max: 10_080)) { c, v in c.health.analyzeIntervalMinutes = v.integer },
+        Field(path: "health.trade_interval_minutes", kind: .integer(min: 1, max: 10_080)) { c, v in c.health.tradeIntervalMinutes = v.integer },
+        Field(path: "health.reconcile_interval_minutes", kind: .integer(min: 1, max: 10_080)) { c, v in c.health.reconcileIntervalMinutes = v.integer },
+        Field(path: "health.report_interval_minutes", kind: .integer(min: 1, max: 10_080)) { c, v in c.health.reportIntervalMinutes = v.integer },
+        Field(path: "health.telegram_interval_minutes", kind: .integer(min: 1, max: 10_080)) { c, v in c.health.telegramIntervalMinutes = v.integer },
+        Field(path: "health.stale_after_intervals", kind: .integer(min: 2, max: 100)) { c, v in c.health.staleAfterIntervals = v.integer },
+        Field(path: "health.ping_url", kind: .optionalURL) { c, v in c.health.pingURL = v.optionalText },
+        Field(path: "health.ping_timeout_seconds", kind: .fraction(min: 1, max: 60)) { c, v in c.health.pingTimeoutSeconds = v.fraction },
     ]
     // swiftlint:enable function_body_length
 

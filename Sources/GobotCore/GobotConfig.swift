@@ -112,6 +112,22 @@ public struct GobotConfig: Sendable, Equatable {
         public var backupKeep: Int = 7
     }
 
+    /// How often each step is expected to succeed (defaults match cron/), and the optional
+    /// dead-man's-switch ping, so a cron job that stops running is noticed.
+    public struct Health: Sendable, Equatable {
+        public var scanIntervalMinutes: Int = 5
+        public var analyzeIntervalMinutes: Int = 5
+        public var tradeIntervalMinutes: Int = 5
+        public var reconcileIntervalMinutes: Int = 2
+        public var reportIntervalMinutes: Int = 1440
+        public var telegramIntervalMinutes: Int = 1
+        /// A step is STALE when its last success is older than this many intervals.
+        public var staleAfterIntervals: Int = 3
+        /// healthchecks.io-style URL; `{step}` is replaced by the step name. Nil: no pings.
+        public var pingURL: String? = nil
+        public var pingTimeoutSeconds: Double = 5
+    }
+
     public var trading = Trading()
     public var risk = Risk()
     public var execution = Execution()
@@ -121,6 +137,7 @@ public struct GobotConfig: Sendable, Equatable {
     public var analyst = Analyst()
     public var telegram = Telegram()
     public var state = State()
+    public var health = Health()
 
     public init() {}
 }

@@ -57,6 +57,15 @@ public enum DefaultConfig {
           dir: state
           min_free_mb: 50                # no entry with less free space on the state filesystem
           backup_keep: 7                 # daily backups in state/backups/ (0 = off)
+        health:                          # a step is STALE after stale_after_intervals missed intervals
+          scan_interval_minutes: 5
+          analyze_interval_minutes: 5
+          trade_interval_minutes: 5
+          reconcile_interval_minutes: 2
+          report_interval_minutes: 1440
+          telegram_interval_minutes: 1
+          stale_after_intervals: 3
+          # ping_url: https://hc-ping.com/YOUR-PING-KEY/gobot-{step}   # dead-man's switch (healthchecks.io)
 
         """
 }

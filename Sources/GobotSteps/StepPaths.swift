@@ -14,6 +14,7 @@ public struct StepPaths: Sendable, Equatable {
     public func lock(_ name: String) -> String { "\(locksDir)/\(name).lock" }
 
     public func createDirectories() throws {
+        try StateFileModes.createStateDirectory(stateDir)
         for dir in [stateDir, locksDir, "\(stateDir)/metrics", chartsDir, reportsDir] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }

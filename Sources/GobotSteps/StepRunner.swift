@@ -112,6 +112,7 @@ public struct StepRunner: Sendable {
         let finished = RunFinish()
         watchForOverrun(step, runId: runId, db: db, finished: finished)
 
+        let ping = HealthPing.make(config: config, step: step), pingStarted = ping?.start(db: db)
         var result: Result
         if stop.isRequested {
             result = Result(exit: .terminated, outcome: "terminated", message: "gobot \(step.rawValue): \(stop.signalName) received before the step began; nothing done")
@@ -140,11 +141,14 @@ public struct StepRunner: Sendable {
             try? await Task.sleep(nanoseconds: 60_000_000_000)
             return result
         }
+        StepAftercare.afterStep(context, exit: result.exit, outcome: result.outcome)
         // Whatever the step queued (and anything an earlier run could not send) goes out now,
         // unless asked to stop: the outbox keeps it for the next run.
         if !stop.isRequested { await OutboxSender.flush(context) }
         try? db.finishRun(id: runId, atMs: clock.nowMs(), outcome: result.outcome, exitCode: result.exit.rawValue, message: result.message)
-        try? MetricsFile.write(db: db, path: paths.metricsFile, nowMs: clock.nowMs())
+        try? MetricsFile.write(db: db, path: paths.metricsFile, nowMs: clock.nowMs(),
+                               extra: StepHealthReader.metricLines(db, config: config, nowMs: clock.nowMs()))
+        await ping?.finish(exit: result.exit, message: result.message, started: pingStarted, db: db)
         return result
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GobotBuildInfo
 import GobotCore
 import GobotStore
 
@@ -25,7 +26,7 @@ public enum Steps {
 
     public static func status(_ ctx: StepContext, json: Bool) throws -> StepReport {
         var snap = try StatusSnapshot.read(ctx.db, config: ctx.config, nowMs: ctx.nowMs,
-                                           killSwitch: StepRunner.killSwitchReason(ctx.config))
+                                           killSwitch: StepRunner.killSwitchReason(ctx.config), paths: ctx.paths)
         snap.warnings = HostHealth.warnings(config: ctx.config, paths: ctx.paths, db: ctx.db, nowMs: ctx.nowMs)
         if json {
             let enc = JSONEncoder()
@@ -36,7 +37,7 @@ public enum Steps {
     }
 
     static func statusText(_ ctx: StepContext) throws -> String {
-        try StatusSnapshot.read(ctx.db, config: ctx.config, nowMs: ctx.nowMs, killSwitch: StepRunner.killSwitchReason(ctx.config)).text
+        try StatusSnapshot.read(ctx.db, config: ctx.config, nowMs: ctx.nowMs, killSwitch: StepRunner.killSwitchReason(ctx.config), paths: ctx.paths).text
     }
 }
 
@@ -57,11 +58,17 @@ public struct StatusSnapshot: Codable, Sendable {
     public var lastRuns: [Run]
     /// Host problems (clock skew, low disk space), filled by `gobot status`.
     public var warnings: [String] = []
+    // Health (ops): what ran, whether each step still succeeds, file modes, dead-man's-switch pings.
+    public var version: String = BuildInfo.version
+    public var commit: String = BuildInfo.commit
+    public var stepHealth: [StepHealth] = []
+    public var fileWarnings: [String] = []
+    public var pingFailures: Int = 0
 
-    public static func read(_ db: GobotDatabase, config: GobotConfig, nowMs: Int64, killSwitch: String?) throws -> StatusSnapshot {
+    public static func read(_ db: GobotDatabase, config: GobotConfig, nowMs: Int64, killSwitch: String?, paths: StepPaths? = nil) throws -> StatusSnapshot {
         let halt = try db.haltState()
         let outbox = try db.outboxCounts()
-        return StatusSnapshot(
+        var snap = StatusSnapshot(
             equityUSD: (config.trading.initialCapitalUSD + (try db.ledgerTotals(fromMs: 0)).net).doubleValue,
             pnlTodayUSD: try db.ledgerTotals(fromMs: TradingCalendar.startOfDay(nowMs)).net.doubleValue,
             pnlWeekUSD: try db.ledgerTotals(fromMs: TradingCalendar.startOfWeek(nowMs)).net.doubleValue,
@@ -75,6 +82,10 @@ public struct StatusSnapshot: Codable, Sendable {
             lastRuns: try db.lastRuns().filter { $0.step != "status" }.map {
                 Run(step: $0.step, outcome: $0.outcome, exitCode: $0.exitCode, finishedAtMs: $0.finishedAtMs, message: String($0.message.prefix(200)))
             })
+        snap.stepHealth = try StepHealthReader.read(db, config: config, nowMs: nowMs)
+        snap.fileWarnings = paths.map { StateFileModes.warnings(stateDir: $0.stateDir, database: $0.database) } ?? []
+        snap.pingFailures = HealthPing.failureCount(db)
+        return snap
     }
 
     public var text: String {
@@ -89,6 +100,18 @@ public struct StatusSnapshot: Codable, Sendable {
         for r in lastRuns {
             lines.append("last \(r.step): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") \(r.message.split(separator: "\n").first ?? "")")
         }
+        lines += healthLines
         return lines.joined(separator: "\n")
+    }
+}
+
+extension StatusSnapshot {
+    /// Step health (STALE past health.stale_after_intervals), file-mode warnings and the build.
+    var healthLines: [String] {
+        var lines = ["step health:"] + stepHealth.map { "  " + $0.line }
+        if pingFailures > 0 { lines.append("health pings: \(pingFailures) could not be delivered") }
+        lines += fileWarnings.map { "warning: " + $0 }
+        lines.append("build: gobot \(version) (commit \(commit))")
+        return lines
     }
 }

@@ -33,7 +33,9 @@ public final class GobotDatabase: Sendable {
         }
         do {
             let dir = (path as NSString).deletingLastPathComponent
-            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
             if FileManager.default.fileExists(atPath: path) {
                 // Checked through a read-only connection first: opening the pool may already
                 // write (switching the journal to WAL), and a damaged file is not written at all.
@@ -42,6 +44,10 @@ public final class GobotDatabase: Sendable {
                 readOnly.busyMode = .timeout(10)
                 let problems = try DatabaseQueue(path: path, configuration: readOnly).read { db in try quickCheck(db) }
                 if !problems.isEmpty { throw StateDatabaseError.damaged(path: path, problems: problems) }
+            } else {
+                // Created 0600 before SQLite opens it (its -wal and -shm files take the database's mode):
+                // positions, P&L and the audit log are nobody else's business.
+                _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             let pool = try DatabasePool(path: path, configuration: config)
             return try GobotDatabase(writer: pool, migrateUpTo: migrateUpTo)

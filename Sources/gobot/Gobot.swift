@@ -1,4 +1,5 @@
 import ArgumentParser
+import GobotBuildInfo
 
 @main
 struct Gobot: AsyncParsableCommand {
@@ -10,10 +11,12 @@ struct Gobot: AsyncParsableCommand {
             75 try later (lock held, rate limited, exchange unavailable), 78 bad config, \
             143 stopped by SIGTERM/SIGINT (no new entries; what was entered is protected).
             """,
+        version: BuildInfo.line,
         subcommands: [
             Init.self, ConfigCommand.self,
             Scan.self, Analyze.self, Trade.self, Reconcile.self, Report.self,
             Status.self, Halt.self, Resume.self, AuditCommand.self, BacktestCommand.self, DataCommand.self, Bench.self, Telegram.self, Validate.self,
+            DashboardCommand.self,
         ]
     )
 }

@@ -24,6 +24,7 @@ extension Gobot {
             let paths = runner.paths(for: config)
             try paths.createDirectories()
             let db = try await runner.openOrExit("gobot init", paths: paths, config: config)
+            try StateFileModes.makePrivate(stateDir: paths.stateDir, database: paths.database)
             print("state ready: \(paths.database) (migrations: \(try db.appliedMigrations().joined(separator: ", ")))")
         }
     }
