@@ -34,6 +34,8 @@ public enum Backtest {
         public var endMs: Int64
         public var candles: Int
         public var initialCapital: Decimal
+        /// Break-even win rate, random baseline and verdict (docs/EVALUATION.md).
+        public var edgeLines: [String] = []
 
         public var closed: [PositionRow] { positions.filter { $0.status == "closed" } }
         public var wins: Int { closed.filter { $0.netPnl > 0 }.count }
@@ -72,9 +74,13 @@ public enum Backtest {
             equity.append((t, (config.trading.initialCapitalUSD + net).doubleValue))
             t += cadence
         }
-        return Result(positions: try db.positions(), signals: try db.signals(), totals: try db.ledgerTotals(fromMs: 0),
-                      equity: equity, startMs: start, endMs: min(t, range.endMs), candles: market.series.values.reduce(0) { $0 + $1.count },
-                      initialCapital: config.trading.initialCapitalUSD)
+        var result = Result(positions: try db.positions(), signals: try db.signals(), totals: try db.ledgerTotals(fromMs: 0),
+                            equity: equity, startMs: start, endMs: min(t, range.endMs), candles: market.series.values.reduce(0) { $0 + $1.count },
+                            initialCapital: config.trading.initialCapitalUSD)
+        result.edgeLines = Evaluation.backtestLines(config: config, market: market, rules: info.rules, positions: result.positions
+            .filter { $0.status == "open" || $0.status == "closed" }.map { ($0.symbol, $0.side, $0.openedAtMs, $0.entryPrice, $0.quantity) },
+                                                    rangeMs: (start, range.endMs))
+        return result
     }
 
     public static func summary(_ r: Result) -> String {
@@ -90,6 +96,7 @@ public enum Backtest {
             String(format: "max drawdown: %.4f USD", r.maxDrawdownUSD),
             "signals: \(r.signals.count), rejected by reason: \(rejected.joined(separator: ", "))",
         ]
+        lines += r.edgeLines
         for p in closed.prefix(50) {
             lines.append("  \(TradingCalendar.dayString(p.openedAtMs)) \(p.side.rawValue) \(p.symbol) qty \(p.quantity.plainString) @ \(p.entryPrice.plainString) → \(p.exitPrice?.plainString ?? "-") \(p.exitReason ?? "") net \(p.netPnl.rounded(scale: 4))")
         }
