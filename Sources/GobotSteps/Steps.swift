@@ -54,6 +54,14 @@ public struct StatusSnapshot: Codable, Sendable {
     public var outboxPending: Int
     public var outboxDead: Int
     public var lastRuns: [Run]
+    /// The analyst scorecard (Steps+Scorecard.swift).
+    public struct ScorecardEntry: Codable, Sendable {
+        var model: String; var labelled: Int; var hits: Int; var misses: Int; var expired: Int
+        var hitRate: Double; var wilsonLow: Double; var wilsonHigh: Double; var breakEvenHitRate: Double
+        var expectancyR: Double; var costUSD: Double; var costPerSignalUSD: Double
+    }
+    public var scorecard: [ScorecardEntry] = []
+    public var analyst: AnalystUsage? = nil
 
     public static func read(_ db: GobotDatabase, config: GobotConfig, nowMs: Int64, killSwitch: String?) throws -> StatusSnapshot {
         let halt = try db.haltState()
@@ -71,7 +79,7 @@ public struct StatusSnapshot: Codable, Sendable {
             outboxPending: outbox["pending", default: 0], outboxDead: outbox["dead", default: 0],
             lastRuns: try db.lastRuns().filter { $0.step != "status" }.map {
                 Run(step: $0.step, outcome: $0.outcome, exitCode: $0.exitCode, finishedAtMs: $0.finishedAtMs, message: String($0.message.prefix(200)))
-            })
+            }, scorecard: try Steps.scorecardEntries(db, config: config), analyst: try AnalystUsage.read(db, nowMs: nowMs))
     }
 
     public var text: String {
@@ -83,6 +91,12 @@ public struct StatusSnapshot: Codable, Sendable {
         ]
         for p in openPositions { lines.append("  \(p.side) \(p.symbol) qty \(p.quantity) @ \(p.entry), stop \(p.stop), target \(p.target)") }
         lines.append("telegram outbox: \(outboxPending) pending, \(outboxDead) undeliverable")
+        if let analyst { lines.append(analyst.text) }
+        for s in scorecard {
+            lines.append(String(format: "scorecard %@: %d labelled, hit rate %.1f %% (95 %% Wilson %.1f–%.1f %%, n = %d) vs break-even %.1f %%, %+.3f R, cost %.4f USD",
+                                s.model, s.labelled, s.hitRate * 100, s.wilsonLow * 100, s.wilsonHigh * 100, s.hits + s.misses, s.breakEvenHitRate * 100,
+                                s.expectancyR, s.costUSD))
+        }
         for r in lastRuns {
             lines.append("last \(r.step): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") \(r.message.split(separator: "\n").first ?? "")")
         }

@@ -233,6 +233,31 @@ extension GobotDatabase {
                 );
                 """)
         }
+        m.registerMigration("v6-edge") { db in
+            // The analyst scorecard: one label per directional signal, judged after its horizon
+            // from candles that opened after it (docs/EVALUATION.md).
+            try db.execute(sql: """
+                CREATE TABLE signal_labels (
+                    signal_id INTEGER PRIMARY KEY REFERENCES signals(id),
+                    symbol TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    direction TEXT NOT NULL CHECK (direction IN ('long','short')),
+                    confidence REAL NOT NULL,
+                    signal_at_ms INTEGER NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('hit','miss','expired')),
+                    r REAL NOT NULL,
+                    cost_usd TEXT NOT NULL,
+                    labelled_at_ms INTEGER NOT NULL
+                );
+                CREATE INDEX signal_labels_model ON signal_labels(model, signal_at_ms);
+                CREATE TABLE analyst_skips (
+                    day TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (day, reason)
+                );
+                """)
+        }
         return m
     }
 }

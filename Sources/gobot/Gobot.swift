@@ -11,7 +11,7 @@ struct Gobot: AsyncParsableCommand {
         subcommands: [
             Init.self, ConfigCommand.self,
             Scan.self, Analyze.self, Trade.self, Reconcile.self, Report.self,
-            Status.self, Halt.self, Resume.self, AuditCommand.self, BacktestCommand.self, Bench.self, Telegram.self, Validate.self,
+            Status.self, Halt.self, Resume.self, AuditCommand.self, BacktestCommand.self, Evaluate.self, Scorecard.self, Bench.self, Telegram.self, Validate.self,
         ]
     )
 }
