@@ -51,9 +51,18 @@ public struct VisionAnalyst: Analyst {
         public var inputUSDPerMillion: Decimal
         public var outputUSDPerMillion: Decimal
         public var maxRetries: Int
+        /// A direction whose timeframes the model itself calls mixed or conflicting becomes `none`
+        /// (the system prompt says to stay out then).
+        public var requireTimeframeAgreement: Bool
+        /// The spend bucket: nil for one budget per UTC day (cron), a fixed name for one budget for a
+        /// whole backtest or evaluation (simulated days must not each get a budget of real money).
+        public var budgetPeriod: String?
 
         public init(baseURL: String, model: String, detail: String, apiKey: String, apiKeyHeader: String, dailyBudgetUSD: Decimal,
-                    inputUSDPerMillion: Decimal, outputUSDPerMillion: Decimal, maxRetries: Int) {
+                    inputUSDPerMillion: Decimal, outputUSDPerMillion: Decimal, maxRetries: Int, requireTimeframeAgreement: Bool = true,
+                    budgetPeriod: String? = nil) {
+            self.requireTimeframeAgreement = requireTimeframeAgreement
+            self.budgetPeriod = budgetPeriod
             self.baseURL = baseURL
             self.model = model
             self.detail = detail
@@ -100,6 +109,21 @@ public struct VisionAnalyst: Analyst {
         "additionalProperties": false,
     ] }
 
+    /// Bumped whenever the prompt text or its meaning changes, so old cached answers are not reused.
+    static let promptVersion = "prompt-v2"
+    static let maxCompletionTokens = 600
+
+    /// Everything that changes the answer: prompt version and text, system prompt, schema, model,
+    /// image detail, token limit and sampling (the default temperature), and the chart bytes.
+    func cacheKey(text: String, pngs: [[UInt8]]) -> String {
+        let schema = (try? JSONSerialization.data(withJSONObject: Self.schema, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var hasher = SHA256Digest()
+        hasher.update("\(Self.promptVersion)\n\(settings.model)\n\(settings.detail)\nmax_completion_tokens=\(Self.maxCompletionTokens)\n"
+                      + "temperature=default\n\(schema)\n\(Self.systemPrompt)\n\(text)")
+        for p in pngs { hasher.update(p) }
+        return hasher.finalize().hexString
+    }
+
     static func prompt(_ charts: ChartSet) -> String {
         func line(_ name: String, _ c: [Candle]) -> String {
             guard let last = c.last, let first = c.first else { return "\(name): no data" }
@@ -110,17 +134,14 @@ public struct VisionAnalyst: Analyst {
 
     public func analyze(_ charts: ChartSet, pngs: [[UInt8]], nowMs: Int64) async throws -> Signal {
         let text = Self.prompt(charts)
-        var hasher = SHA256Digest()
-        hasher.update("\(settings.model)\n\(settings.detail)\n\(Self.systemPrompt)\n\(text)")
-        for p in pngs { hasher.update(p) }
-        let key = hasher.finalize().hexString
-        if let cached = try ledger.cachedAnswer(key: key) {
-            var s = try parse(Data(cached.utf8))
+        let key = cacheKey(text: text, pngs: pngs)
+        if let cached = try ledger.cachedAnswer(key: key), case let (answer, true) = try parseAnswer(Data(cached.utf8)) {
+            var s = answer
             s.costUSD = 0
             s.rationale = "(cached) " + s.rationale
             return s
         }
-        let day = TradingCalendar.dayString(nowMs)
+        let day = settings.budgetPeriod ?? TradingCalendar.dayString(nowMs)
         let spent = try ledger.spentUSD(day: day)
         if spent >= settings.dailyBudgetUSD { throw VisionError.budgetExhausted(spent: spent, budget: settings.dailyBudgetUSD) }
 
@@ -132,17 +153,19 @@ public struct VisionAnalyst: Analyst {
             "model": settings.model,
             "messages": [["role": "system", "content": Self.systemPrompt], ["role": "user", "content": content]],
             "response_format": ["type": "json_schema", "json_schema": ["name": "trade_signal", "strict": true, "schema": Self.schema]],
-            "max_completion_tokens": 600,
+            "max_completion_tokens": Self.maxCompletionTokens,
         ]
         var headers = ["Content-Type": "application/json"]
         if settings.apiKeyHeader == "api-key" { headers["api-key"] = settings.apiKey } else { headers["Authorization"] = "Bearer \(settings.apiKey)" }
         let request = HTTPRequestData(method: "POST", url: "\(settings.baseURL)/chat/completions", headers: headers,
                                       body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
         let data = try await send(request)
-        var signal = try parse(data)
-        // Spend is recorded for every billed answer, usable or not.
+        let parsed = try parseAnswer(data), usable = parsed.usable
+        var signal = parsed.signal
+        // Spend is recorded for every billed answer, usable or not; only a usable one is cached
+        // (a refusal or a cut-off answer is asked again next time, not replayed as `none` forever).
         try ledger.addSpend(day: day, usd: cost(prompt: signal.promptTokens, completion: signal.completionTokens))
-        try ledger.storeAnswer(key: key, body: String(decoding: data, as: UTF8.self), atMs: nowMs)
+        if usable { try ledger.storeAnswer(key: key, body: String(decoding: data, as: UTF8.self), atMs: nowMs) }
         signal.model = signal.model.isEmpty ? settings.model : signal.model
         return signal
     }
@@ -207,8 +230,11 @@ public struct VisionAnalyst: Analyst {
         (Decimal(prompt) * settings.inputUSDPerMillion + Decimal(completion) * settings.outputUSDPerMillion) / 1_000_000
     }
 
-    /// Accepts only finish_reason "stop", no refusal, and JSON that matches the schema.
-    func parse(_ data: Data) throws -> Signal {
+    func parse(_ data: Data) throws -> Signal { try parseAnswer(data).signal }
+
+    /// Accepts only finish_reason "stop", no refusal, and JSON that matches the schema; anything
+    /// else is a `none` signal marked unusable.
+    func parseAnswer(_ data: Data) throws -> (signal: Signal, usable: Bool) {
         guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let choice = (obj["choices"] as? [[String: Any]])?.first, let message = choice["message"] as? [String: Any] else {
             throw VisionError.badAnswer("not a chat completion")
@@ -220,17 +246,26 @@ public struct VisionAnalyst: Analyst {
         func none(_ why: String) -> Signal {
             Signal(direction: .none, confidence: 0, rationale: why, model: model, promptTokens: prompt, completionTokens: completion, costUSD: cost.doubleValue)
         }
-        if let refusal = message["refusal"] as? String { return none("refused: \(refusal.prefix(200))") }
+        if let refusal = message["refusal"] as? String { return (none("refused: \(refusal.prefix(200))"), false) }
         guard let finish = choice["finish_reason"] as? String, finish == "stop" else {
-            return none("no signal: finish_reason \(choice["finish_reason"] as? String ?? "missing") (answer cut off)")
+            return (none("no signal: finish_reason \(choice["finish_reason"] as? String ?? "missing") (answer cut off)"), false)
         }
         guard let text = message["content"] as? String, let answer = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            return none("no signal: the answer is not JSON")
+            return (none("no signal: the answer is not JSON"), false)
         }
-        guard let d = answer["direction"] as? String, let direction = Direction(rawValue: d) else { return none("no signal: direction missing or invalid") }
-        guard let c = (answer["confidence"] as? NSNumber)?.doubleValue, c >= 0, c <= 1 else { return none("no signal: confidence missing or outside 0...1") }
+        guard let d = answer["direction"] as? String, let direction = Direction(rawValue: d) else { return (none("no signal: direction missing or invalid"), false) }
+        guard let c = (answer["confidence"] as? NSNumber)?.doubleValue, c >= 0, c <= 1 else {
+            return (none("no signal: confidence missing or outside 0...1"), false)
+        }
+        guard let agreement = answer["timeframe_agreement"] as? String, ["aligned", "mixed", "conflicting"].contains(agreement) else {
+            return (none("no signal: timeframe_agreement missing or invalid"), false)
+        }
         let reasoning = (answer["reasoning"] as? String).map { String($0.prefix(500)) } ?? ""
-        return Signal(direction: direction, confidence: c, rationale: reasoning, model: model, promptTokens: prompt, completionTokens: completion,
-                      costUSD: cost.doubleValue)
+        if direction != .none, agreement != "aligned", settings.requireTimeframeAgreement {
+            return (Signal(direction: .none, confidence: c, rationale: "stays out: timeframes \(agreement) (model said \(direction.rawValue)); \(reasoning)",
+                           model: model, promptTokens: prompt, completionTokens: completion, costUSD: cost.doubleValue), true)
+        }
+        return (Signal(direction: direction, confidence: c, rationale: "timeframes \(agreement): \(reasoning)", model: model, promptTokens: prompt,
+                       completionTokens: completion, costUSD: cost.doubleValue), true)
     }
 }

@@ -57,18 +57,20 @@ public enum ConfigDecoder {
         var seen: Set<String> = []
         let known: [String] = prefix.isEmpty
             ? ConfigSchema.sections.sorted()
-            : ConfigSchema.fields.compactMap { f in
-                f.path.hasPrefix(prefix + ".") ? String(f.path.dropFirst(prefix.count + 1)) : nil
-            }
+            : ConfigSchema.fields.compactMap { f -> String? in
+                // The next path component: a setting, or a nested section such as risk.edge_breaker.
+                f.path.hasPrefix(prefix + ".") ? f.path.dropFirst(prefix.count + 1).split(separator: ".").first.map(String.init) : nil
+            }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         for entry in entries {
             let path = prefix.isEmpty ? entry.key : "\(prefix).\(entry.key)"
             if !seen.insert(entry.key).inserted {
                 problems.append(ConfigProblem(path: path, line: entry.line, message: "appears twice; keep one"))
             }
             if known.contains(entry.key) {
-                if prefix.isEmpty {
+                let nested = !prefix.isEmpty && ConfigSchema.fields.contains { $0.path.hasPrefix(path + ".") }
+                if prefix.isEmpty || nested {
                     if case .mapping = entry.value {
-                        checkUnknownKeys(entry.value, prefix: entry.key, problems: &problems)
+                        checkUnknownKeys(entry.value, prefix: path, problems: &problems)
                     } else if case .null = entry.value {
                         continue
                     } else {

@@ -61,6 +61,11 @@ public enum ConfigSchema {
         Field(path: "risk.kelly_prior_trades", kind: .integer(min: 0, max: 10_000)) { c, v in c.risk.kellyPriorTrades = v.integer },
         Field(path: "risk.max_consecutive_losses", kind: .integer(min: 1, max: 100)) { c, v in c.risk.maxConsecutiveLosses = v.integer },
         Field(path: "risk.breaker_cooldown_minutes", kind: .integer(min: 1, max: 100_000)) { c, v in c.risk.breakerCooldownMinutes = v.integer },
+        Field(path: "analyst.ask_when_blocked", kind: .bool) { c, v in c.analyst.askWhenBlocked = v.bool },
+        Field(path: "analyst.require_timeframe_agreement", kind: .bool) { c, v in c.analyst.requireTimeframeAgreement = v.bool },
+        Field(path: "risk.edge_breaker.enabled", kind: .bool) { c, v in c.risk.edgeBreaker.enabled = v.bool },
+        Field(path: "risk.edge_breaker.min_labelled_signals", kind: .integer(min: 10, max: 100_000)) { c, v in c.risk.edgeBreaker.minLabelledSignals = v.integer },
+        Field(path: "risk.edge_breaker.horizon_hours", kind: .integer(min: 1, max: 24)) { c, v in c.risk.edgeBreaker.horizonHours = v.integer },
 
         Field(path: "execution.auto_execute", kind: .bool) { c, v in c.execution.autoExecute = v.bool },
         Field(path: "execution.leverage", kind: .integer(min: 1, max: 20)) { c, v in c.execution.leverage = v.integer },

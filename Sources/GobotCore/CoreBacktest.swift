@@ -102,7 +102,9 @@ public struct CoreBacktest {
     }
 
     // swiftlint:disable:next function_body_length cyclomatic_complexity
-    public func run(cadenceMs: Int64 = 300_000) -> Result {
+    /// `signals`, when given, replaces each rules signal (symbol, cycle time, the rules answer) — the
+    /// hook `gobot evaluate` and its power test use to plug in other direction calls.
+    public func run(cadenceMs: Int64 = 300_000, signals: ((_ symbol: String, _ nowMs: Int64, _ rules: Signal) -> Signal)? = nil) -> Result {
         let starts = symbols.compactMap { m1[$0]?.first?.openTimeMs }, ends = symbols.compactMap { m1[$0]?.last.map { $0.openTimeMs + 60_000 } }
         guard let rangeStart = starts.max(), let rangeEnd = ends.min() else {
             return Result(trades: [], ledgerNet: 0, ledgerFees: 0, ledgerFunding: 0, equity: [], candles: 0, cycles: 0)
@@ -261,7 +263,7 @@ public struct CoreBacktest {
                 let first1 = max(0, n1 - 120)
                 let signal = RulesAnalyst.analyze(m1: c1[first1..<n1], m5: c5[max(0, n5 - 120)..<n5], m15: c15[max(0, n15 - 120)..<n15],
                                                   withRationale: false, trend15: frame15[si].trend)
-                candidates.append((s, score, signal))
+                candidates.append((s, score, signals?(s, now, signal) ?? signal))
             }
             // analyze stores in score order; trade takes confidence, then that order. Only
             // signals the gate could accept need ordering.

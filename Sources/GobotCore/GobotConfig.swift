@@ -39,6 +39,16 @@ public struct GobotConfig: Sendable, Equatable {
         public var kellyPriorTrades: Int = 20
         public var maxConsecutiveLosses: Int = 3
         public var breakerCooldownMinutes: Int = 240
+        public var edgeBreaker = EdgeBreaker()
+    }
+
+    /// Stops entries when the labelled record shows the analyst does not beat the break-even hit rate.
+    public struct EdgeBreaker: Sendable, Equatable {
+        /// nil: on for live and demo, off for paper.
+        public var enabled: Bool?
+        public var minLabelledSignals: Int = 50
+        /// How long after a signal its target or stop may be reached.
+        public var horizonHours: Int = 24
     }
 
     public struct Execution: Sendable, Equatable {
@@ -92,6 +102,10 @@ public struct GobotConfig: Sendable, Equatable {
         public var inputUSDPerMillionTokens: Decimal = Decimal(string: "0.15")!
         public var outputUSDPerMillionTokens: Decimal = Decimal(string: "0.60")!
         public var maxRetries: Int = 3
+        /// Ask even when the answer cannot lead to a trade (for scorecard labels; costs money).
+        public var askWhenBlocked: Bool = false
+        /// A direction the model itself says the timeframes do not agree on becomes `none`.
+        public var requireTimeframeAgreement: Bool = true
     }
 
     public struct Telegram: Sendable, Equatable {

@@ -6,7 +6,8 @@ import GobotStore
 
 /// Chooses the analyst named by `analyst.kind`.
 public enum AnalystFactory {
-    public static func make(config: GobotConfig, db: GobotDatabase, secrets: Secrets, clock: any WallClock) throws -> any Analyst {
+    /// - Parameter budgetPeriod: one spend bucket for a whole backtest or evaluation (nil: per UTC day).
+    public static func make(config: GobotConfig, db: GobotDatabase, secrets: Secrets, clock: any WallClock, budgetPeriod: String? = nil) throws -> any Analyst {
         switch config.analyst.kind {
         case .rules:
             return RulesAnalystAdapter()
@@ -15,7 +16,8 @@ public enum AnalystFactory {
             let a = config.analyst
             return VisionAnalyst(settings: .init(baseURL: a.baseURL, model: a.model, detail: a.detail, apiKey: key, apiKeyHeader: a.apiKeyHeader,
                                                  dailyBudgetUSD: a.dailyBudgetUSD, inputUSDPerMillion: a.inputUSDPerMillionTokens,
-                                                 outputUSDPerMillion: a.outputUSDPerMillionTokens, maxRetries: a.maxRetries),
+                                                 outputUSDPerMillion: a.outputUSDPerMillionTokens, maxRetries: a.maxRetries,
+                                                 requireTimeframeAgreement: a.requireTimeframeAgreement, budgetPeriod: budgetPeriod),
                                  transport: URLSessionTransport(timeoutSeconds: a.timeoutSeconds), ledger: DatabaseAnalystLedger(db: db))
         }
     }

@@ -41,6 +41,8 @@ public enum Backtest {
         /// Price per symbol at the last step, for marking positions still open.
         public var lastPrices: [String: Double] = [:]
         public var neverTradable: [String] = []
+        /// Break-even win rate, random baseline and verdict (docs/EVALUATION.md).
+        public var edgeLines: [String] = []
 
         public var closed: [PositionRow] { positions.filter { $0.status == "closed" } }
         public var wins: Int { closed.filter { $0.netPnl > 0 }.count }
@@ -101,6 +103,9 @@ public enum Backtest {
         result.markedEquity = marked
         result.lastPrices = lastPrices
         result.neverTradable = BacktestOutcome.neverTradable(lowest: market.series.mapValues { $0.map(\.low).min() ?? 0 }, rules: info.rules, config: config)
+        result.edgeLines = Evaluation.backtestLines(config: config, market: market, rules: info.rules, positions: result.positions
+            .filter { $0.status == "open" || $0.status == "closed" }.map { ($0.symbol, $0.side, $0.openedAtMs, $0.entryPrice, $0.quantity) },
+                                                    rangeMs: (start, range.endMs))
         return result
     }
 
@@ -127,12 +132,16 @@ public enum Backtest {
                                              BacktestOutcome.unrealized(side: p.side, quantity: p.quantity, entry: p.entryPrice, mark: $0)
                                          } ?? p.net, markPrice: mark)
         }
+        let edgeLines = Evaluation.backtestLines(config: config, market: ReplayMarket(series: data.candles, funding: data.funding, markSeries: data.marks),
+                                                 rules: info.rules, positions: r.trades.map { ($0.symbol, $0.side, $0.openedAtMs, $0.entryPrice, $0.quantity) },
+                                                 rangeMs: (first, last))
         return BacktestOutcome(engine: "in-memory engine", trades: trades, realized: r.ledgerNet - r.ledgerFees - r.ledgerFunding, commission: r.ledgerFees,
                                funding: r.ledgerFunding, markedEquity: Array(zip(r.cycleTimesMs, r.markedEquity)),
                                startMs: first, endMs: last, candles: r.candles, initialCapital: config.trading.initialCapitalUSD,
                                rejections: r.rejections, triggerSource: r.triggerSource,
                                neverTradable: BacktestOutcome.neverTradable(lowest: data.candles.mapValues { $0.map(\.low).min() ?? 0 },
-                                                                            rules: info.rules, config: config))
+                                                                            rules: info.rules, config: config),
+                               edgeLines: edgeLines)
     }
 
     /// The step pipeline's result in the common report shape.
@@ -153,7 +162,8 @@ public enum Backtest {
         return BacktestOutcome(engine: "step pipeline through SQLite", trades: trades, realized: r.totals.realized, commission: r.totals.commission,
                                funding: r.totals.funding, markedEquity: Array(zip(r.equity.map(\.ms), marked)),
                                startMs: r.startMs, endMs: r.equity.last?.ms ?? r.endMs, candles: r.candles, initialCapital: r.initialCapital,
-                               rejections: rejections, triggerSource: r.triggerSource, neverTradable: r.neverTradable)
+                               rejections: rejections, triggerSource: r.triggerSource, neverTradable: r.neverTradable,
+                               edgeLines: r.edgeLines)
     }
 
     public static func summary(_ r: Result) -> String { outcome(r).summary() }

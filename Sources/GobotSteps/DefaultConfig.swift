@@ -33,6 +33,10 @@ public enum DefaultConfig {
           kelly_prior_trades: 20
           max_consecutive_losses: 3
           breaker_cooldown_minutes: 240
+          edge_breaker:                  # stop entries when the labelled hit rate cannot reach break-even
+            # enabled: true              # default: on for live and demo, off for paper
+            min_labelled_signals: 50
+            horizon_hours: 24
         exchange:
           environment: paper             # paper | demo | live
           recv_window_ms: 5000
@@ -50,6 +54,8 @@ public enum DefaultConfig {
           detail: low
           timeout_seconds: 60
           daily_budget_usd: 1
+          ask_when_blocked: false        # true: ask even when no answer could trade (labels only, costs money)
+          require_timeframe_agreement: true
         telegram:
           enabled: false
           allowed_user_ids: []           # your Telegram user id(s); commands from anyone else are ignored

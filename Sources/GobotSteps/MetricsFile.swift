@@ -1,4 +1,5 @@
 import Foundation
+import GobotCore
 import GobotStore
 
 /// Writes the Prometheus textfile-collector file: to a temp file first, then rename, so
@@ -24,6 +25,13 @@ public enum MetricsFile {
                   "gobot_open_positions \(try db.livePositions().count)"]
         let pending = try db.outboxCounts()["pending", default: 0]
         lines += ["# HELP gobot_outbox_pending Telegram messages not yet delivered.", "# TYPE gobot_outbox_pending gauge", "gobot_outbox_pending \(pending)"]
+        let cards = SignalScorecard.cards(try db.signalLabels())
+        lines += ["# HELP gobot_scorecard_decided Labelled signals that reached target or stop, per analyst model.", "# TYPE gobot_scorecard_decided gauge"]
+        lines += cards.map { "gobot_scorecard_decided{model=\"\($0.model)\"} \($0.decided)" }
+        lines += ["# HELP gobot_scorecard_hits Labelled signals that reached the target first.", "# TYPE gobot_scorecard_hits gauge"]
+        lines += cards.map { "gobot_scorecard_hits{model=\"\($0.model)\"} \($0.hits)" }
+        lines += ["# HELP gobot_scorecard_hit_rate_wilson_high Upper end of the hit rate's 95 % Wilson interval.", "# TYPE gobot_scorecard_hit_rate_wilson_high gauge"]
+        lines += cards.map { "gobot_scorecard_hit_rate_wilson_high{model=\"\($0.model)\"} \($0.interval.high)" }
         lines += extra
         try writeAtomically(lines.joined(separator: "\n") + "\n", to: path)
     }

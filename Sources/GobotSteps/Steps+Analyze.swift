@@ -10,7 +10,13 @@ extension Steps {
         let candidates = try ctx.db.freshCandidates(nowMs: now, maxAgeMs: Int64(ctx.config.universe.candidateMaxAgeMinutes) * 60_000)
         guard !candidates.isEmpty else { return StepReport(outcome: "nothing_to_do", message: "analyze: no fresh candidates") }
         var lines: [String] = []
+        let rules = ctx.config.analyst.askWhenBlocked ? [:] : ((try? await ctx.exchange?.symbolRules(symbols: candidates.map(\.symbol))) ?? [:])
         for c in candidates {
+            if !ctx.config.analyst.askWhenBlocked, let why = try AnalystSkips.reason(ctx, symbol: c.symbol, lastClose: c.lastClose, rules: rules[c.symbol]) {
+                try ctx.db.recordAnalystSkip(candidateId: c.id, day: TradingCalendar.dayString(now), reason: why, atMs: now)
+                lines.append("\(c.symbol) skipped (\(why))")
+                continue
+            }
             let set = ChartSet(symbol: c.symbol,
                                m1: try ctx.db.candles(symbol: c.symbol, interval: .m1, closedByMs: now, limit: 120),
                                m5: try ctx.db.candles(symbol: c.symbol, interval: .m5, closedByMs: now, limit: 120),

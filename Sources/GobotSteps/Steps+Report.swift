@@ -53,6 +53,8 @@ public enum PnLReport {
             "open positions: \(live.count)",
         ]
         for p in live { lines.append("  \(p.side.rawValue) \(p.symbol) qty \(p.quantity.plainString) @ \(p.entryPrice.plainString), stop \(p.stopPrice.plainString), target \(p.targetPrice.plainString)") }
+        lines.append(try AnalystUsage.read(db, nowMs: nowMs).text)
+        lines += SignalScorecard.render(SignalScorecard.cards(try db.signalLabels()), breakEven: Steps.breakEvenHitRate(config))
         return lines.joined(separator: "\n")
     }
 }

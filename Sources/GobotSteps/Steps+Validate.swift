@@ -23,6 +23,7 @@ extension Steps {
             try String.fetchAll(db, sql: "SELECT message FROM runs WHERE outcome = 'halted' AND message LIKE '%kill switch file%'")
         }
         let recoveries = try ctx.db.auditEntries().filter { $0.action == "recovery" }.count
+        let edge = try edgeItem(ctx, closed: closed)
         let audit = try ctx.db.verifyAudit()
         let auditOK: Bool = if case .valid = audit { true } else { false }
         return [
@@ -31,12 +32,29 @@ extension Steps {
             ValidationItem(name: "win rate with 95% Wilson interval", passed: !closed.isEmpty,
                            detail: closed.isEmpty ? "no trades" : String(format: "%d/%d = %.1f%% (%.1f–%.1f%%)", wins, closed.count,
                                                                          Double(wins) / Double(closed.count) * 100, w.low * 100, w.high * 100)),
+            edge,
             ValidationItem(name: "every alert delivered", passed: total > 0 && undelivered == 0,
                            detail: "\(total - undelivered) of \(total) Telegram messages sent"),
             ValidationItem(name: "kill switch exercised", passed: !runs.isEmpty, detail: "\(runs.count) step run(s) stopped by the kill-switch file"),
             ValidationItem(name: "a recovery exercised", passed: recoveries > 0, detail: "\(recoveries) order(s) of unknown outcome resolved by reconcile"),
             ValidationItem(name: "audit chain valid", passed: auditOK, detail: audit.description),
         ]
+    }
+
+    /// The closed trades against random directions at the same entries, replayed on the stored 1m
+    /// candles with the same stop, target and fees (docs/EVALUATION.md).
+    static func edgeItem(_ ctx: StepContext, closed: [PositionRow]) throws -> ValidationItem {
+        let name = "edge distinguishable from random"
+        guard let first = closed.map(\.openedAtMs).min() else { return ValidationItem(name: name, passed: false, detail: "no trades") }
+        var series: [String: [Candle]] = [:]
+        for s in Set(closed.map(\.symbol)) { series[s] = try ctx.db.candles1m(symbol: s, fromMs: first, toMs: ctx.nowMs) }
+        let entries = closed.map { EdgeEvaluation.Entry(symbol: $0.symbol, side: $0.side, openedAtMs: $0.openedAtMs, entryPrice: $0.entryPrice, quantity: $0.quantity) }
+        let r = EdgeEvaluation.evaluate(entries: entries, config: ctx.config, series: series, funding: [:], rules: [:], rangeMs: (first, ctx.nowMs),
+                                        options: EdgeEvaluation.Options(seeds: 1000, folds: 1))
+        let g = r.whole
+        return ValidationItem(name: name, passed: g.p < EdgeVerdict.alpha && g.netUSD > 0,
+                              detail: "\(g.verdict); percentile \(String(format: "%.1f", g.percentile)) among 1000 random-side replays with the same fees "
+                                + String(format: "(funding not replayed); break-even win rate %.1f %%", r.breakEvenWinRate * 100))
     }
 
     public static func validate(_ ctx: StepContext) throws -> StepReport {

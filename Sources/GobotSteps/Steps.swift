@@ -64,6 +64,14 @@ public struct StatusSnapshot: Codable, Sendable {
     public var stepHealth: [StepHealth] = []
     public var fileWarnings: [String] = []
     public var pingFailures: Int = 0
+    /// The analyst scorecard (Steps+Scorecard.swift).
+    public struct ScorecardEntry: Codable, Sendable {
+        var model: String; var labelled: Int; var hits: Int; var misses: Int; var expired: Int
+        var hitRate: Double; var wilsonLow: Double; var wilsonHigh: Double; var breakEvenHitRate: Double
+        var expectancyR: Double; var costUSD: Double; var costPerSignalUSD: Double
+    }
+    public var scorecard: [ScorecardEntry] = []
+    public var analyst: AnalystUsage? = nil
 
     public static func read(_ db: GobotDatabase, config: GobotConfig, nowMs: Int64, killSwitch: String?, paths: StepPaths? = nil) throws -> StatusSnapshot {
         let halt = try db.haltState()
@@ -85,6 +93,8 @@ public struct StatusSnapshot: Codable, Sendable {
         snap.stepHealth = try StepHealthReader.read(db, config: config, nowMs: nowMs)
         snap.fileWarnings = paths.map { StateFileModes.warnings(stateDir: $0.stateDir, database: $0.database) } ?? []
         snap.pingFailures = HealthPing.failureCount(db)
+        snap.scorecard = try Steps.scorecardEntries(db, config: config)
+        snap.analyst = try AnalystUsage.read(db, nowMs: nowMs)
         return snap
     }
 
@@ -97,6 +107,12 @@ public struct StatusSnapshot: Codable, Sendable {
         ]
         for p in openPositions { lines.append("  \(p.side) \(p.symbol) qty \(p.quantity) @ \(p.entry), stop \(p.stop), target \(p.target)") }
         lines.append("telegram outbox: \(outboxPending) pending, \(outboxDead) undeliverable")
+        if let analyst { lines.append(analyst.text) }
+        for s in scorecard {
+            lines.append(String(format: "scorecard %@: %d labelled, hit rate %.1f %% (95 %% Wilson %.1f–%.1f %%, n = %d) vs break-even %.1f %%, %+.3f R, cost %.4f USD",
+                                s.model, s.labelled, s.hitRate * 100, s.wilsonLow * 100, s.wilsonHigh * 100, s.hits + s.misses, s.breakEvenHitRate * 100,
+                                s.expectancyR, s.costUSD))
+        }
         for r in lastRuns {
             lines.append("last \(r.step): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") \(r.message.split(separator: "\n").first ?? "")")
         }

@@ -2,7 +2,7 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -239,6 +239,31 @@ extension GobotDatabase {
             try db.execute(sql: """
                 ALTER TABLE ledger ADD COLUMN asset TEXT NOT NULL DEFAULT 'USDT';
                 ALTER TABLE ledger ADD COLUMN asset_amount TEXT;
+                """)
+        }
+        m.registerMigration("v7-edge") { db in
+            // The analyst scorecard: one label per directional signal, judged after its horizon
+            // from candles that opened after it (docs/EVALUATION.md).
+            try db.execute(sql: """
+                CREATE TABLE signal_labels (
+                    signal_id INTEGER PRIMARY KEY REFERENCES signals(id),
+                    symbol TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    direction TEXT NOT NULL CHECK (direction IN ('long','short')),
+                    confidence REAL NOT NULL,
+                    signal_at_ms INTEGER NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('hit','miss','expired')),
+                    r REAL NOT NULL,
+                    cost_usd TEXT NOT NULL,
+                    labelled_at_ms INTEGER NOT NULL
+                );
+                CREATE INDEX signal_labels_model ON signal_labels(model, signal_at_ms);
+                CREATE TABLE analyst_skips (
+                    day TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (day, reason)
+                );
                 """)
         }
         return m

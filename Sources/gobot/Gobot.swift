@@ -15,8 +15,8 @@ struct Gobot: AsyncParsableCommand {
         subcommands: [
             Init.self, ConfigCommand.self,
             Scan.self, Analyze.self, Trade.self, Reconcile.self, Report.self,
-            Status.self, Halt.self, Resume.self, AuditCommand.self, BacktestCommand.self, DataCommand.self, Bench.self, Telegram.self, Validate.self,
-            DashboardCommand.self,
+            Status.self, Halt.self, Resume.self, AuditCommand.self, BacktestCommand.self, Evaluate.self, Scorecard.self, DataCommand.self, Bench.self,
+            Telegram.self, Validate.self, DashboardCommand.self,
         ]
     )
 }

@@ -59,7 +59,10 @@ extension Gobot {
             do {
                 // The vision cache and spend live in the state database, so a repeated backtest never pays twice.
                 let db = try GobotDatabase.open(path: runner.paths(for: config).database)
-                analystImpl = try AnalystFactory.make(config: chosen, db: db, secrets: Secrets(environment: runner.environment), clock: SystemClock())
+                // One budget for the whole run, in real money: simulated days get no budget of their own.
+                analystImpl = try AnalystFactory.make(config: chosen, db: db, secrets: Secrets(environment: runner.environment), clock: SystemClock(),
+                                                      budgetPeriod: "backtest-\(Int(Date().timeIntervalSince1970))")
+                if analyst == .vision { print("analyst budget for this run: \(chosen.analyst.dailyBudgetUSD) USD (analyst.daily_budget_usd), cached answers are free") }
             } catch { throw Terminal.fail("backtest: \(error)", code: StepExit.badConfig.rawValue) }
             let result: Backtest.Result
             do { result = try await Backtest.run(config: config, options: options, analyst: analystImpl) } catch {

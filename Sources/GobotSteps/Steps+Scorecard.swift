@@ -1,0 +1,104 @@
+import Foundation
+import GobotCore
+import GobotStore
+
+/// The analyst scorecard and the edge breaker (docs/EVALUATION.md, "The live scorecard").
+extension Steps {
+    static let edgeBreakerName = "edge"
+
+    /// Whether the edge breaker applies: `risk.edge_breaker.enabled`, or by default on for live and
+    /// demo money and off for paper.
+    public static func edgeBreakerEnabled(_ config: GobotConfig) -> Bool {
+        config.risk.edgeBreaker.enabled ?? (config.exchange.environment != .paper)
+    }
+
+    public static func breakEvenHitRate(_ config: GobotConfig) -> Double {
+        EdgeStatistics.breakEvenWinRate(stopPercent: config.trading.stopLossPercent.doubleValue, targetPercent: config.trading.takeProfitPercent.doubleValue,
+                                        feeRate: config.exchange.takerFeeRate.doubleValue)
+    }
+
+    /// Labels every directional signal whose horizon has passed, from 1m candles that opened after it
+    /// (stored by scan; the missing ones are fetched), then opens or closes the edge breaker.
+    /// Called from reconcile; returns notes for its report.
+    public static func labelSignalsAndCheckEdge(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
+        let c = ctx.config, now = ctx.nowMs
+        let horizon = Int64(c.risk.edgeBreaker.horizonHours) * 3_600_000
+        var notes: [String] = [], labelled = 0
+        for s in try ctx.db.unlabelledSignals(createdBeforeMs: now - horizon) {
+            func judge() throws -> (outcome: SignalLabel.Outcome, r: Double)? {
+                let after = try ctx.db.candles1m(symbol: s.symbol, fromMs: s.createdAtMs, toMs: s.createdAtMs + horizon)
+                return SignalScorecard.label(direction: s.signal.direction, atMs: s.createdAtMs, reference: s.referencePrice, after: after, nowMs: now,
+                                             stopPercent: c.trading.stopLossPercent.doubleValue, targetPercent: c.trading.takeProfitPercent.doubleValue,
+                                             feeRate: c.exchange.takerFeeRate.doubleValue, horizonMs: horizon)
+            }
+            var verdict = try judge()
+            if verdict == nil {
+                // scan stores candles only while a symbol is a candidate: fetch the horizon once.
+                let fetched = try await ex.klines(symbol: s.symbol, interval: .m1, startMs: s.createdAtMs, limit: Int(min(1500, horizon / 60_000 + 1)))
+                try ctx.db.storeCandles(symbol: s.symbol, interval: .m1, fetched.filter { $0.openTimeMs + 60_000 <= now })
+                verdict = try judge()
+            }
+            guard let verdict else {
+                notes.append("\(s.symbol) signal \(s.id): not enough candles to label yet")
+                continue
+            }
+            try ctx.db.storeLabel(SignalLabel(signalId: s.id, symbol: s.symbol, model: s.signal.model, direction: s.signal.direction,
+                                              confidence: s.signal.confidence, signalAtMs: s.createdAtMs, outcome: verdict.outcome, r: verdict.r,
+                                              costUSD: s.signal.costUSD), atMs: now)
+            labelled += 1
+        }
+        if labelled > 0 { notes.append("labelled \(labelled) signal(s)") }
+        // The record only changes with a new label; an open breaker is re-checked every run (config may have changed).
+        let breakerOpen = try ctx.db.breaker(edgeBreakerName).isOpen(atMs: now)
+        if labelled > 0 || breakerOpen, let note = try checkEdgeBreaker(ctx) { notes.append(note) }
+        return notes
+    }
+
+    /// Opens the edge breaker when the current analyst's record shows it does not pay for its fees,
+    /// closes it when the record recovers (or the breaker is disabled). Audited and alerted.
+    static func checkEdgeBreaker(_ ctx: StepContext) throws -> String? {
+        let c = ctx.config, now = ctx.nowMs
+        let labels = try ctx.db.signalLabels()
+        let breakEven = breakEvenHitRate(c)
+        let current = labels.max { $0.signalAtMs < $1.signalAtMs }?.model
+        let card = SignalScorecard.cards(labels).first { $0.model == current }
+        let open = try ctx.db.breaker(edgeBreakerName).isOpen(atMs: now)
+        let absent = edgeBreakerEnabled(c) && card.map { SignalScorecard.edgeAbsent($0, breakEven: breakEven, minimum: c.risk.edgeBreaker.minLabelledSignals) } ?? false
+        if absent, !open, let card {
+            let reason = String(format: "%@ hit rate %.1f %% (95 %% Wilson %.1f–%.1f %%, n = %d) is below the %.1f %% break-even after fees",
+                                card.model, card.hitRate * 100, card.interval.low * 100, card.interval.high * 100, card.decided, breakEven * 100)
+            try ctx.db.openBreaker(edgeBreakerName, reason: reason, untilMs: Int64.max / 2, atMs: now)
+            Alerts.send(ctx, kind: "breaker", key: "edge-open-\(card.decided)", text: "⛔ edge breaker: \(reason); new entries stopped, labelling goes on")
+            return "edge breaker opened: \(reason)"
+        }
+        if !absent, open {
+            let why = edgeBreakerEnabled(c) ? "the hit rate's interval reaches the break-even again" : "risk.edge_breaker.enabled is off"
+            try ctx.db.closeBreaker(edgeBreakerName, reason: why, atMs: now)
+            Alerts.send(ctx, kind: "breaker", key: "edge-close-\(card?.decided ?? 0)", text: "✅ edge breaker closed: \(why)")
+            return "edge breaker closed: \(why)"
+        }
+        return nil
+    }
+
+    /// `gobot scorecard`: per analyst model, labelled signals, hit rate and its interval, calibration,
+    /// expectancy and cost, against the break-even hit rate.
+    public static func scorecard(_ ctx: StepContext) throws -> StepReport {
+        let breakEven = breakEvenHitRate(ctx.config)
+        var lines = SignalScorecard.render(SignalScorecard.cards(try ctx.db.signalLabels()), breakEven: breakEven)
+        let b = try ctx.db.breaker(edgeBreakerName)
+        lines.append("edge breaker: " + (edgeBreakerEnabled(ctx.config) ? "enabled" : "disabled")
+                     + " (after \(ctx.config.risk.edgeBreaker.minLabelledSignals) decided labels, horizon \(ctx.config.risk.edgeBreaker.horizonHours) h); "
+                     + (b.isOpen(atMs: ctx.nowMs) ? "OPEN: \(b.reason)" : "closed"))
+        return StepReport(message: lines.joined(separator: "\n"))
+    }
+
+    /// The scorecard for `status --json`, the daily report and metrics.
+    public static func scorecardEntries(_ db: GobotDatabase, config: GobotConfig) throws -> [StatusSnapshot.ScorecardEntry] {
+        let breakEven = breakEvenHitRate(config)
+        return SignalScorecard.cards(try db.signalLabels()).map {
+            StatusSnapshot.ScorecardEntry(model: $0.model, labelled: $0.labelled, hits: $0.hits, misses: $0.misses, expired: $0.expired,
+                                          hitRate: $0.hitRate, wilsonLow: $0.interval.low, wilsonHigh: $0.interval.high, breakEvenHitRate: breakEven,
+                                          expectancyR: $0.expectancyR, costUSD: $0.costUSD, costPerSignalUSD: $0.costPerSignalUSD)
+        }
+    }
+}

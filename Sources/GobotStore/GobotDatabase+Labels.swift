@@ -1,0 +1,102 @@
+import GobotCore
+import GRDB
+
+/// The scorecard's labels (migration v6-edge) and the candles they are judged on.
+extension GobotDatabase {
+    /// Directional signals not labelled yet, oldest first.
+    public func unlabelledSignals(createdBeforeMs: Int64, limit: Int = 500) throws -> [StoredSignal] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.* FROM signals s LEFT JOIN signal_labels l ON l.signal_id = s.id
+                WHERE l.signal_id IS NULL AND s.direction IN ('long','short') AND s.created_at_ms <= ? ORDER BY s.id LIMIT ?
+                """, arguments: [createdBeforeMs, limit]).map(Self.signal)
+        }
+    }
+
+    public func storeLabel(_ label: SignalLabel, atMs: Int64) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO signal_labels (signal_id, symbol, model, direction, confidence, signal_at_ms, outcome, r, cost_usd, labelled_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [label.signalId, label.symbol, label.model, label.direction.rawValue, label.confidence, label.signalAtMs,
+                                 label.outcome.rawValue, label.r, String(label.costUSD), atMs])
+        }
+    }
+
+    public func signalLabels() throws -> [SignalLabel] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM signal_labels ORDER BY signal_id").map { row in
+                let d: String = row["direction"], o: String = row["outcome"], cost: String = row["cost_usd"]
+                guard let direction = Direction(rawValue: d), let outcome = SignalLabel.Outcome(rawValue: o), let costUSD = Double(cost) else {
+                    throw LabelDecodeError(message: "signal_labels row \(row["signal_id"] as Int64): direction '\(d)', outcome '\(o)', cost '\(cost)'")
+                }
+                return SignalLabel(signalId: row["signal_id"], symbol: row["symbol"], model: row["model"], direction: direction,
+                                   confidence: row["confidence"], signalAtMs: row["signal_at_ms"], outcome: outcome, r: row["r"], costUSD: costUSD)
+            }
+        }
+    }
+
+    /// Stored 1m candles of `symbol` opened in [fromMs, toMs), oldest first.
+    public func candles1m(symbol: String, fromMs: Int64, toMs: Int64) throws -> [Candle] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM candles WHERE symbol = ? AND interval = '1m' AND open_time_ms >= ? AND open_time_ms < ? ORDER BY open_time_ms
+                """, arguments: [symbol, fromMs, toMs]).map {
+                Candle(openTimeMs: $0["open_time_ms"], open: $0["open"], high: $0["high"], low: $0["low"], close: $0["close"], volume: $0["volume"])
+            }
+        }
+    }
+
+    /// Closes a breaker now (the condition that opened it has cleared), with an audit entry.
+    /// Returns true when it was open.
+    @discardableResult
+    public func closeBreaker(_ name: String, reason: String, atMs: Int64) throws -> Bool {
+        try write { db in
+            let b = try Self.breaker(db, name)
+            guard b.isOpen(atMs: atMs) else { return false }
+            try db.execute(sql: "UPDATE breakers SET open_until_ms = ?, reason = ?, updated_at_ms = ? WHERE name = ?",
+                           arguments: [atMs, reason, atMs, name])
+            try Self.appendAudit(db, atMs: atMs, actor: "gobot", action: "breaker_close", detail: "\(name): \(reason)")
+            return true
+        }
+    }
+}
+
+/// A scorecard row that does not decode: fails loudly rather than guessing.
+public struct LabelDecodeError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { "signal_labels: \(message)" }
+}
+
+extension GobotDatabase {
+    /// Counts one analyst request skipped because its answer could not have mattered.
+    public func recordAnalystSkip(candidateId: Int64, day: String, reason: String, atMs: Int64) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO analyst_skips (day, reason, count) VALUES (?, ?, 1)
+                ON CONFLICT(day, reason) DO UPDATE SET count = count + 1
+                """, arguments: [day, reason])
+            try db.execute(sql: "UPDATE candidates SET status = 'expired' WHERE id = ?", arguments: [candidateId])
+        }
+    }
+
+    public func analystSkips(day: String) throws -> [String: Int] {
+        try read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT reason, count FROM analyst_skips WHERE day = ?", arguments: [day])
+                .map { ($0["reason"] as String, $0["count"] as Int) })
+        }
+    }
+
+    /// Signals stored (analyst answers) since `fromMs` and what they cost.
+    public func analystUsage(fromMs: Int64) throws -> (requests: Int, costUSD: Double) {
+        try read { db in
+            let costs = try String.fetchAll(db, sql: "SELECT cost_usd FROM signals WHERE created_at_ms >= ?", arguments: [fromMs])
+            var total = 0.0
+            for c in costs {
+                guard let v = Double(c) else { throw LabelDecodeError(message: "signals.cost_usd '\(c)' is not a number") }
+                total += v
+            }
+            return (costs.count, total)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import GobotCore
+import GobotStore
+import Testing
+@testable import GobotSteps
+
+/// The scorecard and the edge breaker through the cron steps on the paper exchange.
+@Suite struct EdgeBreakerTests {
+    /// 2.0 flat, up to 2.2 (minutes 20–40), flat, up to 2.4 (minutes 100–120), flat.
+    static let prices: [Double] = (0..<240).map { m in
+        switch m {
+        case ..<20: 2.0
+        case 20..<40: 2.0 + Double(m - 20) * 0.01
+        case 40..<100: 2.2
+        case 100..<120: 2.2 + Double(m - 100) * 0.01
+        default: 2.4
+        }
+    }
+
+    func harness(enabled: Bool?) throws -> TradingHarness {
+        var h = try TradingHarness(prices: Self.prices)
+        h.ctx.config.risk.edgeBreaker.enabled = enabled
+        h.ctx.config.risk.edgeBreaker.minLabelledSignals = 10
+        h.ctx.config.risk.edgeBreaker.horizonHours = 1
+        return h
+    }
+
+    func signal(_ h: TradingHarness, _ d: Direction, minute: Int) throws {
+        h.at(minute: minute)
+        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: d, confidence: 0.8, rationale: "t", model: "scripted"),
+                             referencePrice: Self.prices[minute], chartHashes: [])
+    }
+
+    @Test func defaultIsOnForLiveAndDemoOffForPaper() {
+        var c = GobotConfig()
+        #expect(!Steps.edgeBreakerEnabled(c))
+        c.exchange.environment = .live
+        #expect(Steps.edgeBreakerEnabled(c))
+        c.exchange.environment = .demo
+        #expect(Steps.edgeBreakerEnabled(c))
+        c.risk.edgeBreaker.enabled = false
+        #expect(!Steps.edgeBreakerEnabled(c))
+    }
+
+    @Test func aLosingRecordStopsEntriesAndARecoveredOneResumesThem() async throws {
+        let h = try harness(enabled: true)
+        // 12 shorts before the rise: every one reaches its stop first.
+        for m in 1...12 { try signal(h, .short, minute: m) }
+        h.at(minute: 30)
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.signalLabels().isEmpty)  // horizon not over: nothing judged from the future
+
+        h.at(minute: 75)
+        _ = try await Steps.reconcile(h.ctx)
+        let labels = try h.db.signalLabels()
+        #expect(labels.count == 12 && labels.allSatisfy { $0.outcome == .miss })
+        let b = try h.db.breaker("edge")
+        #expect(b.isOpen(atMs: h.clock.nowMs()) && b.reason.contains("below the 35.0 % break-even"))
+        #expect(try h.db.auditEntries().contains { $0.action == "breaker_open" && $0.detail.hasPrefix("edge:") })
+        #expect(try h.db.outbox().contains { $0.payload.contains("edge breaker") })
+        #expect(try Steps.status(h.ctx, json: false).message.contains("edge:"))
+
+        // A confident signal now is rejected by the gate.
+        try signal(h, .long, minute: 75)
+        _ = try await Steps.trade(h.ctx)
+        let last = try #require(try h.db.signals().last)
+        #expect(last.status == "rejected" && (last.decision ?? "").contains("edge"))
+        #expect(try h.db.livePositions().isEmpty)
+
+        // Labelling goes on: longs before the second rise all reach their target.
+        for m in 80...95 { try signal(h, .long, minute: m) }
+        h.at(minute: 160)
+        _ = try await Steps.reconcile(h.ctx)
+        let after = try h.db.signalLabels()
+        #expect(after.filter { $0.outcome == .hit }.count == 17)
+        #expect(!(try h.db.breaker("edge").isOpen(atMs: h.clock.nowMs())))
+        #expect(try h.db.auditEntries().contains { $0.action == "breaker_close" })
+        let card = try Steps.scorecard(h.ctx).message
+        #expect(card.contains("scripted: 29 labelled (17 hit, 12 miss, 0 expired)") && card.contains("edge breaker: enabled"))
+        let json = try Steps.status(h.ctx, json: true).message
+        #expect(json.contains("\"scorecard\"") && json.contains("\"hits\" : 17"))
+    }
+
+    @Test func offOnPaperByDefaultButLabelsStillCount() async throws {
+        let h = try harness(enabled: nil)
+        for m in 1...12 { try signal(h, .short, minute: m) }
+        h.at(minute: 75)
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.signalLabels().count == 12)
+        #expect(!(try h.db.breaker("edge").isOpen(atMs: h.clock.nowMs())))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import GobotCore
+import Testing
+@testable import GobotSteps
+
+/// `gobot evaluate` on the bundled week of real candles.
+@Suite struct EvaluationTests {
+    static let sample = BacktestTests.sample
+
+    static func market(_ tweak: (inout GobotConfig) -> Void = { _ in }) throws -> Evaluation.Market {
+        var c = GobotConfig()
+        tweak(&c)
+        return try Evaluation.load(config: c, options: Evaluation.Options(dataDir: sample, exchangeInfoPath: "\(sample)/exchangeInfo.json"))
+    }
+
+    /// An analyst that looks at the candles after the decision: long when a long would reach its
+    /// target before its stop, short when a short would, otherwise no call.
+    static func peeking(_ m: Evaluation.Market) -> (String, Int64, Signal) -> Signal {
+        { symbol, now, _ in
+            guard let candles = m.series[symbol], let rule = m.rules[symbol],
+                  let c = candles.first(where: { $0.openTimeMs >= now }) else { return Signal(direction: .none, confidence: 0, rationale: "", model: "peek") }
+            let e = EdgeEvaluation.Entry(symbol: symbol, side: .long, openedAtMs: now, entryPrice: Decimal(price: c.open)!, quantity: 1)
+            for side in [PositionSide.long, .short] {
+                let o = EdgeEvaluation.replay(e, side: side, candles: candles, funding: [:], rule: rule, config: m.config)
+                if o.exitReason == "take-profit" { return Signal(direction: side == .long ? .long : .short, confidence: 0.9, rationale: "", model: "peek") }
+            }
+            return Signal(direction: .none, confidence: 0, rationale: "", model: "peek")
+        }
+    }
+
+    static func coinFlip(seed: UInt64) -> (String, Int64, Signal) -> Signal {
+        var rng = SeededRandom(seed: seed)
+        return { _, _, _ in Signal(direction: Bool.random(using: &rng) ? .long : .short, confidence: 0.9, rationale: "", model: "coin") }
+    }
+
+    @Test func replayingTheEnginesOwnSidesGivesTheEnginesClosedTrades() throws {
+        let m = try Self.market()
+        let out = Evaluation.run(market: m, edge: EdgeEvaluation.Options(seeds: 50, folds: 2))
+        let closed = out.engine.trades.filter { $0.closedAtMs != nil }
+        #expect(!closed.isEmpty)
+        for (t, o) in zip(out.engine.trades, out.report.outcomes) where t.closedAtMs != nil {
+            #expect(o.exitPrice == t.exitPrice)
+            #expect(o.exitReason == t.exitReason)
+            #expect(o.realized == t.realizedPnl)
+            #expect(o.fees == t.fees)
+            #expect(o.funding == t.funding)
+            // The engine books the exit at the next cycle; the replay at the trigger minute.
+            #expect(o.closedAtMs! <= t.closedAtMs! && t.closedAtMs! - o.closedAtMs! <= 360_000)
+        }
+        #expect(out.report.whole.trades == out.engine.trades.count)
+        #expect(out.report.folds.count == 2)
+        #expect(out.report.folds.map(\.trades).reduce(0, +) == out.report.whole.trades)
+        #expect(out.report.symbols.map(\.trades).reduce(0, +) == out.report.whole.trades)
+        // Every block carries its sample size, interval, fees and funding, break-even and baseline.
+        for needle in ["95 % Wilson", "break-even", "fees", "funding", "bootstrap 95 %", "random sides", "always long", "marked to market",
+                       "shuffled trade orders", "folds:", "edge: "] {
+            #expect(out.text.contains(needle), "missing \(needle)")
+        }
+        let html = EvaluationReport.html(out.report, text: out.text)
+        #expect(html.contains("<svg") && html.contains("<polygon") && html.contains(out.report.whole.verdict))
+    }
+
+    @Test func theBaselineHasPowerAPeekingAnalystIsSignificantACoinFlipIsNot() throws {
+        // Tighter stops and looser limits than the defaults (which allow a few trades a week), so
+        // the test has enough entries to have power; no loss breaker, so a losing coin keeps trading.
+        let m = try Self.market {
+            $0.trading.stopLossPercent = Decimal(string: "0.5")!
+            $0.trading.takeProfitPercent = 1
+            $0.trading.maxTradesPerDay = 20
+            $0.trading.symbolCooldownMinutes = 30
+            $0.risk.maxOpenPositions = 2
+            $0.risk.dailyExposureLimitUSD = 400
+            $0.risk.maxConsecutiveLosses = 100
+        }
+        let edge = EdgeEvaluation.Options(seeds: 200, folds: 2)
+        let peek = Evaluation.run(market: m, edge: edge, signals: Self.peeking(m))
+        #expect(peek.report.whole.trades >= 20)
+        #expect(peek.report.whole.p < 0.01)
+        #expect(peek.report.whole.verdict.hasPrefix("edge: positive at 95 %"))
+
+        var significant = 0, trades = 0
+        let analystSeeds: [UInt64] = Array(1...12)
+        for s in analystSeeds {
+            let coin = Evaluation.run(market: m, edge: edge, signals: Self.coinFlip(seed: s))
+            trades += coin.report.whole.trades
+            if coin.report.whole.verdict.hasPrefix("edge: positive") { significant += 1 }
+        }
+        #expect(trades >= 12 * 10)
+        // Expected about 5 % of seeds; allow two of twelve.
+        #expect(significant <= 2, "coin flip significant in \(significant) of \(analystSeeds.count) seeds")
+    }
+}
