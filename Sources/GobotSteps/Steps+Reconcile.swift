@@ -86,7 +86,10 @@ extension Steps {
         // 5. Money: realized P&L, commission and funding from the income history, booked once each.
         do { notes.append(contentsOf: try await bookIncome(ctx, ex: ex)) } catch { failed("the income history", error) }
 
-        if ctx.step != .backtest { notes += try await labelSignalsAndCheckEdge(ctx, ex: ex) }  // scorecard and edge breaker (Steps+Scorecard.swift); evaluate measures backtests
+        // The scorecard and the edge breaker (Steps+Scorecard.swift); evaluate measures backtests.
+        if ctx.step != .backtest {
+            do { notes += try await labelSignalsAndCheckEdge(ctx, ex: ex) } catch { failed("the analyst scorecard", error) }
+        }
 
         // 6. Too many losses in a row opens the loss breaker.
         let history = try ctx.db.tradeHistory()
