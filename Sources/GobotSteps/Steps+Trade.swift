@@ -412,7 +412,14 @@ extension Steps {
             target.quantity = abs(live.positionAmt)
         }
         let closed = try await closeAtMarket(ctx, ex: ex, target: target, reason: reason)
-        if closed.confirmed { await cancelProtection(ctx, ex: ex, symbol: p.symbol) }
+        guard closed.confirmed else { return closed }
+        // A filled close is no proof the symbol is flat: the size it closed may be gobot's record
+        // (the live size could not be read) or the position grew since. Only a symbol the
+        // exchange shows flat loses its stop; otherwise reconcile follows it.
+        guard let after = try? await ex.positions(), !after.contains(where: { $0.symbol == p.symbol && $0.positionAmt != 0 }) else {
+            return CloseResult(confirmed: false, text: "\(closed.text), but the exchange does not show \(p.symbol) flat; protective orders kept")
+        }
+        await cancelProtection(ctx, ex: ex, symbol: p.symbol)
         return closed
     }
 

@@ -278,6 +278,23 @@ import Testing
         #expect(try h.db.orders().map(\.purpose) == ["entry", "stop", "take_profit", "close"])
     }
 
+    /// Review finding R1: a close at market that filled is not proof the position is flat (the
+    /// size it closed may be gobot's record, not the exchange's). Its stop stays until the
+    /// exchange shows the symbol flat.
+    @Test func aCloseThatLeavesPartOfThePositionKeepsTheStop() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .targetBeyond
+        h.exchange.addedByHandAfterEntry = 3      // the exchange holds 8, gobot recorded 5
+        h.exchange.positionsFailures = 1          // the live size cannot be read before the close
+        let report = try await Steps.trade(h.ctx)
+        let state = try await h.exchangeState()
+        #expect(state.amt == 3)
+        #expect(state.algos.contains("STOP_MARKET"))  // what is left is still protected
+        #expect(report.exit == .tryLater)             // not "closed": reconcile follows it
+        #expect(report.message.contains("protective orders kept"))
+    }
+
     @Test func repairingAMissingStopUsesThePricesStoredAtEntry() async throws {
         var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
         try h.signal()
