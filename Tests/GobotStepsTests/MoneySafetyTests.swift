@@ -295,6 +295,25 @@ import Testing
         #expect(report.message.contains("protective orders kept"))
     }
 
+    /// Review finding R2: the client signs an order again after -1021 (a stale offset synced,
+    /// the first send answered -1021, a forced resync): the last signature may come three request
+    /// timeouts after the intent row, and Binance executes it until that + recvWindow.
+    @Test func anOrderResignedAfterAClockResyncIsNotDeclaredNeverSentTooEarly() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .entryLostUnsent
+        let intentAt = h.clock.nowMs()
+        _ = try await Steps.trade(h.ctx)
+        let e = h.ctx.config.exchange
+        let timeoutMs = Int64(e.requestTimeoutSeconds * 1000)
+        // Signed at the latest three timeouts after the row; Binance may still execute it here.
+        h.clock.set(intentAt + 3 * timeoutMs + Int64(e.recvWindowMs))
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("may still be in flight"))
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.status == "unknown")
+        #expect(try h.db.positions().map(\.status) == ["opening"])
+    }
+
     @Test func repairingAMissingStopUsesThePricesStoredAtEntry() async throws {
         var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
         try h.signal()
