@@ -143,7 +143,9 @@ extension Steps {
     /// nothing filled, or leave an open order for reconcile.
     static func settleEntry(_ ctx: StepContext, ex: any FuturesExchange, plan: EntryPlan, positionId: Int64, entryId: String,
                             order: ExchangeOrder, rules: SymbolRules) async throws -> EntryResult {
-        let filled = order.executedQty > 0 && order.isFinal
+        // Anything filled is a position, whether or not the order is done: it is protected now
+        // (closePosition stops cover what fills later; reconcile corrects the recorded size).
+        let filled = order.executedQty > 0
         do {
             try ctx.db.updateOrder(clientOrderId: entryId, status: orderRowStatus(order), exchangeOrderId: order.orderId,
                                    avgPrice: order.avgPrice, executedQty: order.executedQty, atMs: ctx.nowMs)
@@ -169,8 +171,9 @@ extension Steps {
         let result = try await protect(ctx, ex: ex, positionId: positionId, rules: rules, pricesFromFill: true, fillPrice: order.avgPrice)
         Alerts.send(ctx, kind: "trade_opened", key: "opened-\(positionId)",
                     text: "📈 opened \(plan.side.rawValue) \(plan.symbol) qty \(order.executedQty.plainString) @ \(order.avgPrice.plainString); \(result.text)")
-        return EntryResult(line: "\(plan.symbol): \(plan.side.rawValue) \(order.executedQty.plainString) @ \(order.avgPrice.plainString), \(result.text)",
-                           unresolved: result.unresolved)
+        let working = order.isFinal ? "" : " (entry still \(order.status), reconcile follows its size)"
+        return EntryResult(line: "\(plan.symbol): \(plan.side.rawValue) \(order.executedQty.plainString) @ \(order.avgPrice.plainString), \(result.text)\(working)",
+                           unresolved: result.unresolved || !order.isFinal)
     }
 
     /// The orders-table status of a regular order the exchange reported.

@@ -314,6 +314,20 @@ import Testing
         #expect(try h.db.positions().map(\.status) == ["opening"])
     }
 
+    /// Review finding R3: a MARKET entry still working with part of it filled is a position:
+    /// it gets its closePosition stop at once, not at the next reconcile.
+    @Test func aPartlyFilledEntryThatIsNotFinalIsProtectedAtOnce() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .entryPartlyFilled
+        _ = try await Steps.trade(h.ctx)
+        let state = try await h.exchangeState()
+        #expect(state.amt > 0)
+        #expect(state.algos.contains("STOP_MARKET"))
+        #expect(try h.db.livePositions().map(\.status) == ["open"])
+        #expect(h.exchange.marketOrders == 1)
+    }
+
     @Test func repairingAMissingStopUsesThePricesStoredAtEntry() async throws {
         var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
         try h.signal()
