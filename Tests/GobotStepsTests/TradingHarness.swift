@@ -148,9 +148,16 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
             return t
         }
     }
+    /// When set, the income history reports commissions in this asset (one gobot cannot value).
+    var incomeCommissionAsset: String?
     func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
         try checkWindow(startMs, endMs)
         return try await inner.income(startMs: startMs, endMs: endMs).map {
+            if let asset = incomeCommissionAsset, $0.incomeType == "COMMISSION" {
+                var r = $0
+                r.asset = asset
+                return r
+            }
             guard let bnb = bnbPrice, $0.incomeType == "COMMISSION" else { return $0 }
             var r = $0
             r.income = $0.income / bnb
