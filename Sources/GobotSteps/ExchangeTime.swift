@@ -20,12 +20,13 @@ extension StepContext {
     static let windowMarginMs: Int64 = 60_000
 
     /// How long after its intent row an order request may still reach the exchange and execute:
-    /// the request is signed at most two timeouts after the row (a clock resync, then the send),
-    /// Binance accepts it until `timestamp + recvWindow`, plus a margin for the clock offset's error.
-    /// Before that an order that is not found is "not yet", never "never sent".
+    /// the client signs it for the last time at most three timeouts after the row (a stale clock
+    /// offset synced, the first send answered -1021/-5028, a forced resync, then the signed
+    /// resend), Binance accepts it until `timestamp + recvWindow`, plus a margin for the clock
+    /// offset's error. Before that an order that is not found is "not yet", never "never sent".
     var inFlightHorizonMs: Int64 {
         let e = config.exchange
-        return Int64(e.recvWindowMs) + 2 * Int64(e.requestTimeoutSeconds * 1000) + 5_000
+        return Int64(e.recvWindowMs) + 3 * Int64(e.requestTimeoutSeconds * 1000) + 5_000
     }
 
     /// Whether an order row written at `createdAtMs` (local) can no longer arrive at the exchange.

@@ -341,6 +341,7 @@ extension Steps {
         let saved = Int64(try ctx.db.value(forKey: key) ?? "")
         var start = saved ?? (TradingCalendar.startOfDay(now) - 7 * TradingCalendar.dayMs)
         var booked = 0, fundingNotes: [String] = []
+        var waiting: (timeMs: Int64, error: any Error)?
         let offset = ctx.exchangeOffsetMs, margin = StepContext.windowMarginMs
         let owners = try ctx.db.positions().filter { $0.status != "failed" }
         while start <= now {
@@ -356,7 +357,13 @@ extension Steps {
                 }
                 let ref = "\(r.incomeType):\(r.tranId)"
                 guard !(try ctx.db.hasLedger(ref: ref)) else { continue }
-                let usdt = try await usdtValue(ctx, ex: ex, amount: r.income, asset: r.asset, atMs: r.timeMs)
+                // One record that cannot be valued yet must not keep the rest (the realized P&L the
+                // loss limits read) out of the ledger: it waits, the cursor stops before it.
+                let usdt: Decimal
+                do { usdt = try await usdtValue(ctx, ex: ex, amount: r.income, asset: r.asset, atMs: r.timeMs) } catch {
+                    if waiting == nil { waiting = (r.timeMs, error) }
+                    continue
+                }
                 let owner = owners.last { (p: PositionRow) -> Bool in
                     let from: Int64 = p.openedAtMs + offset - margin
                     let to: Int64 = p.closedAtMs.map { $0 + offset + margin } ?? Int64.max
@@ -374,10 +381,11 @@ extension Steps {
             let next: Int64
             if records.count >= 1000, let last = records.last?.timeMs, last > start { next = last } else { next = end + 1 }
             // Never past now minus the overlap, never backwards.
-            let cursor = max(saved ?? .min, min(next, now - incomeOverlapMs))
+            let cursor = max(saved ?? .min, min(next, now - incomeOverlapMs, (waiting?.timeMs ?? .max) - 1))
             try ctx.db.setValue(String(cursor), forKey: key, atMs: ctx.nowMs)
             start = next
         }
+        if let waiting { throw waiting.error }
         return booked > 0 ? ["booked \(booked) ledger entries"] + fundingNotes : []
     }
 

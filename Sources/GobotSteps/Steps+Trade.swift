@@ -143,7 +143,9 @@ extension Steps {
     /// nothing filled, or leave an open order for reconcile.
     static func settleEntry(_ ctx: StepContext, ex: any FuturesExchange, plan: EntryPlan, positionId: Int64, entryId: String,
                             order: ExchangeOrder, rules: SymbolRules) async throws -> EntryResult {
-        let filled = order.executedQty > 0 && order.isFinal
+        // Anything filled is a position, whether or not the order is done: it is protected now
+        // (closePosition stops cover what fills later; reconcile corrects the recorded size).
+        let filled = order.executedQty > 0
         do {
             try ctx.db.updateOrder(clientOrderId: entryId, status: orderRowStatus(order), exchangeOrderId: order.orderId,
                                    avgPrice: order.avgPrice, executedQty: order.executedQty, atMs: ctx.nowMs)
@@ -169,8 +171,9 @@ extension Steps {
         let result = try await protect(ctx, ex: ex, positionId: positionId, rules: rules, pricesFromFill: true, fillPrice: order.avgPrice)
         Alerts.send(ctx, kind: "trade_opened", key: "opened-\(positionId)",
                     text: "📈 opened \(plan.side.rawValue) \(plan.symbol) qty \(order.executedQty.plainString) @ \(order.avgPrice.plainString); \(result.text)")
-        return EntryResult(line: "\(plan.symbol): \(plan.side.rawValue) \(order.executedQty.plainString) @ \(order.avgPrice.plainString), \(result.text)",
-                           unresolved: result.unresolved)
+        let working = order.isFinal ? "" : " (entry still \(order.status), reconcile follows its size)"
+        return EntryResult(line: "\(plan.symbol): \(plan.side.rawValue) \(order.executedQty.plainString) @ \(order.avgPrice.plainString), \(result.text)\(working)",
+                           unresolved: result.unresolved || !order.isFinal)
     }
 
     /// The orders-table status of a regular order the exchange reported.
@@ -412,7 +415,14 @@ extension Steps {
             target.quantity = abs(live.positionAmt)
         }
         let closed = try await closeAtMarket(ctx, ex: ex, target: target, reason: reason)
-        if closed.confirmed { await cancelProtection(ctx, ex: ex, symbol: p.symbol) }
+        guard closed.confirmed else { return closed }
+        // A filled close is no proof the symbol is flat: the size it closed may be gobot's record
+        // (the live size could not be read) or the position grew since. Only a symbol the
+        // exchange shows flat loses its stop; otherwise reconcile follows it.
+        guard let after = try? await ex.positions(), !after.contains(where: { $0.symbol == p.symbol && $0.positionAmt != 0 }) else {
+            return CloseResult(confirmed: false, text: "\(closed.text), but the exchange does not show \(p.symbol) flat; protective orders kept")
+        }
+        await cancelProtection(ctx, ex: ex, symbol: p.symbol)
         return closed
     }
 

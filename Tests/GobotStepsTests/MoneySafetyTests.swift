@@ -188,6 +188,27 @@ import Testing
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
     }
 
+    /// Review finding R4: one income record gobot cannot value in USDT (no <ASSET>USDT price)
+    /// must not keep every later realized P&L out of the ledger the loss limits read. It is
+    /// reported, the others are booked, and the cursor waits at it so it is booked later.
+    @Test func anIncomeRecordThatCannotBeValuedDoesNotBlockTheRest() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20))
+        h.exchange.incomeCommissionAsset = "XYZ"
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 35)
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("XYZ"))
+        let ledger = try h.db.ledgerEntries()
+        #expect(ledger.contains { $0.kind == "realized_pnl" && $0.amountUSD < 0 })  // the stop-loss is in the loss limits
+        #expect(!ledger.contains { $0.kind == "commission" })
+        #expect(try h.db.ledgerTotals(fromMs: 0).realized < 0)
+        // The cursor has not passed the record that waits: it is read again next run.
+        let cursor = try #require(Int64(try h.db.value(forKey: "income_cursor_ms") ?? ""))
+        #expect(cursor < TradingHarness.t0 + 2 * 60_000)
+    }
+
     @Test func aPositionHeldTenDaysBooksItsPnLThroughSevenDayWindows() async throws {
         let day = 1440
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 9 * day) + Array(repeating: 1.95, count: day + 10))
@@ -276,6 +297,56 @@ import Testing
         let state = try await h.exchangeState()
         #expect(state.amt == 0 && state.algos.isEmpty)  // closed, and the stop cancelled after the close
         #expect(try h.db.orders().map(\.purpose) == ["entry", "stop", "take_profit", "close"])
+    }
+
+    /// Review finding R1: a close at market that filled is not proof the position is flat (the
+    /// size it closed may be gobot's record, not the exchange's). Its stop stays until the
+    /// exchange shows the symbol flat.
+    @Test func aCloseThatLeavesPartOfThePositionKeepsTheStop() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .targetBeyond
+        h.exchange.addedByHandAfterEntry = 3      // the exchange holds 8, gobot recorded 5
+        h.exchange.positionsFailures = 1          // the live size cannot be read before the close
+        let report = try await Steps.trade(h.ctx)
+        let state = try await h.exchangeState()
+        #expect(state.amt == 3)
+        #expect(state.algos.contains("STOP_MARKET"))  // what is left is still protected
+        #expect(report.exit == .tryLater)             // not "closed": reconcile follows it
+        #expect(report.message.contains("protective orders kept"))
+    }
+
+    /// Review finding R2: the client signs an order again after -1021 (a stale offset synced,
+    /// the first send answered -1021, a forced resync): the last signature may come three request
+    /// timeouts after the intent row, and Binance executes it until that + recvWindow.
+    @Test func anOrderResignedAfterAClockResyncIsNotDeclaredNeverSentTooEarly() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .entryLostUnsent
+        let intentAt = h.clock.nowMs()
+        _ = try await Steps.trade(h.ctx)
+        let e = h.ctx.config.exchange
+        let timeoutMs = Int64(e.requestTimeoutSeconds * 1000)
+        // Signed at the latest three timeouts after the row; Binance may still execute it here.
+        h.clock.set(intentAt + 3 * timeoutMs + Int64(e.recvWindowMs))
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("may still be in flight"))
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.status == "unknown")
+        #expect(try h.db.positions().map(\.status) == ["opening"])
+    }
+
+    /// Review finding R3: a MARKET entry still working with part of it filled is a position:
+    /// it gets its closePosition stop at once, not at the next reconcile.
+    @Test func aPartlyFilledEntryThatIsNotFinalIsProtectedAtOnce() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        h.exchange.fault = .entryPartlyFilled
+        _ = try await Steps.trade(h.ctx)
+        let state = try await h.exchangeState()
+        #expect(state.amt > 0)
+        #expect(state.algos.contains("STOP_MARKET"))
+        #expect(try h.db.livePositions().map(\.status) == ["open"])
+        #expect(h.exchange.marketOrders == 1)
     }
 
     @Test func repairingAMissingStopUsesThePricesStoredAtEntry() async throws {

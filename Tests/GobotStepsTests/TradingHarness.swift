@@ -23,6 +23,8 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         case stopDuplicate
         /// The take-profit is refused: price is already beyond it.
         case targetBeyond
+        /// The MARKET entry answers PARTIALLY_FILLED (2 of 5) and its look-ups say the same.
+        case entryPartlyFilled
     }
     let inner: PaperExchange
     var fault: Fault = .none
@@ -50,7 +52,18 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     func tickers24h() async throws -> [Ticker24h] { try await inner.tickers24h() }
     func markPrice(symbol: String) async throws -> Double { try await inner.markPrice(symbol: symbol) }
     func balanceUSDT() async throws -> Double { try await inner.balanceUSDT() }
-    func positions() async throws -> [ExchangePosition] { try await inner.positions() }
+    /// The next this many position listings fail (a temporary outage).
+    var positionsFailures = 0
+    /// Someone adds this quantity by hand right after gobot's entry fills: the exchange then
+    /// holds more than gobot recorded.
+    var addedByHandAfterEntry: Decimal?
+    func positions() async throws -> [ExchangePosition] {
+        if positionsFailures > 0 {
+            positionsFailures -= 1
+            throw ExchangeError.unavailable("GET /fapi/v3/positionRisk: HTTP 503")
+        }
+        return try await inner.positions()
+    }
     func setLeverage(symbol: String, leverage: Int) async throws {}
     func setMarginType(symbol: String, marginType: String) async throws {}
     func ensureOneWayMode() async throws {}
@@ -65,16 +78,29 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
                                  status: "EXPIRED", origQty: request.quantity, executedQty: 0, avgPrice: 0, reduceOnly: false, updateTimeMs: 0)
         default: break
         }
-        let o = try await inner.placeMarketOrder(request)
+        var o = try await inner.placeMarketOrder(request)
         marketOrders += 1
+        if fault == .entryPartlyFilled, !request.reduceOnly {
+            o.status = "PARTIALLY_FILLED"
+            o.executedQty = 2
+            partlyFilled[request.clientOrderId] = o
+        }
+        if !request.reduceOnly, let extra = addedByHandAfterEntry {
+            addedByHandAfterEntry = nil
+            _ = try await inner.placeMarketOrder(MarketOrderRequest(symbol: request.symbol, side: request.side, quantity: extra,
+                                                                    reduceOnly: false, clientOrderId: "web_by_hand"))
+        }
         switch fault {
         case .crashAfterEntry: fault = .none; throw SimulatedCrash()
         case .timeoutAfterEntry: fault = .none; throw ExchangeError.unknownOutcome("timeout after 10 s")
         default: return o
         }
     }
+    /// Entries the exchange still reports as partly filled.
+    var partlyFilled: [String: ExchangeOrder] = [:]
     func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder? {
         if delisted.contains(symbol) { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
+        if let o = partlyFilled[clientOrderId] { return o }
         return try await inner.queryOrder(symbol: symbol, clientOrderId: clientOrderId)
     }
     func openOrders(symbol: String?) async throws -> [ExchangeOrder] { try await inner.openOrders(symbol: symbol) }
@@ -122,9 +148,16 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
             return t
         }
     }
+    /// When set, the income history reports commissions in this asset (one gobot cannot value).
+    var incomeCommissionAsset: String?
     func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
         try checkWindow(startMs, endMs)
         return try await inner.income(startMs: startMs, endMs: endMs).map {
+            if let asset = incomeCommissionAsset, $0.incomeType == "COMMISSION" {
+                var r = $0
+                r.asset = asset
+                return r
+            }
             guard let bnb = bnbPrice, $0.incomeType == "COMMISSION" else { return $0 }
             var r = $0
             r.income = $0.income / bnb
