@@ -20,19 +20,19 @@ public struct OrderRow: Sendable, Equatable {
     public var createdAtMs: Int64
     public var error: String?
 
-    init(row: Row) {
+    init(row: Row) throws {
         id = row["id"]
         clientOrderId = row["client_order_id"]
         positionId = row["position_id"]
         symbol = row["symbol"]
-        side = OrderSide(rawValue: row["side"]) ?? .buy
+        side = try row.enumValue("side", table: "orders")
         purpose = row["purpose"]
         type = row["type"]
-        quantity = Decimal(exchangeString: row["quantity"]) ?? 0
-        triggerPrice = (row["trigger_price"] as String?).flatMap(Decimal.init(exchangeString:))
+        quantity = try row.decimal("quantity", table: "orders")
+        triggerPrice = try row.optionalDecimal("trigger_price", table: "orders")
         status = row["status"]
         exchangeOrderId = row["exchange_order_id"]
-        avgPrice = (row["avg_price"] as String?).flatMap(Decimal.init(exchangeString:))
+        avgPrice = try row.optionalDecimal("avg_price", table: "orders")
         executedQty = (row["executed_qty"] as String?).flatMap(Decimal.init(exchangeString:))
         createdAtMs = row["created_at_ms"]
         error = row["error"]
@@ -59,24 +59,25 @@ public struct PositionRow: Sendable, Equatable {
     public var fees: Decimal
     public var funding: Decimal
 
-    init(row: Row) {
+    init(row: Row) throws {
+        let t = "positions"
         id = row["id"]
         symbol = row["symbol"]
-        side = PositionSide(rawValue: row["side"]) ?? .long
+        side = try row.enumValue("side", table: t)
         signalId = row["signal_id"]
-        quantity = Decimal(exchangeString: row["quantity"]) ?? 0
-        entryPrice = Decimal(exchangeString: row["entry_price"]) ?? 0
-        stopPrice = Decimal(exchangeString: row["stop_price"]) ?? 0
-        targetPrice = Decimal(exchangeString: row["target_price"]) ?? 0
-        notionalUSD = Decimal(exchangeString: row["notional_usd"]) ?? 0
+        quantity = try row.decimal("quantity", table: t)
+        entryPrice = try row.decimal("entry_price", table: t)
+        stopPrice = try row.decimal("stop_price", table: t)
+        targetPrice = try row.decimal("target_price", table: t)
+        notionalUSD = try row.decimal("notional_usd", table: t)
         status = row["status"]
         openedAtMs = row["opened_at_ms"]
         closedAtMs = row["closed_at_ms"]
-        exitPrice = (row["exit_price"] as String?).flatMap(Decimal.init(exchangeString:))
+        exitPrice = try row.optionalDecimal("exit_price", table: t)
         exitReason = row["exit_reason"]
-        realizedPnl = (row["realized_pnl"] as String?).flatMap(Decimal.init(exchangeString:))
-        fees = Decimal(exchangeString: row["fees"]) ?? 0
-        funding = Decimal(exchangeString: row["funding"]) ?? 0
+        realizedPnl = try row.optionalDecimal("realized_pnl", table: t)
+        fees = try row.decimal("fees", table: t)
+        funding = try row.decimal("funding", table: t)
     }
 
     /// Net result: realized P&L after fees and funding.
@@ -265,8 +266,8 @@ extension GobotDatabase {
     public func ledgerEntries() throws -> [LedgerEntry] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT kind, amount_usd, asset, asset_amount FROM ledger ORDER BY id").map {
-                LedgerEntry(kind: $0["kind"], amountUSD: Decimal(exchangeString: $0["amount_usd"]) ?? 0, asset: $0["asset"],
-                            assetAmount: Decimal(exchangeString: $0["asset_amount"] ?? $0["amount_usd"]) ?? 0)
+                LedgerEntry(kind: $0["kind"], amountUSD: try $0.decimal("amount_usd", table: "ledger"), asset: $0["asset"],
+                            assetAmount: try $0.optionalDecimal("asset_amount", table: "ledger") ?? $0.decimal("amount_usd", table: "ledger"))
             }
         }
     }
@@ -283,7 +284,7 @@ extension GobotDatabase {
         try read { db in
             var t = LedgerTotals()
             for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, amount_usd FROM ledger WHERE at_ms >= ? AND at_ms < ?"), arguments: [fromMs, toMs]) {
-                let amount = Decimal(exchangeString: row["amount_usd"]) ?? 0
+                let amount = try row.decimal("amount_usd", table: "ledger")
                 switch row["kind"] as String {
                 case "realized_pnl": t.realized += amount
                 case "commission": t.commission += amount
@@ -298,8 +299,8 @@ extension GobotDatabase {
     /// Every ledger amount from `fromMs`, oldest first (for equity curves).
     public func ledgerAmounts(fromMs: Int64) throws -> [Decimal] {
         try read { db in
-            try String.fetchAll(db.cachedStatement(sql: "SELECT amount_usd FROM ledger WHERE at_ms >= ? ORDER BY at_ms, id"), arguments: [fromMs])
-                .map { Decimal(exchangeString: $0) ?? 0 }
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT amount_usd FROM ledger WHERE at_ms >= ? ORDER BY at_ms, id"), arguments: [fromMs])
+                .map { try $0.decimal("amount_usd", table: "ledger") }
         }
     }
 
@@ -316,8 +317,8 @@ extension GobotDatabase {
             let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT realized_pnl, fees, funding FROM positions WHERE status = 'closed' ORDER BY closed_at_ms, id"))
             var wins = 0, streak = 0
             for r in rows {
-                let net = (Decimal(exchangeString: r["realized_pnl"] ?? "0") ?? 0) - (Decimal(exchangeString: r["fees"]) ?? 0)
-                    + (Decimal(exchangeString: r["funding"]) ?? 0)
+                let net = (try r.optionalDecimal("realized_pnl", table: "positions") ?? 0) - (try r.decimal("fees", table: "positions"))
+                    + (try r.decimal("funding", table: "positions"))
                 if net > 0 { wins += 1; streak = 0 } else { streak += 1 }
             }
             return TradeHistory(closed: rows.count, wins: wins, consecutiveLosses: streak)
@@ -327,7 +328,7 @@ extension GobotDatabase {
     public func entriesSince(_ ms: Int64) throws -> (count: Int, notional: Decimal) {
         try read { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT notional_usd FROM positions WHERE opened_at_ms >= ? AND status != 'failed'"), arguments: [ms])
-            return (rows.count, rows.reduce(Decimal(0)) { $0 + (Decimal(exchangeString: $1["notional_usd"]) ?? 0) })
+            return (rows.count, try rows.reduce(Decimal(0)) { $0 + (try $1.decimal("notional_usd", table: "positions")) })
         }
     }
 

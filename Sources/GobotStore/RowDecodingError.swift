@@ -1,0 +1,46 @@
+import Foundation
+import GobotCore
+import GRDB
+
+/// A stored value gobot cannot read. Money rows never fall back to a default: a side that does
+/// not decode would put a stop on the wrong side, an amount read as 0 would loosen a loss limit.
+public struct RowDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var table: String
+    public var column: String
+    public var value: String
+
+    public init(table: String, column: String, value: String) {
+        self.table = table
+        self.column = column
+        self.value = value
+    }
+
+    public var description: String {
+        "state database: \(table).\(column) holds \(value.isEmpty ? "no value" : "'\(value)'"), which gobot cannot read; "
+            + "fix that row or restore the database from state/backups/ (README, \"Restoring the state database\")"
+    }
+}
+
+extension Row {
+    /// A decimal stored as text (exchange-style), or a typed error naming the column.
+    func decimal(_ column: String, table: String) throws -> Decimal {
+        let text: String? = self[column]
+        guard let text, let d = Decimal(exchangeString: text) else {
+            throw RowDecodingError(table: table, column: column, value: text ?? "")
+        }
+        return d
+    }
+
+    /// Nil when the column is NULL; a typed error when it holds text that is not a decimal.
+    func optionalDecimal(_ column: String, table: String) throws -> Decimal? {
+        guard let text: String = self[column] else { return nil }
+        guard let d = Decimal(exchangeString: text) else { throw RowDecodingError(table: table, column: column, value: text) }
+        return d
+    }
+
+    func enumValue<E: RawRepresentable>(_ column: String, table: String) throws -> E where E.RawValue == String {
+        let text: String? = self[column]
+        guard let text, let e = E(rawValue: text) else { throw RowDecodingError(table: table, column: column, value: text ?? "") }
+        return e
+    }
+}
