@@ -106,7 +106,6 @@ public enum EdgeEvaluation {
         let t = config.trading, feeRate = config.exchange.takerFeeRate
         let prices = ProtectivePrices.compute(side: side, entry: e.entryPrice, stopPercent: t.stopLossPercent,
                                               targetPercent: t.takeProfitPercent, tickSize: rule.tickSize)
-        let stop = prices.stop.doubleValue, target = prices.target.doubleValue
         let sign: Decimal = side == .long ? 1 : -1
         var lo = 0, hi = candles.count
         while lo < hi { let mid = (lo + hi) / 2; if candles[mid].openTimeMs < e.openedAtMs { lo = mid + 1 } else { hi = mid } }
@@ -118,16 +117,15 @@ public enum EdgeEvaluation {
             if c.openTimeMs % 28_800_000 == 0, let rate = funding[c.openTimeMs] {
                 funded += -(sign * e.quantity * CoreBacktest.decimal(c.open) * CoreBacktest.decimal(rate)).rounded(scale: 8)
             }
-            let stopHit = side == .long ? c.low <= stop : c.high >= stop
-            if stopHit {
-                let gapped = side == .long ? c.open < stop : c.open > stop
-                exit = (gapped ? CoreBacktest.decimal(c.open) : prices.stop, c.openTimeMs, "stop-loss")
+            // The same trigger and fill rules as the engine and the paper exchange (FillRules):
+            // stop before target, gaps fill at the open, slippage against the trader.
+            let exitSide = side.exitSide
+            if let hit = FillRules.protectiveFill(isStop: true, side: exitSide, trigger: prices.stop, last: c, mark: nil, placedAtMs: e.openedAtMs) {
+                exit = (FillRules.slipped(hit, side: exitSide, bps: config.exchange.slippageBps, tickSize: rule.tickSize), c.openTimeMs, "stop-loss")
                 break
             }
-            let targetHit = side == .long ? c.high >= target : c.low <= target
-            if targetHit {
-                let gapped = side == .long ? c.open > target : c.open < target
-                exit = (gapped ? CoreBacktest.decimal(c.open) : prices.target, c.openTimeMs, "take-profit")
+            if let hit = FillRules.protectiveFill(isStop: false, side: exitSide, trigger: prices.target, last: c, mark: nil, placedAtMs: e.openedAtMs) {
+                exit = (FillRules.slipped(hit, side: exitSide, bps: config.exchange.slippageBps, tickSize: rule.tickSize), c.openTimeMs, "take-profit")
                 break
             }
             i += 1

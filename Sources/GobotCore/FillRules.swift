@@ -17,7 +17,10 @@ public enum FillRules {
     static let basisPoint = Decimal(sign: .plus, exponent: -4, significand: 1)
 
     /// The price a market order of `side` gets when the market trades at `price`.
+    /// `bps` 0 is an explicit "no slippage" (tests and what-if runs); any other setting slips at
+    /// least one tick.
     public static func slipped(_ price: Decimal, side: OrderSide, bps: Decimal, tickSize: Decimal) -> Decimal {
+        guard bps > 0 else { return price }
         let slip = max(price * bps * basisPoint, tickSize)
         switch side {
         case .buy: return (price + slip).ceiled(toMultipleOf: tickSize)

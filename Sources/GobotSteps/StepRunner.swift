@@ -17,7 +17,9 @@ public struct StepRunner: Sendable {
     public var stop: StopSignal = StopSignal()
     /// How long a step may keep running after a stop request before the run is recorded as
     /// `terminated` and ``forceExit`` is called (systemd sends SIGKILL after `TimeoutStopSec`, 90 s).
-    public var stopGraceSeconds: Double = 30
+    /// Longer than the worst protect path after an entry (clock sync, entry, three look-ups, the
+    /// stop: about 60 s at 10 s request timeouts) and shorter than systemd's TimeoutStopSec (90 s).
+    public var stopGraceSeconds: Double = 75
     /// Ends the process when a stopped step overruns its grace; nil (tests) waits for the step.
     public var forceExit: (@Sendable (Result) -> Void)?
 

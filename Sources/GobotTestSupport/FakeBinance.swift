@@ -303,7 +303,8 @@ public actor FakeBinance {
             if let e = require(p, ["symbol", "interval"]) { return e }
             // A symbol with no history set answers no candles (scan tests); setHistory serves real ones.
             let series = (path == "/fapi/v1/klines" ? klineHistory : markHistory)[p["symbol"]!] ?? []
-            guard p["interval"] == "1m" else { return Self.error(400, -1120, "Invalid interval.") }
+            // History is served at 1m only; other intervals answer no candles (as for a symbol without history).
+            guard p["interval"] == "1m" else { return Self.json(200, [Any]()) }
             let limit = min(Int(p["limit"] ?? "500") ?? 500, 1500)
             let start = Int64(p["startTime"] ?? "") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
             let rows = series.filter { $0.openTimeMs >= start && $0.openTimeMs <= end }.prefix(limit).map { c -> [Any] in

@@ -54,6 +54,8 @@ public enum KlineCSV {
             guard let time = parseTime(bytes, &p, stop) else { throw badLine(bytes, start, stop, file, lineNo, from) }
             var ok = true
             for k in 0..<5 {
+                // Mark-price rows have no volume column: a row may end after the close.
+                if k == 4 && p == stop { fields.4 = 0; break }
                 guard p < stop, bytes[p] == 44 else { ok = false; break }  // ','
                 p += 1
                 guard let v = parseDouble(bytes, &p, stop) else { ok = false; break }

@@ -9,17 +9,22 @@ import GobotCore
 public final class ReplayFiles: MarketData, @unchecked Sendable {
     let files: [String: MappedFile]
     let funding: [String: [Int64: Double]]
+    /// `markprice/SYMBOL-1m.csv` where the recording has it: protective orders trigger on it.
+    let markFiles: [String: MappedFile]
 
     public init(dir: String, symbols: [String]? = nil) throws {
-        var files: [String: MappedFile] = [:], funding: [String: [Int64: Double]] = [:]
+        var files: [String: MappedFile] = [:], funding: [String: [Int64: Double]] = [:], marks: [String: MappedFile] = [:]
         for symbol in ReplayData.symbols(dir: dir) {
             if let symbols, !symbols.contains(symbol) { continue }
             files[symbol] = try MappedFile(path: "\(dir)/klines/\(symbol)-1m.csv")
             if let rates = ReplayData.loadFunding(path: "\(dir)/funding/\(symbol).csv") { funding[symbol] = rates }
+            let markPath = "\(dir)/markprice/\(symbol)-1m.csv"
+            if FileManager.default.fileExists(atPath: markPath) { marks[symbol] = try MappedFile(path: markPath) }
         }
         guard !files.isEmpty else { throw ReplayData.LoadError.noData(dir) }
         self.files = files
         self.funding = funding
+        self.markFiles = marks
     }
 
     public func symbols() -> [String] { files.keys.sorted() }
@@ -27,6 +32,10 @@ public final class ReplayFiles: MarketData, @unchecked Sendable {
     /// Rows from the first with open time >= `fromMs`, while `keep` says so.
     func rows(_ symbol: String, fromMs: Int64, while keep: (Candle) -> Bool) throws -> [Candle] {
         guard let file = files[symbol] else { return [] }
+        return try Self.rows(file, fromMs: fromMs, while: keep)
+    }
+
+    static func rows(_ file: MappedFile, fromMs: Int64, while keep: (Candle) -> Bool) throws -> [Candle] {
         var out: [Candle] = []
         do {
             try file.withBytes { bytes in
@@ -102,6 +111,20 @@ public final class ReplayFiles: MarketData, @unchecked Sendable {
         }
         guard let found else { throw ExchangeError.notConfigured("no replay data for \(symbol)") }
         return found
+    }
+
+    public func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] {
+        guard let file = markFiles[symbol] else { return [] }
+        return try Self.rows(file, fromMs: fromMs) { $0.openTimeMs + 60_000 <= toMs }
+    }
+
+    /// The open of the mark minute starting at or after `atMs`; the last price where the
+    /// recording has no mark price for that minute.
+    public func markPrice(symbol: String, atMs: Int64) async throws -> Double {
+        if let file = markFiles[symbol], let next = try Self.rows(file, fromMs: atMs, while: { $0.openTimeMs - atMs < 60_000 }).first {
+            return next.open
+        }
+        return try await price(symbol: symbol, atMs: atMs)
     }
 
     public func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double? {

@@ -67,6 +67,8 @@ extension BinaryTests {
                                   with: "environment: paper\n  paper_data_dir: \(BinaryTests.root.path)/sample-data")
             .replacingOccurrences(of: "symbols: [BTCUSDT, ETHUSDT, SOLUSDT, BNBUSDT, XRPUSDT]", with: "symbols: [XRPUSDT, BNBUSDT]")
             .replacingOccurrences(of: "stop_loss_percent: 2.0", with: "stop_loss_percent: 0.5")
+            // Round entry prices: the expectations below name them.
+            .replacingOccurrences(of: "slippage_bps: 2 ", with: "slippage_bps: 0 ")
             .replacingOccurrences(of: "take_profit_percent: 4.0", with: "take_profit_percent: 1.0")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         var t: Int64 = 1_747_728_000_000  // 2025-05-20 08:00 UTC

@@ -15,10 +15,12 @@ import Testing
         #expect(FillRules.slipped(d("2.3459"), side: .sell, bps: 2, tickSize: d("0.0001")) == d("2.3454"))
     }
 
-    @Test func slippageIsAtLeastOneTickEvenWhenSetToZero() {
+    @Test func slippageIsAtLeastOneTickUnlessTurnedOff() {
         // BTCUSDT-like tick of 0.1 at 100: 2 bps (0.02) is less than a tick.
         #expect(FillRules.slipped(100, side: .buy, bps: 2, tickSize: d("0.1")) == d("100.1"))
-        #expect(FillRules.slipped(100, side: .sell, bps: 0, tickSize: d("0.1")) == d("99.9"))
+        #expect(FillRules.slipped(100, side: .sell, bps: d("0.01"), tickSize: d("0.1")) == d("99.9"))
+        // 0 is an explicit "no slippage".
+        #expect(FillRules.slipped(100, side: .sell, bps: 0, tickSize: d("0.1")) == 100)
         #expect(FillRules.slipped(d("105531.5"), side: .sell, bps: 5, tickSize: d("0.1")) == d("105478.7"))
     }
 

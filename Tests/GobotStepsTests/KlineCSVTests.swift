@@ -78,7 +78,9 @@ import Testing
         #expect(throws: KlineCSV.ParseError.badLine(file: "t.csv", line: 3, text: "2000,1,2,x,4,5")) {
             try Self.parse("open_time_ms,open,high,low,close,volume\n1000,1,2,3,4,5\n2000,1,2,x,4,5\n")
         }
-        #expect(throws: KlineCSV.ParseError.self) { try Self.parse("1000,1,2,3,4\n") }
+        #expect(throws: KlineCSV.ParseError.self) { try Self.parse("1000,1,2,3\n") }
+        // A mark-price row has no volume: five columns read, with volume 0.
+        #expect(try Self.parse("1000,1,2,3,4\n") == [Candle(openTimeMs: 1000, open: 1, high: 2, low: 3, close: 4, volume: 0)])
     }
 
     @Test func aWindowReadsOnlyItsRowsAndEqualsTheFilteredWholeFile() throws {
@@ -119,5 +121,37 @@ import Testing
         }
         #expect(checked > 40)
         #expect(try await files.fundingRate(symbol: "BNBUSDT", fundingTimeMs: 1_747_728_000_000) == whole.fundingRate(symbol: "BNBUSDT", fundingTimeMs: 1_747_728_000_000))
+    }
+
+    /// Paper replays (`exchange.paper_data_dir`) read mark prices window by window too, so their
+    /// stops trigger on the mark price as the backtest's do. The mark file here is derived from
+    /// the real BNBUSDT candles (the project bundles no real 1m mark-price history), written in
+    /// the 5-column layout `gobot data download` writes, with one minute left out.
+    @Test func markPricesAnswerExactlyAsTheWholeFileMarket() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("marks-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for sub in ["klines", "markprice"] { try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true) }
+        let source = "\(BacktestTests.sample)/klines/BNBUSDT-1m.csv"
+        try FileManager.default.copyItem(atPath: source, toPath: "\(dir)/klines/BNBUSDT-1m.csv")
+        let candles = try ReplayData.parseKlines(path: source)
+        var text = "open_time_ms,open,high,low,close\n"
+        for (i, c) in candles.enumerated() where i != 500 {
+            text += "\(c.openTimeMs),\(c.open * 1.0003),\(c.high * 1.0003),\(c.low * 1.0003),\(c.close * 1.0003)\n"
+        }
+        try text.write(toFile: "\(dir)/markprice/BNBUSDT-1m.csv", atomically: true, encoding: .utf8)
+        let whole = try ReplayData.load(dir: dir), files = try ReplayFiles(dir: dir)
+        #expect(whole.triggerPriceSource == .markPrice)
+        var t = candles[0].openTimeMs + 17, checked = 0
+        while t < candles.last!.openTimeMs {
+            let marks = try await files.markCandles1m(symbol: "BNBUSDT", fromMs: t - 3_600_000, toMs: t)
+            #expect(marks == (try await whole.markCandles1m(symbol: "BNBUSDT", fromMs: t - 3_600_000, toMs: t)))
+            if t > candles[0].openTimeMs + 3_600_000 { #expect(!marks.isEmpty) }
+            let aligned = t / 60_000 * 60_000 + 60_000
+            #expect(try await files.markPrice(symbol: "BNBUSDT", atMs: aligned) == (try await whole.markPrice(symbol: "BNBUSDT", atMs: aligned)))
+            #expect(try await files.markPrice(symbol: "BNBUSDT", atMs: aligned) != (try await files.price(symbol: "BNBUSDT", atMs: aligned)))
+            checked += 1
+            t += 3_600_000 * 5 + 60_000 * 7
+        }
+        #expect(checked > 25)
     }
 }

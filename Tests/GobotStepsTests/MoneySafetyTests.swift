@@ -12,7 +12,7 @@ import Testing
     static let pastInFlight = 2
 
     @Test func anEntryStillUnknownAfterLookUpsExits75AndReconcileWaitsForTheInFlightWindow() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         h.exchange.fault = .entryLostUnsent
         let report = try await Steps.trade(h.ctx)
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func aMarketEntryThatExpiredUnfilledFreesTheSymbol() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         h.exchange.fault = .entryExpired
         let report = try await Steps.trade(h.ctx)
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func aStopWhoseAnswerWasLostDoesNotSkipTheTargetAndIsRepairedLater() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         h.exchange.fault = .stopLostUnsent
         let report = try await Steps.trade(h.ctx)
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func aDuplicateClientIdOnTheStopIsLookedUpNotTreatedAsARefusal() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         h.exchange.fault = .stopDuplicate
         let report = try await Steps.trade(h.ctx)
@@ -81,7 +81,7 @@ import Testing
     }
 
     @Test func anUnresolvableOrderOnADelistedSymbolDoesNotBlockStopRepairElsewhere() async throws {
-        var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         h.ctx.config.risk.maxOpenPositions = 2
         // An old entry on a symbol the exchange no longer lists, outcome unknown.
         let old = try h.db.storeSignal(candidateId: nil, symbol: "OLDUSDT", atMs: h.clock.nowMs(),
@@ -106,7 +106,7 @@ import Testing
     }
 
     @Test func whenTheAccountWideOrderListingFailsEachPositionStillGetsItsStopRepaired() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         try await h.exchange.cancelAlgoOrder(clientAlgoId: "gb-1-SL")
@@ -119,7 +119,7 @@ import Testing
     }
 
     @Test func aSizeMismatchIsCorrectedAuditedAndAlerted() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         // Someone added 3 to the position by hand.
@@ -135,7 +135,7 @@ import Testing
     }
 
     @Test func aPositionFlippedByHandGetsAStopOnItsRealSide() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         _ = try await h.exchange.inner.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .sell, quantity: 10, reduceOnly: false, clientOrderId: "manual-1"))
@@ -148,7 +148,7 @@ import Testing
     }
 
     @Test func aStopStuckInTriggeringIsNotCountedAsProtection() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         h.exchange.algoOverride["gb-1-SL"] = ("TRIGGERING", "")
@@ -158,7 +158,7 @@ import Testing
     }
 
     @Test func aFinishedStopWithoutItsOwnFillIsNotBookedAsTheExit() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         // Closed by hand; the stop reports FINISHED (cancelled in the matching engine), no fill of its own.
@@ -172,7 +172,7 @@ import Testing
     }
 
     @Test func aCommissionPaidInBNBIsBookedWithItsAssetAndItsUSDTValue() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)
         h.exchange.bnbPrice = 600
         try h.signal()
         _ = try await Steps.trade(h.ctx)
@@ -192,7 +192,7 @@ import Testing
     /// must not keep every later realized P&L out of the ledger the loss limits read. It is
     /// reported, the others are booked, and the cursor waits at it so it is booked later.
     @Test func anIncomeRecordThatCannotBeValuedDoesNotBlockTheRest() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)
         h.exchange.incomeCommissionAsset = "XYZ"
         try h.signal()
         _ = try await Steps.trade(h.ctx)
@@ -211,7 +211,7 @@ import Testing
 
     @Test func aPositionHeldTenDaysBooksItsPnLThroughSevenDayWindows() async throws {
         let day = 1440
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 9 * day) + Array(repeating: 1.95, count: day + 10))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 9 * day) + Array(repeating: 1.95, count: day + 10), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         h.at(minute: 10 * day)
@@ -225,14 +225,14 @@ import Testing
     }
 
     @Test func theIncomeCursorAdvancesThroughEmptyWindows() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         _ = try await Steps.reconcile(h.ctx)  // no income at all
         let cursor = try #require(Int64(try h.db.value(forKey: "income_cursor_ms") ?? ""))
         #expect(cursor > TradingHarness.t0 - 7 * TradingCalendar.dayMs)
     }
 
     @Test func fundingIsSummedInDecimalNotThroughSQLiteReal() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         let id = try #require(try h.db.livePositions().first?.id)
@@ -242,7 +242,7 @@ import Testing
     }
 
     @Test func aStopWhoseIntentRowCannotBeWrittenIsPlacedAnywayAndAlerted() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         // The disk fills up right after the entry: writing the stop's intent fails.
         try h.db.write { db in
@@ -263,7 +263,7 @@ import Testing
     }
 
     @Test func aFillTheDatabaseCannotRecordIsStillProtected() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         // The disk fills up while the entry is in flight: no row can change after it.
         try h.db.write { db in
@@ -289,7 +289,7 @@ import Testing
     }
 
     @Test func aTakeProfitAlreadyBeyondItsPriceClosesAtMarket() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         h.exchange.fault = .targetBeyond
         let report = try await Steps.trade(h.ctx)
@@ -303,7 +303,7 @@ import Testing
     /// size it closed may be gobot's record, not the exchange's). Its stop stays until the
     /// exchange shows the symbol flat.
     @Test func aCloseThatLeavesPartOfThePositionKeepsTheStop() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         h.exchange.fault = .targetBeyond
         h.exchange.addedByHandAfterEntry = 3      // the exchange holds 8, gobot recorded 5
@@ -320,7 +320,7 @@ import Testing
     /// the first send answered -1021, a forced resync): the last signature may come three request
     /// timeouts after the intent row, and Binance executes it until that + recvWindow.
     @Test func anOrderResignedAfterAClockResyncIsNotDeclaredNeverSentTooEarly() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         h.exchange.fault = .entryLostUnsent
         let intentAt = h.clock.nowMs()
@@ -338,7 +338,7 @@ import Testing
     /// Review finding R3: a MARKET entry still working with part of it filled is a position:
     /// it gets its closePosition stop at once, not at the next reconcile.
     @Test func aPartlyFilledEntryThatIsNotFinalIsProtectedAtOnce() async throws {
-        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         h.exchange.fault = .entryPartlyFilled
         _ = try await Steps.trade(h.ctx)
@@ -350,7 +350,7 @@ import Testing
     }
 
     @Test func repairingAMissingStopUsesThePricesStoredAtEntry() async throws {
-        var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         h.ctx.config.trading.stopLossPercent = 5  // changed after the entry

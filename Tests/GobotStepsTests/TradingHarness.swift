@@ -178,7 +178,8 @@ struct TradingHarness {
     var ctx: StepContext
 
     /// - Parameter prices: one 1m candle per entry (open = close = price, with `wick` above and below).
-    init(prices: [Double], wick: Double = 0.001, funding: [Int64: Double] = [:]) throws {
+    /// `slippageBps` 0 gives round prices for tests about order safety rather than fills.
+    init(prices: [Double], wick: Double = 0.001, funding: [Int64: Double] = [:], slippageBps: Decimal = FillRules.defaultSlippageBps) throws {
         var candles: [Candle] = []
         for (i, p) in prices.enumerated() {
             candles.append(Candle(openTimeMs: Self.t0 + Int64(i) * 60_000, open: p, high: p + wick, low: p - wick, close: p, volume: 1000))
@@ -188,7 +189,7 @@ struct TradingHarness {
         let clock = ManualClock(ms: Self.t0 + 60_000)
         self.clock = clock
         exchange = FaultyExchange(PaperExchange(db: db, market: market, rules: ["XRPUSDT": Self.xrp], feeRate: Decimal(string: "0.0005")!,
-                                                initialBalance: 100, nowMs: { clock.nowMs() }))
+                                                slippageBps: slippageBps, initialBalance: 100, nowMs: { clock.nowMs() }))
         var config = GobotConfig()
         config.emergency.killSwitchEnabled = false
         ctx = StepContext(config: config, db: db, paths: StepPaths(stateDir: "/nonexistent"), clock: clock, secrets: Secrets(environment: [:]),
