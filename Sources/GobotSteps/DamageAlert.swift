@@ -18,7 +18,7 @@ public enum DamageAlert {
            now.timeIntervalSince(last) < 3600 {
             return "alert: already sent to Telegram at \(ISO8601DateFormatter().string(from: last)), repeated hourly"
         }
-        let client = TelegramClient(baseURL: config.telegram.apiBaseURL, token: token, transport: URLSessionTransport(timeoutSeconds: 10))
+        let client = TelegramClient(baseURL: config.telegram.apiBaseURL, token: token, transport: URLSessionTransport(timeoutSeconds: 30))
         do {
             try await client.sendMessage(chatId: chat, html: TelegramClient.escapeHTML("🚨 " + secrets.scrub(text)))
             _ = FileManager.default.createFile(atPath: marker, contents: Data(text.utf8))

@@ -33,6 +33,9 @@ import Testing
         var config = GobotConfig()
         config.exchange.environment = .demo
         config.emergency.killSwitchEnabled = false
+        // The measured offset includes the loopback round trip, seconds long when the test run
+        // loads both cores; the skew gate has tests of its own (HostFaultTests).
+        config.execution.maxClockSkewMs = 60_000
         let clock = SkewedClock(offsetMs: hostClockAheadMs)
         let client = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: timeout),
                                    credentials: .init(apiKey: FakeBinance.apiKey, secret: FakeBinance.secret),
