@@ -27,7 +27,7 @@ for step in scan analyze trade reconcile report telegram; do
     expect_mode "$root/etc/systemd/system/gobot-$step.timer" 644
     grep -q "^User=gobot$" "$unit" || fail "$unit does not run as the gobot user"
     grep -q "^ExecStart=/opt/gobot/bin/gobot $step --config /opt/gobot/config/config.yaml$" "$unit" || fail "$unit ExecStart"
-    grep -q "^SuccessExitStatus=75$" "$unit" || fail "$unit must treat 75 (try later) as success"
+    grep -qE "^SuccessExitStatus=75( 143)?$" "$unit" || fail "$unit must treat 75 (try later) and 143 (stopped on SIGTERM) as success"
 done
 [ ! -e "$root/etc/cron.d/gobot" ] || fail "systemd install also wrote a crontab"
 expect_mode "$root/etc/logrotate.d/gobot" 644
