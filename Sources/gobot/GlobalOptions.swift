@@ -20,6 +20,13 @@ struct GlobalOptions: ParsableArguments {
         do { return (runner, try runner.loadConfig()) } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
     }
 
+    /// The config for offline runs (backtest, evaluate): the file when it exists, else the
+    /// defaults; a bad file exits 78 with every problem printed.
+    func offlineConfig(_ runner: StepRunner) throws -> GobotConfig {
+        guard FileManager.default.fileExists(atPath: config) else { return GobotConfig() }
+        do { return try runner.loadConfig() } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+    }
+
     func runner() -> StepRunner {
         let env = ProcessInfo.processInfo.environment
         // Replays of paper trading on recorded candles run the real binary on a fixed clock;

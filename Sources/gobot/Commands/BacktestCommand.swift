@@ -37,10 +37,7 @@ extension Gobot {
 
         func run() async throws {
             let runner = global.runner()
-            let config: GobotConfig
-            do {
-                config = FileManager.default.fileExists(atPath: global.config) ? try runner.loadConfig() : GobotConfig()
-            } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+            let config = try global.offlineConfig(runner)
             let options = Backtest.Options(dataDir: data, fromMs: from.flatMap(Self.parseDay), toMs: to.flatMap(Self.parseDay),
                                            exchangeInfoPath: exchangeInfo ?? "\(data)/exchangeInfo.json")
             if analyst == .rules && !pipeline {

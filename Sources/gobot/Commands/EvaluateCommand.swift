@@ -31,10 +31,7 @@ extension Gobot {
 
         func run() async throws {
             let runner = global.runner()
-            let config: GobotConfig
-            do {
-                config = FileManager.default.fileExists(atPath: global.config) ? try runner.loadConfig() : GobotConfig()
-            } catch { throw Terminal.fail(error.description, code: StepExit.badConfig.rawValue) }
+            let config = try global.offlineConfig(runner)
             var options = Evaluation.Options(dataDir: data, fromMs: from.flatMap(BacktestCommand.parseDay), toMs: to.flatMap(BacktestCommand.parseDay),
                                              exchangeInfoPath: exchangeInfo ?? "\(data)/exchangeInfo.json")
             options.edge = EdgeEvaluation.Options(seeds: seeds, folds: folds, seed: seed)
