@@ -156,6 +156,7 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
     /// A protective order's sync is not held back by the breaker or the weight budget either.
     func clockOffset(force: Bool, protective: Bool = false) async throws -> Int64 {
         if !force, let saved = try state.clockOffset(), nowMs() - saved.syncedAtMs < 3_600_000 { return saved.offsetMs }
+        let t0 = nowMs()
         let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false, unthrottled: protective)
         let t1 = nowMs()
         let server = try decode(BinanceResponses.ServerTime.self, data, "/fapi/v1/time").serverTime
@@ -163,7 +164,7 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         // timestamps at or behind the server's, never more than 1 s ahead (which it rejects);
         // being behind by the round trip is what recvWindow allows for.
         let offset = server - t1
-        try state.setClockOffset(offset, atMs: t1)
+        try state.setClockOffset(offset, atMs: t1, roundTripMs: max(0, t1 - t0))
         return offset
     }
 

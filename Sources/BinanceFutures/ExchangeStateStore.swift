@@ -5,7 +5,9 @@ import GobotCore
 /// every process shares it.
 public protocol ExchangeStateStore: Sendable {
     func clockOffset() throws -> (offsetMs: Int64, syncedAtMs: Int64)?
-    func setClockOffset(_ offsetMs: Int64, atMs: Int64) throws
+    /// `roundTripMs` is how long the time request took: the true offset lies between
+    /// `offsetMs` and `offsetMs + roundTripMs`, which is what a skew check must allow for.
+    func setClockOffset(_ offsetMs: Int64, atMs: Int64, roundTripMs: Int64) throws
     /// Reserves `weight` in the current minute, or throws `ExchangeError` (banned, backing off, over budget).
     func admit(weight: Int, budget: Int, nowMs: Int64) throws
     /// Records the exchange's own count of weight used this minute (X-MBX-USED-WEIGHT-1M).
@@ -18,6 +20,11 @@ public protocol ExchangeStateStore: Sendable {
     func recordSuccess(nowMs: Int64) throws
     func cached(_ key: String, nowMs: Int64) throws -> String?
     func cache(_ key: String, value: String, ttlMs: Int64, nowMs: Int64) throws
+}
+
+extension ExchangeStateStore {
+    /// An offset known exactly (tests, or a clock set by hand).
+    public func setClockOffset(_ offsetMs: Int64, atMs: Int64) throws { try setClockOffset(offsetMs, atMs: atMs, roundTripMs: 0) }
 }
 
 /// An in-memory store for tests and one-off tools.
@@ -34,7 +41,7 @@ public final class MemoryExchangeState: ExchangeStateStore, @unchecked Sendable 
     }
 
     public func clockOffset() throws -> (offsetMs: Int64, syncedAtMs: Int64)? { offset.map { ($0.0, $0.1) } }
-    public func setClockOffset(_ offsetMs: Int64, atMs: Int64) throws { offset = (offsetMs, atMs) }
+    public func setClockOffset(_ offsetMs: Int64, atMs: Int64, roundTripMs: Int64) throws { offset = (offsetMs, atMs) }
     public func admit(weight: Int, budget: Int, nowMs: Int64) throws {
         if banUntil > nowMs { throw ExchangeError.banned(untilMs: banUntil) }
         if backoffUntil > nowMs { throw ExchangeError.rateLimited(untilMs: backoffUntil) }

@@ -15,6 +15,10 @@ public enum ClientOrderId {
         return String(id.prefix(36))
     }
 
+    /// Whether gobot placed the order: only these may be cancelled as orphans or after a close;
+    /// everything else on the account belongs to its owner.
+    public static func isGobots(_ id: String) -> Bool { id.hasPrefix("gb-") }
+
     public static func isValid(_ id: String) -> Bool {
         (1...36).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".:/_-".contains($0)) }
     }

@@ -45,6 +45,17 @@ public enum ExchangeError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var code: Int? { if case .rejected(let c, _) = self { c } else { nil } }
 
+    /// Whether this error proves an order request did not execute: the exchange refused it with
+    /// an error code (429 and 418 included), or gobot itself held it back before sending (its
+    /// budget, the ban, the breaker, missing keys). Everything else on an order is "unknown".
+    public var provesNothingExecuted: Bool {
+        switch self {
+        case .rejected: !isDuplicateClientId
+        case .rateLimited, .banned, .breakerOpen, .notConfigured, .invalidRequest: true
+        case .unknownOutcome, .unavailable, .badResponse: false
+        }
+    }
+
     /// -4116 on a placement: an order with this client id already exists, so the request (or an
     /// earlier one) took effect. Look the order up by its client id; never treat it as refused.
     public var isDuplicateClientId: Bool { code == -4116 }

@@ -20,13 +20,19 @@ public struct DatabaseExchangeState: ExchangeStateStore {
     }
 
     public func clockOffset() throws -> (offsetMs: Int64, syncedAtMs: Int64)? {
-        guard let v = try db.value(forKey: Self.offsetKey) else { return nil }
-        let parts = v.split(separator: ":").compactMap { Int64($0) }
-        return parts.count == 2 ? (parts[0], parts[1]) : nil
+        try clockSync().map { ($0.offsetMs, $0.syncedAtMs) }
     }
 
-    public func setClockOffset(_ offsetMs: Int64, atMs: Int64) throws {
-        try db.setValue("\(offsetMs):\(atMs)", forKey: Self.offsetKey, atMs: atMs)
+    /// The last sync with its round trip (0 for values written before it was kept).
+    public func clockSync() throws -> ClockSync? {
+        guard let v = try db.value(forKey: Self.offsetKey) else { return nil }
+        let parts = v.split(separator: ":").map { Int64($0) }
+        guard parts.count == 2 || parts.count == 3, !parts.contains(nil) else { return nil }
+        return ClockSync(offsetMs: parts[0]!, syncedAtMs: parts[1]!, roundTripMs: parts.count == 3 ? parts[2]! : 0)
+    }
+
+    public func setClockOffset(_ offsetMs: Int64, atMs: Int64, roundTripMs: Int64) throws {
+        try db.setValue("\(offsetMs):\(atMs):\(roundTripMs)", forKey: Self.offsetKey, atMs: atMs)
     }
 
     public func admit(weight: Int, budget: Int, nowMs: Int64) throws {

@@ -16,23 +16,25 @@ public enum HostHealth {
         return Int64(s.f_bavail) * Int64(s.f_frsize) / (1024 * 1024)
     }
 
-    /// Exchange time minus host time, as the Binance client last measured it (it syncs at
-    /// most hourly, on the first signed request); nil when it never synced (paper trading).
-    public static func clockOffset(_ db: GobotDatabase) -> (offsetMs: Int64, syncedAtMs: Int64)? {
-        try? DatabaseExchangeState(db: db, breakerThreshold: 1, breakerCooldownMs: 0).clockOffset()
+    /// The Binance client's last measurement of the exchange clock against this host's (it
+    /// syncs at most hourly, on the first signed request); nil when it never synced (paper trading).
+    public static func clockSync(_ db: GobotDatabase) -> ClockSync? {
+        (try? DatabaseExchangeState(db: db, breakerThreshold: 1, breakerCooldownMs: 0).clockSync()) ?? nil
     }
 
     /// What `status` should warn about on this host, in words a user can act on.
     public static func warnings(config: GobotConfig, paths: StepPaths, db: GobotDatabase, nowMs: Int64) -> [String] {
         var out: [String] = []
-        if let offset = clockOffset(db) {
+        if let sync = clockSync(db) {
             let limit = Int64(config.execution.maxClockSkewMs)
             // status's own threshold is 1 s (or the configured limit, if tighter).
             let warnAt = min(limit, 1000)
-            if abs(offset.offsetMs) > warnAt {
-                let ago = max(0, nowMs - offset.syncedAtMs) / 60_000
-                out.append("host clock is \(abs(offset.offsetMs)) ms \(offset.offsetMs > 0 ? "behind" : "ahead of") the exchange (measured \(ago) min ago)"
-                           + (abs(offset.offsetMs) > limit ? "; trade refuses entries beyond execution.max_clock_skew_ms \(limit)" : "")
+            let skew = sync.provableSkewMs
+            if abs(skew) > warnAt {
+                let ago = max(0, nowMs - sync.syncedAtMs) / 60_000
+                let range = sync.roundTripMs > 0 ? " (at least; the time request took \(sync.roundTripMs) ms)" : ""
+                out.append("host clock is \(abs(skew)) ms \(skew > 0 ? "behind" : "ahead of") the exchange\(range) (measured \(ago) min ago)"
+                           + (abs(skew) > limit ? "; trade refuses entries beyond execution.max_clock_skew_ms \(limit)" : "")
                            + "; check NTP (timedatectl, chronyc tracking)")
             }
         }
@@ -48,7 +50,7 @@ extension RiskState {
     public func measuringHost(_ ctx: StepContext) -> RiskState {
         var s = self
         s.stateFreeMB = HostHealth.freeMB(atPath: ctx.paths.stateDir)
-        s.clockSkewMs = HostHealth.clockOffset(ctx.db)?.offsetMs
+        s.clockSkewMs = HostHealth.clockSync(ctx.db)?.provableSkewMs
         return s
     }
 }

@@ -17,7 +17,10 @@ extension Steps {
         }
 
         // 1. Every order whose outcome we do not know is looked up by its client id, never resent.
-        for o in try ctx.db.orders(statuses: ["intent", "unknown"]) {
+        // An entry or close answered NEW / PARTIALLY_FILLED is not final either: market orders
+        // finish within moments, so its row is looked up until it is (filled, expired, cancelled).
+        let unsettledMarketOrders = try ctx.db.orders(statuses: ["open"]).filter { $0.purpose == "entry" || $0.purpose == "close" }
+        for o in try ctx.db.orders(statuses: ["intent", "unknown"]) + unsettledMarketOrders {
             do { notes.append(try await resolve(ctx, ex: ex, order: o)) } catch { failed("\(o.symbol) \(o.purpose) order \(o.clientOrderId)", error) }
         }
 
@@ -58,11 +61,15 @@ extension Steps {
             }
         }
 
-        // 3. Orphans: protective orders whose position is gone are cancelled (only with the
-        // account-wide listing; its failure is already reported).
+        // 3. Orphans: gobot's protective orders whose position is gone are cancelled (only with
+        // the account-wide listing; its failure is already reported). Positions are read again:
+        // step 2 may have taken minutes, and a stop must never be cancelled under a live position.
+        // Conditional orders gobot did not place are the owner's and are left alone.
         if openAlgos != nil { do {
             let stillOpen = Set(try ctx.db.livePositions().map(\.symbol))
-            for a in try await ex.openAlgoOrders(symbol: nil) where !stillOpen.contains(a.symbol) && (exPositions[a.symbol]?.positionAmt ?? 0) == 0 {
+            let held = Set(try await ex.positions().filter { $0.positionAmt != 0 }.map(\.symbol))
+            for a in try await ex.openAlgoOrders(symbol: nil)
+            where ClientOrderId.isGobots(a.clientAlgoId) && !stillOpen.contains(a.symbol) && !held.contains(a.symbol) {
                 do {
                     try await ex.cancelAlgoOrder(clientAlgoId: a.clientAlgoId)
                     if try ctx.db.order(clientOrderId: a.clientAlgoId) != nil {
@@ -219,12 +226,19 @@ extension Steps {
             return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) never reached the exchange", true)
         }
         if let found = try await ex.queryOrder(symbol: o.symbol, clientOrderId: o.clientOrderId) {
-            try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: orderRowStatus(found), exchangeOrderId: found.orderId, avgPrice: found.avgPrice,
+            let status = orderRowStatus(found)
+            try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: status, exchangeOrderId: found.orderId, avgPrice: found.avgPrice,
                                    executedQty: found.executedQty, atMs: ctx.nowMs)
             if o.purpose == "entry", found.isFinal, found.executedQty > 0, let pid = o.positionId, let p = try ctx.db.position(id: pid), p.status == "opening" {
                 try ctx.db.markPositionOpen(id: pid, entryPrice: found.avgPrice, quantity: found.executedQty, atMs: ctx.nowMs)
             }
-            return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) found \(found.status)", true)
+            let changed = status != o.status || found.executedQty != o.executedQty
+            return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) found \(found.status)", changed)
+        }
+        // Seen on the exchange before: its absence now is no proof it never executed; the
+        // position follows what the exchange holds.
+        if o.status == "open" {
+            return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) no longer listed by the exchange; its position follows the exchange's", false)
         }
         // Not found may only mean "not arrived yet": Binance executes a request until its signed
         // timestamp + recvWindow, so "never sent" waits until that has surely passed.
@@ -294,7 +308,20 @@ extension Steps {
         let closing = trades.filter { $0.side != entrySide }
         let realized = closing.reduce(Decimal(0)) { $0 + $1.realizedPnl }
         var fees = Decimal(0)
-        for t in trades { fees += try await usdtValue(ctx, ex: ex, amount: t.commission, asset: t.commissionAsset, atMs: t.timeMs) }
+        // A fee that cannot be valued now (no <ASSET>USDT price) must not keep the position open
+        // in the database, blocking its symbol and a position slot: the position closes with the
+        // fees that could be valued, and says so. The ledger books that fee from the income
+        // history with its asset (bookIncome), so the loss limits still count it once it is valued.
+        var unvalued: [String] = []
+        for t in trades {
+            do { fees += try await usdtValue(ctx, ex: ex, amount: t.commission, asset: t.commissionAsset, atMs: t.timeMs) } catch {
+                unvalued.append("\(t.commission.plainString) \(t.commissionAsset)")
+            }
+        }
+        if !unvalued.isEmpty {
+            Alerts.send(ctx, kind: "error", key: "fee-unvalued-\(p.id)",
+                        text: "⚠️ \(p.symbol) position \(p.id): fee \(unvalued.joined(separator: ", ")) could not be valued in USDT; the position's fees leave it out, the ledger books it when a price exists")
+        }
         let qty = closing.reduce(Decimal(0)) { $0 + $1.qty }
         let exitPrice = qty > 0 ? closing.reduce(Decimal(0)) { $0 + $1.price * $1.qty } / qty : nil
         var reason = "closed outside gobot"
@@ -327,6 +354,7 @@ extension Steps {
         Alerts.send(ctx, kind: "trade_closed", key: "closed-\(p.id)",
                     text: "\(net >= 0 ? "✅" : "❌") \(p.side.rawValue) \(p.symbol) \(how): P&L \(realized.rounded(scale: 4)) USD, fees \(fees.rounded(scale: 4))")
         return "\(p.symbol): \(how), P&L \(realized.rounded(scale: 4)) fees \(fees.rounded(scale: 4))"
+            + (unvalued.isEmpty ? "" : " (not valued: \(unvalued.joined(separator: ", ")))")
     }
 
     /// Income records may be published a little after their time: each run asks again for the
@@ -391,7 +419,7 @@ extension Steps {
 
     /// Closes every position at the size the exchange holds, then cancels protective orders of
     /// the symbols that are confirmed flat (halt --flatten). A failed close keeps its stop.
-    static func flattenAll(_ ctx: StepContext) async throws -> String {
+    static func flattenAll(_ ctx: StepContext) async throws -> (text: String, flat: Bool) {
         let ex = try ctx.requireExchange()
         var closed = 0, cancelled = 0
         let booked = try ctx.db.livePositions()
@@ -401,19 +429,28 @@ extension Steps {
                 ?? ExitTarget(unmanaged: live, stem: "flat-\(live.symbol)-\(ctx.nowMs / 1000)")
             target.quantity = abs(live.positionAmt)
             target.side = live.positionAmt > 0 ? .sell : .buy
-            let result = try await closeAtMarket(ctx, ex: ex, target: target, reason: "halt --flatten")
-            if result.confirmed { closed += 1 } else { failures.append("\(live.symbol): \(result.text)") }
+            // One position's failure (even writing its intent row) must not leave the others open.
+            do {
+                let result = try await closeAtMarket(ctx, ex: ex, target: target, reason: "halt --flatten")
+                if result.confirmed { closed += 1 } else { failures.append("\(live.symbol): \(result.text)") }
+            } catch {
+                failures.append("\(live.symbol): \(error)")
+            }
         }
         // Confirmed by the exchange: only symbols it shows flat lose their protective orders.
         let stillHeld = Set(try await ex.positions().filter { $0.positionAmt != 0 }.map(\.symbol))
         let symbols = Set(try await ex.openAlgoOrders(symbol: nil).map(\.symbol))
+        var notGobots: [String] = []
         for symbol in symbols.sorted() where !stillHeld.contains(symbol) {
-            cancelled += await cancelProtection(ctx, ex: ex, symbol: symbol)
+            let result = await cancelProtection(ctx, ex: ex, symbol: symbol)
+            cancelled += result.cancelled
+            notGobots += result.notGobots.map { "\(symbol) \($0)" }
         }
         try ctx.db.audit(atMs: ctx.nowMs, actor: "cli", action: "flatten", detail: "cancelled \(cancelled) protective orders, closed \(closed) positions")
         var message = "flattened: cancelled \(cancelled) protective orders, closed \(closed) positions (reconcile books the P&L)"
         if !stillHeld.isEmpty { message += "; still held, protective orders kept: " + stillHeld.sorted().joined(separator: ", ") }
         if !failures.isEmpty { message += "; NOT closed: " + failures.joined(separator: "; ") }
-        return message
+        if !notGobots.isEmpty { message += "; left open, not placed by gobot: " + notGobots.joined(separator: ", ") }
+        return (message, failures.isEmpty && stillHeld.isEmpty)
     }
 }

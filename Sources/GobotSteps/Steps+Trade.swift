@@ -119,7 +119,9 @@ extension Steps {
             // A MARKET order normally answers FILLED; one still working is followed up at once.
             if !order.isFinal, let later = await lookUpOrder(ctx, ex: ex, symbol: plan.symbol, clientOrderId: entryId) { order = later }
         } catch let error as ExchangeError {
-            if case .rejected(let code, _) = error, code != ExchangeCodes.duplicateClientId {
+            // A refusal (by the exchange, or by gobot's own budget, ban or breaker before sending)
+            // is definite: nothing to look up, no "outcome unknown" alarm.
+            if error.provesNothingExecuted {
                 try ctx.db.updateOrder(clientOrderId: entryId, status: "rejected", error: error.description, atMs: ctx.nowMs)
                 try ctx.db.failPosition(id: positionId, reason: "entry rejected: \(error)", atMs: ctx.nowMs)
                 return EntryResult(line: "\(plan.symbol): entry rejected, \(error)", unresolved: false)
@@ -354,7 +356,7 @@ extension Steps {
             recorded = false
             warnUnrecorded(ctx, key: "intent-\(clientId)", "\(t.symbol): could not record the \(purpose) order \(clientId) (\(error)); placing it anyway")
         }
-        let outcome: PlaceOutcome
+        var outcome: PlaceOutcome
         do {
             outcome = .placed(try await ex.placeProtectiveOrder(ProtectiveOrderRequest(symbol: t.symbol, side: t.side, kind: kind,
                                                                                        triggerPrice: price, clientAlgoId: clientId)))
@@ -366,6 +368,11 @@ extension Steps {
             }
         } catch {
             outcome = .unknown(.unknownOutcome("\(error)"))
+        }
+        // Accepted, but already cancelled, rejected or expired: the position is not protected by
+        // it, which is what a refusal means to the caller.
+        if case .placed(let algo) = outcome, let status = algoRowStatus(algo), status != "open" {
+            outcome = .rejected(.rejected(code: 0, message: "the exchange answered the \(purpose) order with status \(algo.algoStatus)"))
         }
         guard recorded else { return outcome }
         do {
@@ -426,19 +433,23 @@ extension Steps {
         return closed
     }
 
-    /// Cancels every open conditional order on a symbol that has no position any more.
+    /// Cancels gobot's open conditional orders on a symbol that has no position any more. Orders
+    /// gobot did not place (the owner's own conditional entries or stops, placed by hand or by
+    /// another tool) are left alone and counted, so the caller can say they are still there.
     @discardableResult
-    static func cancelProtection(_ ctx: StepContext, ex: any FuturesExchange, symbol: String) async -> Int {
-        guard let algos = try? await ex.openAlgoOrders(symbol: symbol) else { return 0 }
+    static func cancelProtection(_ ctx: StepContext, ex: any FuturesExchange, symbol: String) async -> (cancelled: Int, notGobots: [String]) {
+        guard let algos = try? await ex.openAlgoOrders(symbol: symbol) else { return (0, []) }
         var cancelled = 0
+        var notGobots: [String] = []
         for a in algos where a.symbol == symbol {
+            guard ClientOrderId.isGobots(a.clientAlgoId) else { notGobots.append(a.clientAlgoId); continue }
             guard (try? await ex.cancelAlgoOrder(clientAlgoId: a.clientAlgoId)) != nil else { continue }
             cancelled += 1
             if (try? ctx.db.order(clientOrderId: a.clientAlgoId)) ?? nil != nil {
                 try? ctx.db.updateOrder(clientOrderId: a.clientAlgoId, status: "canceled", atMs: ctx.nowMs)
             }
         }
-        return cancelled
+        return (cancelled, notGobots)
     }
 
     /// Closes with a reduce-only market order (intent first). A lost answer is looked up, never resent.
@@ -451,7 +462,7 @@ extension Steps {
             o = try await ex.placeMarketOrder(MarketOrderRequest(symbol: t.symbol, side: t.side, quantity: t.quantity,
                                                                  reduceOnly: true, clientOrderId: id))
         } catch let error as ExchangeError {
-            if case .rejected(let code, _) = error, code != ExchangeCodes.duplicateClientId {
+            if error.provesNothingExecuted {
                 try ctx.db.updateOrder(clientOrderId: id, status: "rejected", error: error.description, atMs: ctx.nowMs)
                 return CloseResult(confirmed: false, text: "close at market failed (\(error)); reconcile will retry")
             }

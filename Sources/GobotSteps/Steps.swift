@@ -10,7 +10,10 @@ public enum Steps {
         Alerts.send(ctx, kind: "halt", key: "halt-\(ctx.nowMs)", text: "gobot halted by \(actor): \(reason)")
         var message = "halted: \(reason)"
         if flatten {
-            message += "\n" + (try await flattenAll(ctx))
+            let result = try await flattenAll(ctx)
+            message += "\n" + result.text
+            // Halted but not flat: the operator must act, so the exit says it (1), not only the text.
+            if !result.flat { return StepReport(outcome: "halted_not_flat", message: message, exit: .failed) }
         }
         return StepReport(outcome: "halted", message: message)
     }

@@ -21,6 +21,19 @@ import Testing
         try b.admit(weight: 90, budget: 100, nowMs: now + 60_000)
     }
 
+    @Test func theClockSyncKeepsItsRoundTripAndReadsOlderValues() throws {
+        let db = try GobotDatabase.inMemory()
+        let s = DatabaseExchangeState(db: db, breakerThreshold: 3, breakerCooldownMs: 1000)
+        try s.setClockOffset(-2_500, atMs: 1_000, roundTripMs: 2_600)
+        #expect(try s.clockSync() == ClockSync(offsetMs: -2_500, syncedAtMs: 1_000, roundTripMs: 2_600))
+        #expect(try s.clockOffset()?.offsetMs == -2_500)
+        // Written by a gobot from before the round trip was kept: no round trip, the offset counts whole.
+        try db.setValue("-2500:1000", forKey: DatabaseExchangeState.offsetKey, atMs: 1_000)
+        #expect(try s.clockSync() == ClockSync(offsetMs: -2_500, syncedAtMs: 1_000, roundTripMs: 0))
+        try db.setValue("garbage", forKey: DatabaseExchangeState.offsetKey, atMs: 1_000)
+        #expect(try s.clockSync() == nil)
+    }
+
     @Test func banAndBackoffPersistAndAreAudited() throws {
         let dir = TempDir()
         let db = try GobotDatabase.open(path: dir.file("s.sqlite"))

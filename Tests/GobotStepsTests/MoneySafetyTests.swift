@@ -209,6 +209,28 @@ import Testing
         #expect(cursor < TradingHarness.t0 + 2 * 60_000)
     }
 
+    /// A fill whose fee gobot cannot value must not keep the closed position open in the
+    /// database (its symbol and a position slot blocked): it closes with the fees it could value.
+    @Test func aFillWhoseFeeCannotBeValuedStillClosesThePosition() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)
+        h.exchange.tradeCommissionAsset = "XYZ"
+        h.exchange.incomeCommissionAsset = "XYZ"
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 35)
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("XRPUSDT: closed by stop-loss"))
+        #expect(r.message.contains("(not valued: "))
+        let p = try #require(try h.db.positions().first)
+        #expect(p.status == "closed")
+        #expect(p.realizedPnl == Decimal(string: "-0.25")!)
+        #expect(p.fees == 0)
+        #expect(try h.db.livePositions().isEmpty)
+        #expect(try h.db.outbox().contains { $0.payload.contains("could not be valued in USDT") })
+        // The ledger still waits to book the fee (R4), so reconcile still reports it.
+        #expect(r.exit == .failed)
+    }
+
     @Test func aPositionHeldTenDaysBooksItsPnLThroughSevenDayWindows() async throws {
         let day = 1440
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 9 * day) + Array(repeating: 1.95, count: day + 10), slippageBps: 0)
@@ -347,6 +369,35 @@ import Testing
         #expect(state.algos.contains("STOP_MARKET"))
         #expect(try h.db.livePositions().map(\.status) == ["open"])
         #expect(h.exchange.marketOrders == 1)
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.status == "open")
+        // Still partly filled: reconcile looks it up and leaves it (no audit noise while unchanged).
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.status == "open")
+        let recoveries = try h.db.auditEntries().filter { $0.action == "recovery" }.count
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.auditEntries().filter { $0.action == "recovery" }.count == recoveries)
+        // The exchange finishes the order: the next reconcile records the fill, once.
+        var done = try #require(h.exchange.partlyFilled["gb-1-E"])
+        done.status = "FILLED"
+        done.executedQty = 5
+        h.exchange.partlyFilled["gb-1-E"] = done
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("XRPUSDT: entry gb-1-E found FILLED"))
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.status == "filled")
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.executedQty == 5)
+        #expect(h.exchange.marketOrders == 1)
+    }
+
+    @Test func aStopAnsweredAlreadyExpiredCountsAsRefusedAndThePositionIsClosed() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        try h.signal()
+        h.exchange.fault = .stopAnsweredExpired
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("stop rejected"))
+        #expect(report.message.contains("status EXPIRED"))
+        #expect(try await h.exchangeState().amt == 0)
+        #expect(try h.db.order(clientOrderId: "gb-1-SL")?.status == "rejected")
+        #expect(try h.db.outbox().contains { $0.payload.contains("stop-loss rejected") })
     }
 
     @Test func repairingAMissingStopUsesThePricesStoredAtEntry() async throws {

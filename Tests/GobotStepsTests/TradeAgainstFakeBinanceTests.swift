@@ -33,9 +33,8 @@ import Testing
         var config = GobotConfig()
         config.exchange.environment = .demo
         config.emergency.killSwitchEnabled = false
-        // The measured offset includes the loopback round trip, seconds long when the test run
-        // loads both cores; the skew gate has tests of its own (HostFaultTests).
-        config.execution.maxClockSkewMs = 60_000
+        // The default skew limit (1 s) holds even when the loopback round trip takes seconds on
+        // a loaded machine: the gate counts only the skew the measurement proves (ClockSync).
         let clock = SkewedClock(offsetMs: hostClockAheadMs)
         let client = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: timeout),
                                    credentials: .init(apiKey: FakeBinance.apiKey, secret: FakeBinance.secret),
@@ -65,6 +64,50 @@ import Testing
         #expect(await s.fake.algo("gb-1-TP")?["orderType"] == "TAKE_PROFIT_MARKET")
         _ = try await Steps.reconcile(s.ctx)
         #expect(try await Steps.reconcile(s.ctx).message == "reconcile: in agreement with the exchange")
+    }
+
+    @Test func aSlowTimeRequestIsNotTakenForAWrongHostClock() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        try signal(s)
+        // The server stamps its time, then its answer takes 3 s: measured at the end of the
+        // request the offset is -3 s, though both clocks agree.
+        await s.fake.inject(.delayAfterAccept(seconds: 3), on: "/fapi/v1/time")
+        let report = try await Steps.trade(s.ctx)
+        #expect(report.message.contains("XRPUSDT: long 5 @ 2, stop 1.96, target 2.08"))
+        let sync = try #require(try DatabaseExchangeState(db: s.db, breakerThreshold: 5, breakerCooldownMs: 60_000).clockSync())
+        #expect(sync.offsetMs <= -2_500 && sync.roundTripMs >= 3_000)
+        #expect(sync.provableSkewMs == 0)
+    }
+
+    @Test func aHostClockFiveSecondsFastIsRefusedEvenBehindASlowTimeRequest() async throws {
+        let s = try await setUp(hostClockAheadMs: 5_000)
+        defer { Task { await s.fake.stop() } }
+        try signal(s)
+        await s.fake.inject(.delayAfterAccept(seconds: 2), on: "/fapi/v1/time")
+        // The position-mode check syncs the clock before the gate looks at it.
+        let report = try await Steps.trade(s.ctx)
+        let sync = try #require(try DatabaseExchangeState(db: s.db, breakerThreshold: 5, breakerCooldownMs: 60_000).clockSync())
+        #expect(sync.provableSkewMs <= -4_000)
+        #expect(report.message.contains("XRPUSDT: rejected, the host clock is"))
+        #expect(report.message.contains("ms ahead of the exchange, beyond execution.max_clock_skew_ms 1000"))
+        #expect(await s.fake.count(method: "POST", path: "/fapi/v1/order") == 0)
+    }
+
+    @Test func anEntryAnswered429IsRefusedNotUnknown() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        try signal(s)
+        await s.fake.inject(.status429(retryAfterSeconds: 30), on: "/fapi/v1/order", method: "POST")
+        let report = try await Steps.trade(s.ctx)
+        #expect(report.exit == .ok)
+        #expect(report.message.contains("XRPUSDT: entry rejected, rate limited by the exchange"))
+        #expect(try s.db.order(clientOrderId: "gb-1-E")?.status == "rejected")
+        #expect(try s.db.livePositions().isEmpty)
+        // A definite refusal is not looked up and raises no "outcome unknown" alarm.
+        #expect(await s.fake.count(method: "GET", path: "/fapi/v1/order") == 0)
+        #expect(!(try s.db.outbox().contains { $0.payload.contains("outcome unknown") }))
+        #expect(await s.fake.count(method: "POST", path: "/fapi/v1/order") == 1)
     }
 
     @Test func timeoutOnAnEntryThatExecutedIsResolvedWithoutASecondOrder() async throws {
@@ -187,14 +230,37 @@ import Testing
         _ = try await Steps.trade(s.ctx)
         // 3 more were bought by hand: the exchange holds 8, gobot recorded 5.
         _ = try await s.ctx.exchange!.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: 3, reduceOnly: false, clientOrderId: "manual-1"))
+        // The owner's own conditional order on the same symbol: not gobot's to cancel.
+        _ = try await s.ctx.exchange!.placeProtectiveOrder(ProtectiveOrderRequest(symbol: "XRPUSDT", side: .sell, kind: .stopMarket,
+                                                                                  triggerPrice: Decimal(string: "1.5")!, clientAlgoId: "mine-1"))
         await s.fake.inject(.http503Unavailable, on: "/fapi/v1/order")
         let failed = try await Steps.halt(s.ctx, reason: "drill", flatten: true, actor: "test")
         #expect(failed.message.contains("NOT closed: XRPUSDT"))
+        #expect(failed.exit == .failed)
         #expect(await s.fake.positions["XRPUSDT"] == 8)
         #expect(await s.fake.algo("gb-1-SL")?["algoStatus"] == "NEW")  // still protected
         let closed = try await Steps.halt(s.ctx, reason: "drill", flatten: true, actor: "test")
         #expect(closed.message.contains("cancelled 2 protective orders, closed 1 positions"))
+        #expect(closed.message.contains("left open, not placed by gobot: XRPUSDT mine-1"))
+        #expect(closed.exit == .ok)
         #expect(await s.fake.positions["XRPUSDT"] == 0)
         #expect(await s.fake.algo("gb-1-SL")?["algoStatus"] == "CANCELED")
+        #expect(await s.fake.algo("mine-1")?["algoStatus"] == "NEW")
+    }
+
+    @Test func theOrphanScanCancelsOnlyGobotsOwnConditionalOrders() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        let ex = s.ctx.exchange!
+        // No position on XRPUSDT: a stop gobot left behind, and one its owner placed by hand.
+        for id in ["gb-99-SL", "mine-2"] {
+            _ = try await ex.placeProtectiveOrder(ProtectiveOrderRequest(symbol: "XRPUSDT", side: .sell, kind: .stopMarket,
+                                                                        triggerPrice: Decimal(string: "1.5")!, clientAlgoId: id))
+        }
+        let report = try await Steps.reconcile(s.ctx)
+        #expect(report.message.contains("XRPUSDT: cancelled orphan STOP_MARKET gb-99-SL"))
+        #expect(await s.fake.algo("gb-99-SL")?["algoStatus"] == "CANCELED")
+        #expect(await s.fake.algo("mine-2")?["algoStatus"] == "NEW")
+        #expect(try await Steps.reconcile(s.ctx).message == "reconcile: in agreement with the exchange")
     }
 }

@@ -25,6 +25,8 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         case targetBeyond
         /// The MARKET entry answers PARTIALLY_FILLED (2 of 5) and its look-ups say the same.
         case entryPartlyFilled
+        /// The stop is accepted (2xx) but answered already EXPIRED: it protects nothing.
+        case stopAnsweredExpired
     }
     let inner: PaperExchange
     var fault: Fault = .none
@@ -114,7 +116,13 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
             fault = .none
             throw ExchangeError.rejected(code: -2021, message: "Order would immediately trigger.")
         }
-        let a = try await inner.placeProtectiveOrder(request)
+        var a = try await inner.placeProtectiveOrder(request)
+        if fault == .stopAnsweredExpired, request.kind == .stopMarket {
+            fault = .none
+            try await inner.cancelAlgoOrder(clientAlgoId: request.clientAlgoId)
+            a.algoStatus = "EXPIRED"
+            return a
+        }
         if fault == .crashAfterStop, request.kind == .stopMarket { fault = .none; throw SimulatedCrash() }
         if fault == .stopDuplicate, request.kind == .stopMarket { fault = .none; throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.") }
         return a
@@ -141,6 +149,11 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
         try checkWindow(startMs, endMs)
         return try await inner.userTrades(symbol: symbol, startMs: startMs, endMs: endMs).map {
+            if let asset = tradeCommissionAsset {
+                var t = $0
+                t.commissionAsset = asset
+                return t
+            }
             guard let bnb = bnbPrice else { return $0 }
             var t = $0
             t.commission = $0.commission / bnb
@@ -148,6 +161,8 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
             return t
         }
     }
+    /// When set, fills report their commission in this asset (one gobot cannot value).
+    var tradeCommissionAsset: String?
     /// When set, the income history reports commissions in this asset (one gobot cannot value).
     var incomeCommissionAsset: String?
     func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
