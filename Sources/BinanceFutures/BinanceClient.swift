@@ -64,7 +64,13 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         var retriedUnavailable = false
         while true {
             // Weight 0 against no budget: only the ban and the back-off are checked.
-            if protective { try state.admit(weight: 0, budget: .max, nowMs: nowMs()) } else { try state.admit(weight: weight, budget: weightBudget, nowMs: nowMs()) }
+            if protective {
+                // The ban and the back-off hold for protection too, but a database that cannot be
+                // written (a full disk) must not keep a stop from being placed.
+                do { try state.admit(weight: 0, budget: .max, nowMs: nowMs()) } catch let e as ExchangeError { throw e } catch {}
+            } else {
+                try state.admit(weight: weight, budget: weightBudget, nowMs: nowMs())
+            }
             var query = params
             var headers: [String: String] = [:]
             if signed {
@@ -83,7 +89,10 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
             do {
                 response = try await transport.send(HTTPRequestData(method: method, url: url, headers: headers, mustNotResend: effect.changesOrders))
             } catch let error as TransportError {
-                let opened = try state.recordFailure(reason: error.description, nowMs: nowMs())
+                // Bookkeeping must not turn an order's "unknown" into a database error the caller
+                // does not look up: on orders it is best-effort.
+                let opened = effect.changesOrders ? ((try? state.recordFailure(reason: error.description, nowMs: nowMs())) ?? false)
+                    : try state.recordFailure(reason: error.description, nowMs: nowMs())
                 // Reset, EOF, timeout, TLS failure: the order may have reached the exchange.
                 if effect.changesOrders, !error.provesNothingSent { throw ExchangeError.unknownOutcome("\(method) \(path): \(error)") }
                 if !effect.changesOrders, !retriedUnavailable, !opened {
@@ -93,41 +102,47 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
                 }
                 throw ExchangeError.unavailable("\(method) \(path): \(error)")
             }
+            // From here an order has an answer: a database that cannot record the bookkeeping
+            // (busy, full) must not lose it, so on orders these writes are best-effort.
+            func note(_ write: () throws -> Void) throws {
+                if effect.changesOrders { try? write() } else { try write() }
+            }
             if let used = response.headers["x-mbx-used-weight-1m"].flatMap(Int.init) {
-                try state.recordUsedWeight(used, nowMs: nowMs())
+                try note { try state.recordUsedWeight(used, nowMs: nowMs()) }
             }
             // Order-rate limits are per account (300 / 10 s, 1200 / min): stop placing orders
             // well before them, until the window rolls over.
             if let c10 = response.headers["x-mbx-order-count-10s"].flatMap(Int.init), c10 >= 250 {
-                try state.recordBackoff(untilMs: (nowMs() / 10_000 + 1) * 10_000)
+                try note { try state.recordBackoff(untilMs: (nowMs() / 10_000 + 1) * 10_000) }
             }
             if let c1m = response.headers["x-mbx-order-count-1m"].flatMap(Int.init), c1m >= 1000 {
-                try state.recordBackoff(untilMs: (nowMs() / 60_000 + 1) * 60_000)
+                try note { try state.recordBackoff(untilMs: (nowMs() / 60_000 + 1) * 60_000) }
             }
             if (200..<300).contains(response.status) {
-                try state.recordSuccess(nowMs: nowMs())
+                try note { try state.recordSuccess(nowMs: nowMs()) }
                 return response.body
             }
             let apiError = try? JSONDecoder().decode(BinanceResponses.APIError.self, from: response.body)
             if response.status >= 500 || response.status == 408 {
-                _ = try state.recordFailure(reason: "HTTP \(response.status)", nowMs: nowMs())
+                try note { _ = try state.recordFailure(reason: "HTTP \(response.status)", nowMs: nowMs()) }
             }
             switch (response.status, apiError?.code) {
             case (418, _):
                 let until = Self.banUntil(apiError?.msg) ?? (nowMs() + 120_000)
-                try state.recordBan(untilMs: until)
+                try note { try state.recordBan(untilMs: until) }
                 throw ExchangeError.banned(untilMs: until)
             case (429, _):
                 let retryAfter = response.headers["retry-after"].flatMap(Int64.init).map { nowMs() + $0 * 1000 }
                 let until = retryAfter ?? (nowMs() / 60_000 + 1) * 60_000
-                try state.recordBackoff(untilMs: until)
+                try note { try state.recordBackoff(untilMs: until) }
                 throw ExchangeError.rateLimited(untilMs: until)
             case (_, .some(-1021)), (_, .some(-5028)):
                 guard !resynced else { throw ExchangeError.rejected(code: apiError?.code ?? -1021, message: apiError?.msg ?? "") }
                 resynced = true
                 _ = try await clockOffset(force: true, protective: protective)
                 continue
-            case (_, .some(-1007)), (_, .some(-1006)):
+            case (_, .some(-1007)), (_, .some(-1006)), (_, .some(-1000)):
+                // -1000 UNKNOWN: "an unknown error occurred while processing the request".
                 if effect.changesOrders { throw ExchangeError.unknownOutcome("\(path): \(apiError?.code ?? 0) \(apiError?.msg ?? "")") }
                 throw ExchangeError.unavailable("\(path): \(apiError?.msg ?? "")")
             case (_, .some(-1001)), (_, .some(-1008)):
@@ -156,17 +171,27 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
     /// A protective order's sync is not held back by the breaker or the weight budget either.
     func clockOffset(force: Bool, protective: Bool = false) async throws -> Int64 {
         if !force, let saved = try state.clockOffset(), nowMs() - saved.syncedAtMs < 3_600_000 { return saved.offsetMs }
-        let t0 = nowMs()
-        let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false, unthrottled: protective)
-        let t1 = nowMs()
-        let server = try decode(BinanceResponses.ServerTime.self, data, "/fapi/v1/time").serverTime
         // The server stamped its time while the request was in flight. Measuring from t1 keeps our
         // timestamps at or behind the server's, never more than 1 s ahead (which it rejects);
-        // being behind by the round trip is what recvWindow allows for.
-        let offset = server - t1
-        try state.setClockOffset(offset, atMs: t1, roundTripMs: max(0, t1 - t0))
-        return offset
+        // being behind by the round trip is what recvWindow allows for. A slow round trip is
+        // measured again (up to 3 times) and the fastest kept: it bounds the offset tightest.
+        var best: (offset: Int64, at: Int64, roundTrip: Int64)?
+        for _ in 0..<3 {
+            let t0 = nowMs()
+            let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false, unthrottled: protective)
+            let t1 = nowMs()
+            let server = try decode(BinanceResponses.ServerTime.self, data, "/fapi/v1/time").serverTime
+            let sample = (offset: server - t1, at: t1, roundTrip: max(0, t1 - t0))
+            if best == nil || sample.roundTrip < best!.roundTrip { best = sample }
+            if best!.roundTrip <= Self.tightRoundTripMs { break }
+        }
+        let b = best!
+        try state.setClockOffset(b.offset, atMs: b.at, roundTripMs: b.roundTrip)
+        return b.offset
     }
+
+    /// A `/time` round trip this short bounds the offset well enough; a longer one is measured again.
+    static let tightRoundTripMs: Int64 = 500
 
     func decode<T: Decodable>(_ type: T.Type, _ data: Data, _ endpoint: String) throws -> T {
         do { return try JSONDecoder().decode(type, from: data) } catch {

@@ -20,6 +20,9 @@ public struct RiskState: Sendable, Equatable {
     public var stateFreeMB: Int64? = nil
     /// Exchange time minus host time, as last synced by the exchange client (nil: never synced).
     public var clockSkewMs: Int64? = nil
+    /// How long that measurement's `/time` request took: signed timestamps may lag the exchange by
+    /// that much, so a slow one leaves the orders after an entry (the stop) at risk of -1021.
+    public var clockRoundTripMs: Int64? = nil
 
     public init(nowMs: Int64, equityUSD: Decimal = 100, tradesToday: Int = 0, pnlTodayUSD: Decimal = 0, pnlWeekUSD: Decimal = 0, exposureTodayUSD: Decimal = 0,
                 openPositions: Int = 0, symbolHasPosition: Bool = false, lastEntryOnSymbolMs: Int64? = nil,
@@ -57,6 +60,7 @@ public enum RiskRejection: Error, Sendable, Equatable, CustomStringConvertible {
     case symbolNotTrading(symbol: String, status: String)
     case lowDiskSpace(freeMB: Int64, minimumMB: Int)
     case clockSkew(offsetMs: Int64, limitMs: Int)
+    case clockUncertain(roundTripMs: Int64, recvWindowMs: Int)
 
     public var code: String {
         switch self {
@@ -77,6 +81,7 @@ public enum RiskRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case .symbolNotTrading: "symbol_not_trading"
         case .lowDiskSpace: "low_disk_space"
         case .clockSkew: "clock_skew"
+        case .clockUncertain: "clock_uncertain"
         }
     }
 
@@ -102,6 +107,8 @@ public enum RiskRejection: Error, Sendable, Equatable, CustomStringConvertible {
             "only \(free) MB free on the state filesystem, below state.min_free_mb \(min): the stop's intent might not be writable after a fill; free space on the state disk"
         case .clockSkew(let offset, let limit):
             "the host clock is \(abs(offset)) ms \(offset > 0 ? "behind" : "ahead of") the exchange, beyond execution.max_clock_skew_ms \(limit): fix NTP (timedatectl, chronyc tracking)"
+        case .clockUncertain(let rtt, let window):
+            "the exchange's clock was only measured to within \(rtt) ms (its /time answer took that long), more than half of exchange.recv_window_ms \(window): the stop after an entry could be refused as late; no entry until a faster measurement (hourly, or on -1021)"
         }
     }
 }
@@ -131,6 +138,9 @@ public enum RiskGate {
         }
         if let skew = state.clockSkewMs, abs(skew) > Int64(config.execution.maxClockSkewMs) {
             return .failure(.clockSkew(offsetMs: skew, limitMs: config.execution.maxClockSkewMs))
+        }
+        if let rtt = state.clockRoundTripMs, rtt > Int64(config.exchange.recvWindowMs / 2) {
+            return .failure(.clockUncertain(roundTripMs: rtt, recvWindowMs: config.exchange.recvWindowMs))
         }
         guard let side = signal.direction == .long ? PositionSide.long : signal.direction == .short ? .short : nil else {
             return .failure(.noDirection)

@@ -50,7 +50,9 @@ extension RiskState {
     public func measuringHost(_ ctx: StepContext) -> RiskState {
         var s = self
         s.stateFreeMB = HostHealth.freeMB(atPath: ctx.paths.stateDir)
-        s.clockSkewMs = HostHealth.clockSync(ctx.db)?.provableSkewMs
+        let sync = HostHealth.clockSync(ctx.db)
+        s.clockSkewMs = sync?.provableSkewMs
+        s.clockRoundTripMs = sync?.roundTripMs
         return s
     }
 }

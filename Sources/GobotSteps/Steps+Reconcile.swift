@@ -143,7 +143,9 @@ extension Steps {
         }
         let onSymbol: [AlgoOrder]
         if let openAlgos { onSymbol = openAlgos } else { onSymbol = try await ex.openAlgoOrders(symbol: p.symbol) }
-        let mine = onSymbol.filter { $0.symbol == p.symbol && $0.side == p.side.exitSide }
+        // Only gobot's own orders protect gobot's position: an old stop of the owner's far below
+        // must not stand in for gobot's 2 % stop.
+        let mine = onSymbol.filter { $0.symbol == p.symbol && $0.side == p.side.exitSide && ClientOrderId.isGobots($0.clientAlgoId) }
         // A gobot order placed while its row could not be written (full disk) gets its row now.
         for a in mine where a.clientAlgoId.hasPrefix("gb-") {
             guard try ctx.db.order(clientOrderId: a.clientAlgoId) == nil else { continue }
@@ -238,7 +240,16 @@ extension Steps {
         // Seen on the exchange before: its absence now is no proof it never executed; the
         // position follows what the exchange holds.
         if o.status == "open" {
-            return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) no longer listed by the exchange; its position follows the exchange's", false)
+            guard ctx.intentIsSettled(createdAtMs: o.createdAtMs) else { return ("", false) }
+            if (o.executedQty ?? 0) == 0 {
+                // Nothing of it ever filled and it is gone: it expired (its position step frees the symbol).
+                try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "expired", error: "no longer listed by the exchange", atMs: ctx.nowMs)
+                return ("\(o.symbol): \(o.purpose) \(o.clientOrderId) no longer listed, nothing filled: expired", true)
+            }
+            // Partly filled and gone: the position follows the exchange's; say it once a day.
+            Alerts.send(ctx, kind: "error", key: "unlisted-\(o.clientOrderId)-\(TradingCalendar.startOfDay(ctx.nowMs))",
+                        text: "⚠️ \(o.symbol): \(o.purpose) \(o.clientOrderId) (filled \((o.executedQty ?? 0).plainString)) is no longer listed by the exchange; its position follows the exchange's")
+            return ("", false)
         }
         // Not found may only mean "not arrived yet": Binance executes a request until its signed
         // timestamp + recvWindow, so "never sent" waits until that has surely passed.
@@ -314,7 +325,10 @@ extension Steps {
         // history with its asset (bookIncome), so the loss limits still count it once it is valued.
         var unvalued: [String] = []
         for t in trades {
-            do { fees += try await usdtValue(ctx, ex: ex, amount: t.commission, asset: t.commissionAsset, atMs: t.timeMs) } catch {
+            do { fees += try await usdtValue(ctx, ex: ex, amount: t.commission, asset: t.commissionAsset, atMs: t.timeMs) }
+            catch let error as ExchangeError where error.isTemporary {
+                throw error  // a passing failure (429, 5xx, ban): book the whole close on a later run
+            } catch {
                 unvalued.append("\(t.commission.plainString) \(t.commissionAsset)")
             }
         }
@@ -438,13 +452,19 @@ extension Steps {
             }
         }
         // Confirmed by the exchange: only symbols it shows flat lose their protective orders.
-        let stillHeld = Set(try await ex.positions().filter { $0.positionAmt != 0 }.map(\.symbol))
-        let symbols = Set(try await ex.openAlgoOrders(symbol: nil).map(\.symbol))
+        // If it cannot be asked, nothing is cancelled and the report says what was closed.
+        var stillHeld = Set<String>()
         var notGobots: [String] = []
-        for symbol in symbols.sorted() where !stillHeld.contains(symbol) {
-            let result = await cancelProtection(ctx, ex: ex, symbol: symbol)
-            cancelled += result.cancelled
-            notGobots += result.notGobots.map { "\(symbol) \($0)" }
+        do {
+            stillHeld = Set(try await ex.positions().filter { $0.positionAmt != 0 }.map(\.symbol))
+            let symbols = Set(try await ex.openAlgoOrders(symbol: nil).map(\.symbol))
+            for symbol in symbols.sorted() where !stillHeld.contains(symbol) {
+                let result = await cancelProtection(ctx, ex: ex, symbol: symbol)
+                cancelled += result.cancelled
+                notGobots += result.notGobots.map { "\(symbol) \($0)" }
+            }
+        } catch {
+            failures.append("could not confirm which symbols are flat (\(error)); protective orders kept, run it again")
         }
         try ctx.db.audit(atMs: ctx.nowMs, actor: "cli", action: "flatten", detail: "cancelled \(cancelled) protective orders, closed \(closed) positions")
         var message = "flattened: cancelled \(cancelled) protective orders, closed \(closed) positions (reconcile books the P&L)"

@@ -13,6 +13,8 @@ public actor FakeBinance {
         /// Accept the request (the order exists) but answer only after the client gave up.
         case delayAfterAccept(seconds: Double)
         case status429(retryAfterSeconds: Int)
+        /// Answer with this Binance error body, nothing executed.
+        case binanceError(status: Int, code: Int, message: String)
         case status418(bannedUntilMs: Int64)
         case timestampOutsideWindow
         case http503Unknown
@@ -174,6 +176,7 @@ public actor FakeBinance {
             case .status429(let s): return Self.json(429, ["code": -1003, "msg": "Too many requests; current limit is 2400 requests per minute."], headers: ["Retry-After": String(s)])
             case .status418(let until): return Self.error(418, -1003, "Way too many requests; IP banned until \(until). Please use the websocket for live updates to avoid bans.")
             case .timestampOutsideWindow: return Self.error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+            case .binanceError(let status, let code, let message): return Self.error(status, code, message)
             case .http503Unknown: return Self.error(503, -1000, "Unknown error, please check your request or try again later.")
             case .http503Unavailable: return Self.json(503, ["code": -1001, "msg": "Service Unavailable."])
             case .delayAfterAccept(let s): delay = s

@@ -112,6 +112,39 @@ import Testing
         } catch ExchangeError.badResponse { }
     }
 
+    /// -1000 UNKNOWN ("an unknown error occurred while processing the request") on an order is
+    /// no refusal: the order may exist. On a read it is only a passing failure.
+    @Test func minus1000OnAnOrderIsUnknownNotRefused() async throws {
+        let fake = try FakeBinance()
+        let url = try await fake.start()
+        defer { Task { await fake.stop() } }
+        let c = client(url)
+        _ = try await c.serverTimeMs()
+        let unknown = FakeBinance.Fault.binanceError(status: 400, code: -1000, message: "An unknown error occured while processing the request.")
+        await fake.inject(unknown, on: "/fapi/v1/order", method: "POST")
+        do {
+            _ = try await c.placeMarketOrder(Self.entry)
+            Issue.record("expected an unknown outcome")
+        } catch let e as ExchangeError {
+            guard case .unknownOutcome = e else { Issue.record("expected unknownOutcome, got \(e)"); return }
+            #expect(!e.provesNothingExecuted)
+        }
+        await fake.inject(unknown, on: "/fapi/v3/positionRisk")
+        do {
+            _ = try await c.positions()
+            Issue.record("expected unavailable")
+        } catch ExchangeError.unavailable { }
+        // A definite refusal stays definite.
+        await fake.inject(.binanceError(status: 400, code: -2019, message: "Margin is insufficient."), on: "/fapi/v1/order", method: "POST")
+        do {
+            _ = try await c.placeMarketOrder(Self.entry)
+            Issue.record("expected a rejection")
+        } catch let e as ExchangeError {
+            #expect(e == .rejected(code: -2019, message: "Margin is insufficient."))
+            #expect(e.provesNothingExecuted)
+        }
+    }
+
     /// A refused connection proves nothing was sent: that, and only that, is "unavailable".
     @Test func aConnectionThatWasNeverMadeIsUnavailableNotUnknown() async throws {
         let fake = try FakeBinance()

@@ -124,4 +124,20 @@ extension RiskGateTests {
         loose.execution.maxClockSkewMs = 5000
         #expect(code(evaluate(state: state(skewMs: 4000), config: loose)) == "approved")
     }
+
+    /// Review finding M2: a slow `/time` proves no skew, but signed timestamps then lag the
+    /// exchange by up to the round trip; past half the recvWindow the stop could come back -1021.
+    @Test func aClockMeasuredOnlyLooselyRefusesTheEntry() {
+        var s = state(skewMs: 0)
+        s.clockRoundTripMs = 2_600
+        guard case .failure(let r) = evaluate(state: s) else { Issue.record("must refuse"); return }
+        #expect(r == .clockUncertain(roundTripMs: 2_600, recvWindowMs: 5000))
+        #expect(r.description.contains("only measured to within 2600 ms"))
+        s.clockRoundTripMs = 2_500
+        #expect(code(evaluate(state: s)) == "approved")
+        var wide = GobotConfig()
+        wide.exchange.recvWindowMs = 10_000
+        s.clockRoundTripMs = 4_000
+        #expect(code(evaluate(state: s, config: wide)) == "approved")
+    }
 }

@@ -400,6 +400,32 @@ import Testing
         #expect(try h.db.outbox().contains { $0.payload.contains("stop-loss rejected") })
     }
 
+    @Test func anEntryHeldBackBeforeSendingIsRefusedWithoutAnUnknownAlarm() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        try h.signal()
+        h.exchange.fault = .entryHeldBackByTheBreaker
+        let report = try await Steps.trade(h.ctx)
+        #expect(report.message.contains("XRPUSDT: entry rejected, exchange circuit breaker open"))
+        #expect(try h.db.order(clientOrderId: "gb-1-E")?.status == "rejected")
+        #expect(try h.db.livePositions().isEmpty)
+        #expect(!(try h.db.outbox().contains { $0.payload.contains("outcome unknown") }))
+        #expect(try await h.exchangeState().amt == 0)
+    }
+
+    @Test func anOwnersStaleStopDoesNotStandInForGobotsStop() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        // The owner's own stop far below; gobot's stop is lost.
+        _ = try await h.exchange.placeProtectiveOrder(ProtectiveOrderRequest(symbol: "XRPUSDT", side: .sell, kind: .stopMarket,
+                                                                            triggerPrice: Decimal(string: "1.5")!, clientAlgoId: "mine-1"))
+        try await h.exchange.cancelAlgoOrder(clientAlgoId: "gb-1-SL")
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("repaired protection (stop 1.96)"))
+        let open = try await h.exchange.openAlgoOrders(symbol: "XRPUSDT").map(\.clientAlgoId)
+        #expect(open.contains("gb-1-SL-2") && open.contains("mine-1"))
+    }
+
     @Test func repairingAMissingStopUsesThePricesStoredAtEntry() async throws {
         var h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()

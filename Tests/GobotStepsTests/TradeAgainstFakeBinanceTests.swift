@@ -75,9 +75,11 @@ import Testing
         await s.fake.inject(.delayAfterAccept(seconds: 3), on: "/fapi/v1/time")
         let report = try await Steps.trade(s.ctx)
         #expect(report.message.contains("XRPUSDT: long 5 @ 2, stop 1.96, target 2.08"))
+        // The slow answer was measured again and the fastest round trip kept.
         let sync = try #require(try DatabaseExchangeState(db: s.db, breakerThreshold: 5, breakerCooldownMs: 60_000).clockSync())
-        #expect(sync.offsetMs <= -2_500 && sync.roundTripMs >= 3_000)
+        #expect(sync.roundTripMs < 3_000)
         #expect(sync.provableSkewMs == 0)
+        #expect(await s.fake.count(method: "GET", path: "/fapi/v1/time") >= 2)
     }
 
     @Test func aHostClockFiveSecondsFastIsRefusedEvenBehindASlowTimeRequest() async throws {

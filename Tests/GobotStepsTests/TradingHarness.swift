@@ -27,6 +27,8 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         case entryPartlyFilled
         /// The stop is accepted (2xx) but answered already EXPIRED: it protects nothing.
         case stopAnsweredExpired
+        /// gobot's own breaker holds the entry back before it is sent.
+        case entryHeldBackByTheBreaker
     }
     let inner: PaperExchange
     var fault: Fault = .none
@@ -74,6 +76,9 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         case .entryLostUnsent where !request.reduceOnly:
             fault = .none
             throw ExchangeError.unknownOutcome("POST /fapi/v1/order: timeout")
+        case .entryHeldBackByTheBreaker where !request.reduceOnly:
+            fault = .none
+            throw ExchangeError.breakerOpen(untilMs: 0)
         case .entryExpired where !request.reduceOnly:
             fault = .none
             return ExchangeOrder(symbol: request.symbol, orderId: "9001", clientOrderId: request.clientOrderId, side: request.side, type: "MARKET",
