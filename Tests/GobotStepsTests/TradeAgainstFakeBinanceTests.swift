@@ -35,6 +35,8 @@ import Testing
         config.emergency.killSwitchEnabled = false
         // The default skew limit (1 s) holds even when the loopback round trip takes seconds on
         // a loaded machine: the gate counts only the skew the measurement proves (ClockSync).
+        // A wide recvWindow keeps the clock_uncertain gate (RiskGateTests) out of these tests.
+        config.exchange.recvWindowMs = 30_000
         let clock = SkewedClock(offsetMs: hostClockAheadMs)
         let client = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: timeout),
                                    credentials: .init(apiKey: FakeBinance.apiKey, secret: FakeBinance.secret),
