@@ -263,7 +263,13 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
 
     public func balanceUSDT() async throws -> Double {
         let rows = try decode([BinanceResponses.Balance].self, try await request("GET", "/fapi/v3/balance", weight: 5, signed: true), "/fapi/v3/balance")
-        return Double(rows.first { $0.asset == "USDT" }?.balance ?? "0") ?? 0
+        // No USDT row: the account holds no USDT. A row whose balance does not read is an error,
+        // never a silent 0.
+        guard let row = rows.first(where: { $0.asset == "USDT" }) else { return 0 }
+        guard let balance = Double(row.balance), balance.isFinite else {
+            throw ExchangeError.badResponse(endpoint: "/fapi/v3/balance", reason: "USDT balance \"\(row.balance)\" is not a number")
+        }
+        return balance
     }
 
     public func positions() async throws -> [ExchangePosition] {
