@@ -257,15 +257,15 @@ public struct VisionAnalyst: Analyst {
         guard let c = (answer["confidence"] as? NSNumber)?.doubleValue, c >= 0, c <= 1 else {
             return (none("no signal: confidence missing or outside 0...1"), false)
         }
-        guard let agreement = answer["timeframe_agreement"] as? String, ["aligned", "mixed", "conflicting"].contains(agreement) else {
+        guard let stated = answer["timeframe_agreement"] as? String, let agreement = TimeframeAgreement(rawValue: stated) else {
             return (none("no signal: timeframe_agreement missing or invalid"), false)
         }
         let reasoning = (answer["reasoning"] as? String).map { String($0.prefix(500)) } ?? ""
-        if direction != .none, agreement != "aligned", settings.requireTimeframeAgreement {
-            return (Signal(direction: .none, confidence: c, rationale: "stays out: timeframes \(agreement) (model said \(direction.rawValue)); \(reasoning)",
-                           model: model, promptTokens: prompt, completionTokens: completion, costUSD: cost.doubleValue), true)
+        if direction != .none, agreement != .aligned, settings.requireTimeframeAgreement {
+            return (Signal(direction: .none, confidence: c, rationale: "stays out: timeframes \(stated) (model said \(direction.rawValue)); \(reasoning)",
+                           model: model, promptTokens: prompt, completionTokens: completion, costUSD: cost.doubleValue, timeframeAgreement: agreement), true)
         }
-        return (Signal(direction: direction, confidence: c, rationale: "timeframes \(agreement): \(reasoning)", model: model, promptTokens: prompt,
-                       completionTokens: completion, costUSD: cost.doubleValue), true)
+        return (Signal(direction: direction, confidence: c, rationale: "timeframes \(stated): \(reasoning)", model: model, promptTokens: prompt,
+                       completionTokens: completion, costUSD: cost.doubleValue, timeframeAgreement: agreement), true)
     }
 }
