@@ -124,6 +124,47 @@ public struct VisionAnalyst: Analyst {
         return hasher.finalize().hexString
     }
 
+    /// Whether a usable answer for these charts is cached (asking again would cost nothing).
+    public func isCached(_ charts: ChartSet, pngs: [[UInt8]]) throws -> Bool {
+        guard let cached = try ledger.cachedAnswer(key: cacheKey(text: Self.prompt(charts), pngs: pngs)) else { return false }
+        return (try? parseAnswer(Data(cached.utf8)).usable) ?? false
+    }
+
+    /// What one request is expected to cost before it is sent, from the configured prices.
+    public struct RequestEstimate: Sendable, Equatable {
+        /// Per chart, by OpenAI's image rule for the configured detail.
+        public var imageTokens: [Int]
+        /// System prompt, user text and schema at four characters a token.
+        public var textTokens: Int
+        /// The `max_completion_tokens` limit: an upper bound, real answers are shorter.
+        public var outputTokens: Int
+        public var usd: Decimal
+        public var inputTokens: Int { imageTokens.reduce(0, +) + textTokens }
+    }
+
+    /// Input tokens as billed by OpenAI's published image rule (detail `low`: 85 per image; `high`
+    /// or `auto`: fit in 2048², shortest side down to 768, then 85 + 170 per 512-px tile) plus the
+    /// text at four characters a token; output at the completion-token limit. Other vendors bill
+    /// images their own way, so the estimate is only as good as this rule; the budget is enforced
+    /// on the spend the server reports.
+    public func estimate(_ charts: ChartSet, pngs: [[UInt8]]) -> RequestEstimate {
+        let schema = (try? JSONSerialization.data(withJSONObject: Self.schema, options: [.sortedKeys])).map { $0.count } ?? 0
+        let text = (Self.systemPrompt.utf8.count + Self.prompt(charts).utf8.count + schema + 3) / 4 + 20
+        let images = pngs.map { Self.imageTokens(png: $0, detail: settings.detail) }
+        let input = images.reduce(0, +) + text
+        return RequestEstimate(imageTokens: images, textTokens: text, outputTokens: Self.maxCompletionTokens,
+                               usd: cost(prompt: input, completion: Self.maxCompletionTokens))
+    }
+
+    static func imageTokens(png: [UInt8], detail: String) -> Int {
+        guard detail != "low" else { return 85 }
+        guard png.count >= 24 else { return 85 + 170 * 16 }  // not a PNG header: the largest image (2048×2048, 16 tiles)
+        var w = Double(png[16..<20].reduce(0) { $0 << 8 | Int($1) }), h = Double(png[20..<24].reduce(0) { $0 << 8 | Int($1) })
+        if max(w, h) > 2048 { let s = 2048 / max(w, h); w *= s; h *= s }
+        if min(w, h) > 768 { let s = 768 / min(w, h); w *= s; h *= s }
+        return 85 + 170 * Int((w / 512).rounded(.up)) * Int((h / 512).rounded(.up))
+    }
+
     static func prompt(_ charts: ChartSet) -> String {
         func line(_ name: String, _ c: [Candle]) -> String {
             guard let last = c.last, let first = c.first else { return "\(name): no data" }
