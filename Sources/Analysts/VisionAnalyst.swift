@@ -89,6 +89,8 @@ public struct VisionAnalyst: Analyst {
     }
 
     public var needsCharts: Bool { true }
+    /// The budget of one spend period (a UTC day, or the whole run for a backtest or evaluation).
+    public var budgetUSD: Decimal { settings.dailyBudgetUSD }
 
     static let systemPrompt = """
         You are a cautious futures trading analyst. You see three candlestick charts of one USDT perpetual \

@@ -92,6 +92,14 @@ extension GobotDatabase {
         }
     }
 
+    /// Skipped requests by reason over every day (a backtest's whole run).
+    public func analystSkipTotals() throws -> [String: Int] {
+        try read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT reason, SUM(count) AS n FROM analyst_skips GROUP BY reason")
+                .map { ($0["reason"] as String, $0["n"] as Int) })
+        }
+    }
+
     /// Signals stored (analyst answers) since `fromMs` and what they cost.
     public func analystUsage(fromMs: Int64) throws -> (requests: Int, costUSD: Double) {
         try read { db in
