@@ -269,7 +269,7 @@ public enum VisionEvaluation {
         out.append("")
         out.append(rulesRun.text)
         out.append("")
-        out.append(stopped == nil ? visionRun.report.whole.verdict : "\(visionRun.report.whole.verdict) — on \(answered.count) of \(plan.points.count) points (incomplete)")
+        out.append("vision analyst, \(answered.count) of \(plan.points.count) points" + (stopped == nil ? "" : " (INCOMPLETE)") + ": \(visionRun.report.whole.verdict)")
         return Outcome(plan: plan, answered: answered, requests: requests, costUSD: costUSD, stopped: stopped, vision: visionRun, rules: rulesRun,
                        visionCards: visionCards, rulesCards: rulesCards, notAskedByEngine: answered.count - asked.points.count,
                        text: out.joined(separator: "\n"))
