@@ -145,26 +145,28 @@ public struct VisionAnalyst: Analyst {
     }
 
     /// Input tokens as billed by OpenAI's published image rule (detail `low`: 85 per image; `high`
-    /// or `auto`: fit in 2048², shortest side down to 768, then 85 + 170 per 512-px tile) plus the
+    /// or `auto`: fit in 2048², shortest side down to 768, then 85 + 170 per 512-px tile; the
+    /// gpt-4o-mini models count 2833 + 5667 per tile, about 33 times more at a lower price) plus the
     /// text at four characters a token; output at the completion-token limit. Other vendors bill
     /// images their own way, so the estimate is only as good as this rule; the budget is enforced
     /// on the spend the server reports.
     public func estimate(_ charts: ChartSet, pngs: [[UInt8]]) -> RequestEstimate {
         let schema = (try? JSONSerialization.data(withJSONObject: Self.schema, options: [.sortedKeys])).map { $0.count } ?? 0
         let text = (Self.systemPrompt.utf8.count + Self.prompt(charts).utf8.count + schema + 3) / 4 + 20
-        let images = pngs.map { Self.imageTokens(png: $0, detail: settings.detail) }
+        let images = pngs.map { Self.imageTokens(png: $0, detail: settings.detail, model: settings.model) }
         let input = images.reduce(0, +) + text
         return RequestEstimate(imageTokens: images, textTokens: text, outputTokens: Self.maxCompletionTokens,
                                usd: cost(prompt: input, completion: Self.maxCompletionTokens))
     }
 
-    static func imageTokens(png: [UInt8], detail: String) -> Int {
-        guard detail != "low" else { return 85 }
-        guard png.count >= 24 else { return 85 + 170 * 16 }  // not a PNG header: the largest image (2048×2048, 16 tiles)
+    static func imageTokens(png: [UInt8], detail: String, model: String) -> Int {
+        let (base, tile) = model.lowercased().contains("4o-mini") ? (2833, 5667) : (85, 170)
+        guard detail != "low" else { return base }
+        guard png.count >= 24 else { return base + tile * 16 }  // not a PNG header: the largest image (2048×2048, 16 tiles)
         var w = Double(png[16..<20].reduce(0) { $0 << 8 | Int($1) }), h = Double(png[20..<24].reduce(0) { $0 << 8 | Int($1) })
         if max(w, h) > 2048 { let s = 2048 / max(w, h); w *= s; h *= s }
         if min(w, h) > 768 { let s = 768 / min(w, h); w *= s; h *= s }
-        return 85 + 170 * Int((w / 512).rounded(.up)) * Int((h / 512).rounded(.up))
+        return base + tile * Int((w / 512).rounded(.up)) * Int((h / 512).rounded(.up))
     }
 
     static func prompt(_ charts: ChartSet) -> String {

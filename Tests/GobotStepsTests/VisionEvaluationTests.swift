@@ -161,6 +161,8 @@ import Testing
         #expect(await s.server.received.count == k && first.requests == k)
         #expect(abs(first.costUSD - Double(k) * 0.00021) < 1e-9)  // 1000 × 0.15 + 100 × 0.60 per million, per request
         #expect(first.plan.estimateUSD > Decimal(first.costUSD))  // the estimate is an upper bound
+        // gpt-4o-mini (the default model) at detail low: 2833 tokens per chart by OpenAI's rule.
+        #expect(first.plan.perRequest?.imageTokens == [2833, 2833, 2833] && first.plan.perRequest?.outputTokens == 600)
 
         // The measured hit rate is exactly the share of honest answers among decided calls, and consistent with 70 %.
         let decided = truths.values.filter { $0.direction != .none }
