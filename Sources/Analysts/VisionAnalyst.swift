@@ -89,6 +89,8 @@ public struct VisionAnalyst: Analyst {
     }
 
     public var needsCharts: Bool { true }
+    /// The budget of one spend period (a UTC day, or the whole run for a backtest or evaluation).
+    public var budgetUSD: Decimal { settings.dailyBudgetUSD }
 
     static let systemPrompt = """
         You are a cautious futures trading analyst. You see three candlestick charts of one USDT perpetual \
@@ -122,6 +124,49 @@ public struct VisionAnalyst: Analyst {
                       + "temperature=default\n\(schema)\n\(Self.systemPrompt)\n\(text)")
         for p in pngs { hasher.update(p) }
         return hasher.finalize().hexString
+    }
+
+    /// Whether a usable answer for these charts is cached (asking again would cost nothing).
+    public func isCached(_ charts: ChartSet, pngs: [[UInt8]]) throws -> Bool {
+        guard let cached = try ledger.cachedAnswer(key: cacheKey(text: Self.prompt(charts), pngs: pngs)) else { return false }
+        return (try? parseAnswer(Data(cached.utf8)).usable) ?? false
+    }
+
+    /// What one request is expected to cost before it is sent, from the configured prices.
+    public struct RequestEstimate: Sendable, Equatable {
+        /// Per chart, by OpenAI's image rule for the configured detail.
+        public var imageTokens: [Int]
+        /// System prompt, user text and schema at four characters a token.
+        public var textTokens: Int
+        /// The `max_completion_tokens` limit: an upper bound, real answers are shorter.
+        public var outputTokens: Int
+        public var usd: Decimal
+        public var inputTokens: Int { imageTokens.reduce(0, +) + textTokens }
+    }
+
+    /// Input tokens as billed by OpenAI's published image rule (detail `low`: 85 per image; `high`
+    /// or `auto`: fit in 2048², shortest side down to 768, then 85 + 170 per 512-px tile; the
+    /// gpt-4o-mini models count 2833 + 5667 per tile, about 33 times more at a lower price) plus the
+    /// text at four characters a token; output at the completion-token limit. Other vendors bill
+    /// images their own way, so the estimate is only as good as this rule; the budget is enforced
+    /// on the spend the server reports.
+    public func estimate(_ charts: ChartSet, pngs: [[UInt8]]) -> RequestEstimate {
+        let schema = (try? JSONSerialization.data(withJSONObject: Self.schema, options: [.sortedKeys])).map { $0.count } ?? 0
+        let text = (Self.systemPrompt.utf8.count + Self.prompt(charts).utf8.count + schema + 3) / 4 + 20
+        let images = pngs.map { Self.imageTokens(png: $0, detail: settings.detail, model: settings.model) }
+        let input = images.reduce(0, +) + text
+        return RequestEstimate(imageTokens: images, textTokens: text, outputTokens: Self.maxCompletionTokens,
+                               usd: cost(prompt: input, completion: Self.maxCompletionTokens))
+    }
+
+    static func imageTokens(png: [UInt8], detail: String, model: String) -> Int {
+        let (base, tile) = model.lowercased().contains("4o-mini") ? (2833, 5667) : (85, 170)
+        guard detail != "low" else { return base }
+        guard png.count >= 24 else { return base + tile * 16 }  // not a PNG header: the largest image (2048×2048, 16 tiles)
+        var w = Double(png[16..<20].reduce(0) { $0 << 8 | Int($1) }), h = Double(png[20..<24].reduce(0) { $0 << 8 | Int($1) })
+        if max(w, h) > 2048 { let s = 2048 / max(w, h); w *= s; h *= s }
+        if min(w, h) > 768 { let s = 768 / min(w, h); w *= s; h *= s }
+        return base + tile * Int((w / 512).rounded(.up)) * Int((h / 512).rounded(.up))
     }
 
     static func prompt(_ charts: ChartSet) -> String {
@@ -257,15 +302,15 @@ public struct VisionAnalyst: Analyst {
         guard let c = (answer["confidence"] as? NSNumber)?.doubleValue, c >= 0, c <= 1 else {
             return (none("no signal: confidence missing or outside 0...1"), false)
         }
-        guard let agreement = answer["timeframe_agreement"] as? String, ["aligned", "mixed", "conflicting"].contains(agreement) else {
+        guard let stated = answer["timeframe_agreement"] as? String, let agreement = TimeframeAgreement(rawValue: stated) else {
             return (none("no signal: timeframe_agreement missing or invalid"), false)
         }
         let reasoning = (answer["reasoning"] as? String).map { String($0.prefix(500)) } ?? ""
-        if direction != .none, agreement != "aligned", settings.requireTimeframeAgreement {
-            return (Signal(direction: .none, confidence: c, rationale: "stays out: timeframes \(agreement) (model said \(direction.rawValue)); \(reasoning)",
-                           model: model, promptTokens: prompt, completionTokens: completion, costUSD: cost.doubleValue), true)
+        if direction != .none, agreement != .aligned, settings.requireTimeframeAgreement {
+            return (Signal(direction: .none, confidence: c, rationale: "stays out: timeframes \(stated) (model said \(direction.rawValue)); \(reasoning)",
+                           model: model, promptTokens: prompt, completionTokens: completion, costUSD: cost.doubleValue, timeframeAgreement: agreement), true)
         }
-        return (Signal(direction: direction, confidence: c, rationale: "timeframes \(agreement): \(reasoning)", model: model, promptTokens: prompt,
-                       completionTokens: completion, costUSD: cost.doubleValue), true)
+        return (Signal(direction: direction, confidence: c, rationale: "timeframes \(stated): \(reasoning)", model: model, promptTokens: prompt,
+                       completionTokens: completion, costUSD: cost.doubleValue, timeframeAgreement: agreement), true)
     }
 }

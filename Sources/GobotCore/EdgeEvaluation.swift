@@ -40,6 +40,8 @@ public enum EdgeEvaluation {
         public var closedAtMs: Int64?
         public var exitReason: String
         public var exitPrice: Decimal
+        /// The side's own entry (``entryPrice(_:side:candles:rule:config:)``).
+        public var entryPrice: Decimal = 0
         public var won: Bool { closedAtMs != nil && net > 0 }
     }
 
@@ -104,7 +106,8 @@ public enum EdgeEvaluation {
     public static func replay(_ e: Entry, side: PositionSide, candles: [Candle], funding: [Int64: Double], rule: SymbolRules,
                               config: GobotConfig) -> Outcome {
         let t = config.trading, feeRate = config.exchange.takerFeeRate
-        let prices = ProtectivePrices.compute(side: side, entry: e.entryPrice, stopPercent: t.stopLossPercent,
+        let entryPrice = Self.entryPrice(e, side: side, candles: candles, rule: rule, config: config)
+        let prices = ProtectivePrices.compute(side: side, entry: entryPrice, stopPercent: t.stopLossPercent,
                                               targetPercent: t.takeProfitPercent, tickSize: rule.tickSize)
         let sign: Decimal = side == .long ? 1 : -1
         var lo = 0, hi = candles.count
@@ -130,13 +133,24 @@ public enum EdgeEvaluation {
             }
             i += 1
         }
-        let exitPrice = exit?.price ?? (candles.last.map { CoreBacktest.decimal($0.close) } ?? e.entryPrice)
-        let realized = (exitPrice - e.entryPrice) * e.quantity * sign
-        let fees = (e.entryPrice * e.quantity * feeRate).rounded(scale: 8) + (exitPrice * e.quantity * feeRate).rounded(scale: 8)
+        let exitPrice = exit?.price ?? (candles.last.map { CoreBacktest.decimal($0.close) } ?? entryPrice)
+        let realized = (exitPrice - entryPrice) * e.quantity * sign
+        let fees = (entryPrice * e.quantity * feeRate).rounded(scale: 8) + (exitPrice * e.quantity * feeRate).rounded(scale: 8)
         let net = (realized - fees + funded).doubleValue
-        let risk = abs((e.entryPrice - prices.stop).doubleValue) * e.quantity.doubleValue
+        let risk = abs((entryPrice - prices.stop).doubleValue) * e.quantity.doubleValue
         return Outcome(net: net, realized: realized, fees: fees, funding: funded, r: risk > 0 ? net / risk : 0,
-                       closedAtMs: exit?.ms, exitReason: exit?.reason ?? "open (marked at the last close)", exitPrice: exitPrice)
+                       closedAtMs: exit?.ms, exitReason: exit?.reason ?? "open (marked at the last close)", exitPrice: exitPrice, entryPrice: entryPrice)
+    }
+
+    /// The entry price of `e` held with `side`: the analyst's own fill for its own side; for the
+    /// other side, the market price the order met (the open of the minute at or after the entry)
+    /// slipped the other way by the same fill rules — a short sells below the market where the
+    /// long bought above it, so the random side pays its own slippage instead of inheriting the
+    /// analyst's.
+    public static func entryPrice(_ e: Entry, side: PositionSide, candles: [Candle], rule: SymbolRules, config: GobotConfig) -> Decimal {
+        guard side != e.side, !candles.isEmpty else { return e.entryPrice }
+        let market = CoreBacktest.decimal(CoreBacktest.price(candles, e.openedAtMs))
+        return FillRules.slipped(market, side: side.entrySide, bps: config.exchange.slippageBps, tickSize: rule.tickSize)
     }
 
     /// Unrealized P&L of `e` held with its own side at the close of each minute until its exit:

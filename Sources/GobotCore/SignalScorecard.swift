@@ -20,9 +20,12 @@ public struct SignalLabel: Sendable, Equatable {
     public var outcome: Outcome
     public var r: Double
     public var costUSD: Double
+    /// What the analyst said about its timeframes (nil: not stated).
+    public var timeframeAgreement: TimeframeAgreement?
 
     public init(signalId: Int64, symbol: String, model: String, direction: Direction, confidence: Double, signalAtMs: Int64,
-                outcome: Outcome, r: Double, costUSD: Double) {
+                outcome: Outcome, r: Double, costUSD: Double, timeframeAgreement: TimeframeAgreement? = nil) {
+        self.timeframeAgreement = timeframeAgreement
         self.signalId = signalId
         self.symbol = symbol
         self.model = model
@@ -69,6 +72,21 @@ public enum SignalScorecard {
         public var hits: Int
     }
 
+    /// The hit rate of the labels with one stated `timeframe_agreement` (nil: not stated).
+    public struct AgreementSlice: Sendable, Equatable {
+        public var agreement: TimeframeAgreement?
+        public var labelled: Int
+        public var decided: Int
+        public var hits: Int
+        public var interval: (low: Double, high: Double)
+        public var hitRate: Double { decided > 0 ? Double(hits) / Double(decided) : 0 }
+        public var name: String { agreement?.rawValue ?? "not stated" }
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.agreement == b.agreement && a.labelled == b.labelled && a.decided == b.decided && a.hits == b.hits
+        }
+    }
+
     public struct Card: Sendable {
         public var model: String
         public var labelled: Int
@@ -83,6 +101,8 @@ public enum SignalScorecard {
         public var costPerSignalUSD: Double
         public var costPerHitUSD: Double?
         public var buckets: [Bucket]
+        /// By the answer's `timeframe_agreement`, only the values that occur.
+        public var byAgreement: [AgreementSlice] = []
         public var decided: Int { hits + misses }
     }
 
@@ -102,7 +122,17 @@ public enum SignalScorecard {
                         hitRate: decided > 0 ? Double(hits) / Double(decided) : 0, interval: Statistics.wilson(successes: hits, trials: decided),
                         expectancyR: mine.isEmpty ? 0 : mine.reduce(0) { $0 + $1.r } / Double(mine.count), costUSD: cost,
                         costPerSignalUSD: mine.isEmpty ? 0 : cost / Double(mine.count), costPerHitUSD: hits > 0 ? cost / Double(hits) : nil,
-                        buckets: buckets)
+                        buckets: buckets, byAgreement: agreementSlices(mine))
+        }
+    }
+
+    /// Hit rates per stated `timeframe_agreement` (aligned, mixed, conflicting, not stated), the ones that occur.
+    public static func agreementSlices(_ labels: [SignalLabel]) -> [AgreementSlice] {
+        ([TimeframeAgreement?](TimeframeAgreement.allCases) + [nil]).compactMap { a in
+            let inside = labels.filter { $0.timeframeAgreement == a }
+            guard !inside.isEmpty else { return nil }
+            let hits = inside.filter { $0.outcome == .hit }.count, decided = inside.filter { $0.outcome != .expired }.count
+            return AgreementSlice(agreement: a, labelled: inside.count, decided: decided, hits: hits, interval: Statistics.wilson(successes: hits, trials: decided))
         }
     }
 
@@ -125,6 +155,11 @@ public enum SignalScorecard {
                 String(format: "%.1f–%.1f: %d/%d", $0.low, $0.high, $0.hits, $0.decided)
             }
             out.append("  calibration (confidence: hits/decided): " + (calibration.isEmpty ? "n/a" : calibration.joined(separator: ", ")))
+            let agreement = c.byAgreement.map { s in
+                "\(s.name) \(s.hits)/\(s.decided)" + (s.decided == 0 ? "" : String(format: " (%.1f %%, 95 %% Wilson %.1f–%.1f %%)", s.hitRate * 100,
+                                                                                    s.interval.low * 100, s.interval.high * 100))
+            }
+            out.append("  by timeframe agreement (hits/decided): " + (agreement.isEmpty ? "n/a" : agreement.joined(separator: ", ")))
         }
         return out
     }

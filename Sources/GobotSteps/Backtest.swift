@@ -43,6 +43,8 @@ public enum Backtest {
         public var neverTradable: [String] = []
         /// Break-even win rate, random baseline and verdict (docs/EVALUATION.md).
         public var edgeLines: [String] = []
+        /// Analyst requests, cost and skipped decisions by reason (vision only).
+        public var analystLines: [String] = []
 
         public var closed: [PositionRow] { positions.filter { $0.status == "closed" } }
         public var wins: Int { closed.filter { $0.netPnl > 0 }.count }
@@ -106,7 +108,23 @@ public enum Backtest {
         result.edgeLines = Evaluation.backtestLines(config: config, market: market, rules: info.rules, positions: result.positions
             .filter { $0.status == "open" || $0.status == "closed" }.map { ($0.symbol, $0.side, $0.openedAtMs, $0.entryPrice, $0.quantity) },
                                                     rangeMs: (start, range.endMs))
+        if let vision = analyst as? VisionAnalyst { result.analystLines = try analystLines(db: db, signals: result.signals, budgetUSD: vision.budgetUSD) }
         return result
+    }
+
+    /// The vision analyst's part of the summary: the one budget, what was paid and cached, and every
+    /// decision that got no usable answer, by reason.
+    static func analystLines(db: GobotDatabase, signals: [GobotDatabase.StoredSignal], budgetUSD: Decimal) throws -> [String] {
+        let paid = signals.filter { $0.signal.costUSD > 0 }
+        let cost = paid.reduce(0) { $0 + $1.signal.costUSD }
+        let unusable = signals.filter { $0.signal.timeframeAgreement == nil }.count
+        let skips = try db.analystSkipTotals()
+        let skipped = skips.values.reduce(0, +) + unusable
+        return [String(format: "analyst: budget for the whole run %@ USD, spent %.6f USD on %d paid answers; %d from the cache (free)",
+                       budgetUSD.plainString, cost, paid.count, signals.count - paid.count),
+                "analyst decisions skipped: \(skipped)" + (skipped == 0 ? "" : " (" + (skips.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                    + (unusable > 0 ? ["unusable_answer \(unusable)"] : [])).joined(separator: ", ") + ")")
+                    + (skips["budget_exhausted"].map { " — the budget ran out: \($0) decisions got no answer" } ?? "")]
     }
 
     /// The same backtest on the in-memory engine (``CoreBacktest``): identical trades (a test
@@ -163,7 +181,7 @@ public enum Backtest {
                                funding: r.totals.funding, markedEquity: Array(zip(r.equity.map(\.ms), marked)),
                                startMs: r.startMs, endMs: r.equity.last?.ms ?? r.endMs, candles: r.candles, initialCapital: r.initialCapital,
                                rejections: rejections, triggerSource: r.triggerSource, neverTradable: r.neverTradable,
-                               edgeLines: r.edgeLines)
+                               edgeLines: r.edgeLines, analystLines: r.analystLines)
     }
 
     public static func summary(_ r: Result) -> String { outcome(r).summary() }

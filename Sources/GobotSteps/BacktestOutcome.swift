@@ -41,6 +41,8 @@ public struct BacktestOutcome: Sendable {
     public var neverTradable: [String]
     /// Break-even win rate, random baseline and verdict (docs/EVALUATION.md).
     public var edgeLines: [String] = []
+    /// What the analyst was asked, what it cost and how many decisions were skipped, and why.
+    public var analystLines: [String] = []
 
     public var closed: [Trade] { trades.filter { !$0.isOpen } }
     public var open: [Trade] { trades.filter(\.isOpen) }
@@ -98,6 +100,7 @@ public struct BacktestOutcome: Sendable {
         lines.append("fills: stops and targets trigger on \(triggerSource.rawValue)"
             + (triggerSource == .lastPrice ? " (no markprice/ data; live uses the mark price)" : "") + ", slippage on every market fill")
         lines += edgeLines
+        lines += analystLines
         lines.append("rejected by reason: " + (rejections.isEmpty ? "none" : rejections.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         let shown = Array(closed.suffix(listing)) + open
         if closed.count > listing { lines.append("  … \(closed.count - listing) earlier trades in the HTML report; the last \(listing):") }

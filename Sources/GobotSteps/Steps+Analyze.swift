@@ -11,7 +11,7 @@ extension Steps {
         guard !candidates.isEmpty else { return StepReport(outcome: "nothing_to_do", message: "analyze: no fresh candidates") }
         var lines: [String] = []
         let rules = ctx.config.analyst.askWhenBlocked ? [:] : ((try? await ctx.exchange?.symbolRules(symbols: candidates.map(\.symbol))) ?? [:])
-        for c in candidates {
+        for (index, c) in candidates.enumerated() {
             if !ctx.config.analyst.askWhenBlocked, let why = try AnalystSkips.reason(ctx, symbol: c.symbol, lastClose: c.lastClose, rules: rules[c.symbol]) {
                 try ctx.db.recordAnalystSkip(candidateId: c.id, day: TradingCalendar.dayString(now), reason: why, atMs: now)
                 lines.append("\(c.symbol) skipped (\(why))")
@@ -28,7 +28,11 @@ extension Steps {
             } catch let error as VisionError {
                 if case .budgetExhausted = error {
                     Alerts.send(ctx, kind: "risk", key: "analyst-budget-\(TradingCalendar.dayString(now))", text: "💸 \(error); no more analysis today")
-                    lines.append("stopped: \(error)")
+                    // This candidate and the rest are counted, not silently dropped.
+                    for rest in candidates[index...] {
+                        try ctx.db.recordAnalystSkip(candidateId: rest.id, day: TradingCalendar.dayString(now), reason: "budget_exhausted", atMs: now)
+                    }
+                    lines.append("stopped: \(error); \(candidates.count - index) candidate(s) skipped")
                     break
                 }
                 throw error

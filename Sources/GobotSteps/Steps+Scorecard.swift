@@ -44,7 +44,7 @@ extension Steps {
             }
             try ctx.db.storeLabel(SignalLabel(signalId: s.id, symbol: s.symbol, model: s.signal.model, direction: s.signal.direction,
                                               confidence: s.signal.confidence, signalAtMs: s.createdAtMs, outcome: verdict.outcome, r: verdict.r,
-                                              costUSD: s.signal.costUSD), atMs: now)
+                                              costUSD: s.signal.costUSD, timeframeAgreement: s.signal.timeframeAgreement), atMs: now)
             labelled += 1
         }
         if labelled > 0 { notes.append("labelled \(labelled) signal(s)") }
@@ -98,7 +98,11 @@ extension Steps {
         return SignalScorecard.cards(try db.signalLabels()).map {
             StatusSnapshot.ScorecardEntry(model: $0.model, labelled: $0.labelled, hits: $0.hits, misses: $0.misses, expired: $0.expired,
                                           hitRate: $0.hitRate, wilsonLow: $0.interval.low, wilsonHigh: $0.interval.high, breakEvenHitRate: breakEven,
-                                          expectancyR: $0.expectancyR, costUSD: $0.costUSD, costPerSignalUSD: $0.costPerSignalUSD)
+                                          expectancyR: $0.expectancyR, costUSD: $0.costUSD, costPerSignalUSD: $0.costPerSignalUSD,
+                                          byTimeframeAgreement: $0.byAgreement.map {
+                                              StatusSnapshot.AgreementEntry(agreement: $0.name, labelled: $0.labelled, decided: $0.decided, hits: $0.hits,
+                                                                            wilsonLow: $0.interval.low, wilsonHigh: $0.interval.high)
+                                          })
         }
     }
 }

@@ -72,6 +72,11 @@ public struct StatusSnapshot: Codable, Sendable {
         var model: String; var labelled: Int; var hits: Int; var misses: Int; var expired: Int
         var hitRate: Double; var wilsonLow: Double; var wilsonHigh: Double; var breakEvenHitRate: Double
         var expectancyR: Double; var costUSD: Double; var costPerSignalUSD: Double
+        /// Hit rate by the answer's stated `timeframe_agreement` ("not stated" for the rules analyst).
+        var byTimeframeAgreement: [AgreementEntry] = []
+    }
+    public struct AgreementEntry: Codable, Sendable {
+        var agreement: String; var labelled: Int; var decided: Int; var hits: Int; var wilsonLow: Double; var wilsonHigh: Double
     }
     public var scorecard: [ScorecardEntry] = []
     public var analyst: AnalystUsage? = nil

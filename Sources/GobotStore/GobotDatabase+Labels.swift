@@ -16,22 +16,27 @@ extension GobotDatabase {
     public func storeLabel(_ label: SignalLabel, atMs: Int64) throws {
         try write { db in
             try db.execute(sql: """
-                INSERT OR IGNORE INTO signal_labels (signal_id, symbol, model, direction, confidence, signal_at_ms, outcome, r, cost_usd, labelled_at_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR IGNORE INTO signal_labels (signal_id, symbol, model, direction, confidence, signal_at_ms, outcome, r, cost_usd, labelled_at_ms,
+                    timeframe_agreement)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [label.signalId, label.symbol, label.model, label.direction.rawValue, label.confidence, label.signalAtMs,
-                                 label.outcome.rawValue, label.r, String(label.costUSD), atMs])
+                                 label.outcome.rawValue, label.r, String(label.costUSD), atMs, label.timeframeAgreement?.rawValue])
         }
     }
 
     public func signalLabels() throws -> [SignalLabel] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM signal_labels ORDER BY signal_id").map { row in
-                let d: String = row["direction"], o: String = row["outcome"], cost: String = row["cost_usd"]
-                guard let direction = Direction(rawValue: d), let outcome = SignalLabel.Outcome(rawValue: o), let costUSD = Double(cost) else {
-                    throw LabelDecodeError(message: "signal_labels row \(row["signal_id"] as Int64): direction '\(d)', outcome '\(o)', cost '\(cost)'")
+                let d: String = row["direction"], o: String = row["outcome"], cost: String = row["cost_usd"], stated: String? = row["timeframe_agreement"]
+                let agreement = stated.flatMap(TimeframeAgreement.init(rawValue:))
+                guard let direction = Direction(rawValue: d), let outcome = SignalLabel.Outcome(rawValue: o), let costUSD = Double(cost),
+                      stated == nil || agreement != nil else {
+                    throw LabelDecodeError(message: "signal_labels row \(row["signal_id"] as Int64): direction '\(d)', outcome '\(o)', cost '\(cost)', "
+                                           + "timeframe_agreement '\(stated ?? "NULL")'")
                 }
                 return SignalLabel(signalId: row["signal_id"], symbol: row["symbol"], model: row["model"], direction: direction,
-                                   confidence: row["confidence"], signalAtMs: row["signal_at_ms"], outcome: outcome, r: row["r"], costUSD: costUSD)
+                                   confidence: row["confidence"], signalAtMs: row["signal_at_ms"], outcome: outcome, r: row["r"], costUSD: costUSD,
+                                   timeframeAgreement: agreement)
             }
         }
     }
@@ -84,6 +89,14 @@ extension GobotDatabase {
         try read { db in
             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT reason, count FROM analyst_skips WHERE day = ?", arguments: [day])
                 .map { ($0["reason"] as String, $0["count"] as Int) })
+        }
+    }
+
+    /// Skipped requests by reason over every day (a backtest's whole run).
+    public func analystSkipTotals() throws -> [String: Int] {
+        try read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT reason, SUM(count) AS n FROM analyst_skips GROUP BY reason")
+                .map { ($0["reason"] as String, $0["n"] as Int) })
         }
     }
 

@@ -90,11 +90,11 @@ extension GobotDatabase {
         try write { db in
             try db.cachedStatement(sql: """
                 INSERT INTO signals (candidate_id, symbol, created_at_ms, direction, confidence, rationale, model,
-                    prompt_tokens, completion_tokens, cost_usd, chart_hashes, reference_price)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    prompt_tokens, completion_tokens, cost_usd, chart_hashes, reference_price, timeframe_agreement)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [candidateId, symbol, atMs, signal.direction.rawValue, signal.confidence, signal.rationale, signal.model,
                                  signal.promptTokens, signal.completionTokens, String(signal.costUSD), chartHashes.joined(separator: ","),
-                                 referencePrice])
+                                 referencePrice, signal.timeframeAgreement?.rawValue])
             let id = db.lastInsertedRowID
             if let candidateId {
                 try db.cachedStatement(sql: "UPDATE candidates SET status = 'analyzed' WHERE id = ?").execute(arguments: [candidateId])
@@ -115,11 +115,17 @@ extension GobotDatabase {
         try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM signals ORDER BY id")).map(Self.signal) }
     }
 
-    static func signal(_ row: Row) -> StoredSignal {
-        StoredSignal(id: row["id"], symbol: row["symbol"], createdAtMs: row["created_at_ms"],
+    static func signal(_ row: Row) throws -> StoredSignal {
+        let stated: String? = row["timeframe_agreement"]
+        let agreement = try stated.map { s in
+            guard let a = TimeframeAgreement(rawValue: s) else { throw LabelDecodeError(message: "signals row \(row["id"] as Int64): timeframe_agreement '\(s)'") }
+            return a
+        }
+        return StoredSignal(id: row["id"], symbol: row["symbol"], createdAtMs: row["created_at_ms"],
                      signal: Signal(direction: Direction(rawValue: row["direction"]) ?? .none, confidence: row["confidence"],
                                     rationale: row["rationale"], model: row["model"], promptTokens: row["prompt_tokens"],
-                                    completionTokens: row["completion_tokens"], costUSD: Double(row["cost_usd"] as String) ?? 0),
+                                    completionTokens: row["completion_tokens"], costUSD: Double(row["cost_usd"] as String) ?? 0,
+                                    timeframeAgreement: agreement),
                      referencePrice: row["reference_price"], status: row["status"], decision: row["decision"],
                      chartHashes: row["chart_hashes"])
     }

@@ -2,7 +2,7 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -264,6 +264,14 @@ extension GobotDatabase {
                     count INTEGER NOT NULL,
                     PRIMARY KEY (day, reason)
                 );
+                """)
+        }
+        m.registerMigration("v8-agreement") { db in
+            // The vision analyst's own word on whether its timeframes agree, kept with the signal
+            // and its label so the scorecard can report hit rates by it (NULL: not stated).
+            try db.execute(sql: """
+                ALTER TABLE signals ADD COLUMN timeframe_agreement TEXT CHECK (timeframe_agreement IN ('aligned','mixed','conflicting'));
+                ALTER TABLE signal_labels ADD COLUMN timeframe_agreement TEXT CHECK (timeframe_agreement IN ('aligned','mixed','conflicting'));
                 """)
         }
         return m

@@ -33,6 +33,8 @@ public actor ScriptedServer {
     /// Answer for requests once the script is used up.
     public var fallback: Reply = .json(500, #"{"error":{"message":"script exhausted","type":"server_error","param":null,"code":null}}"#)
     public private(set) var received: [Received] = []
+    /// Answers from the request itself once the script is used up (nil: the fallback answers).
+    var responder: (@Sendable (Received) -> Reply?)?
 
     public init() throws {
         server = try LoopbackHTTP.makeServer()
@@ -55,12 +57,14 @@ public actor ScriptedServer {
 
     public func enqueue(_ replies: Reply...) { script += replies }
     public func setFallback(_ reply: Reply) { fallback = reply }
+    public func setResponder(_ r: @escaping @Sendable (Received) -> Reply?) { responder = r }
 
     func answer(_ request: HTTPRequest, body: Data) -> HTTPResponse {
         var headers: [String: String] = [:]
         for (k, v) in request.headers { headers[k.rawValue.lowercased()] = v }
-        received.append(Received(method: request.method.rawValue, path: request.path, query: request.target.query(), headers: headers, body: body))
-        let reply = script.isEmpty ? fallback : script.removeFirst()
+        let r = Received(method: request.method.rawValue, path: request.path, query: request.target.query(), headers: headers, body: body)
+        received.append(r)
+        let reply = script.isEmpty ? (responder?(r) ?? fallback) : script.removeFirst()
         var h = HTTPHeaders()
         h[HTTPHeader("Content-Type")] = "application/json"
         for (k, v) in reply.headers { h[HTTPHeader(k)] = v }

@@ -89,4 +89,31 @@ import Testing
         #expect(try h.db.signalLabels().count == 12)
         #expect(!(try h.db.breaker("edge").isOpen(atMs: h.clock.nowMs())))
     }
+
+    @Test func theScorecardBreaksTheHitRateDownByTheAnswersTimeframeAgreement() async throws {
+        let h = try harness(enabled: false)
+        func store(_ d: Direction, minute: Int, _ agreement: TimeframeAgreement?) throws {
+            h.at(minute: minute)
+            try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(),
+                                 signal: Signal(direction: d, confidence: 0.8, rationale: "t", model: "vision", timeframeAgreement: agreement),
+                                 referencePrice: Self.prices[minute], chartHashes: [])
+        }
+        // Before the rise: aligned longs reach the target, mixed shorts their stop; one signal states nothing.
+        for m in 1...4 { try store(.long, minute: m, .aligned) }
+        for m in 5...7 { try store(.short, minute: m, .mixed) }
+        try store(.long, minute: 8, nil)
+        #expect(try h.db.signals().map(\.signal.timeframeAgreement) == [.aligned, .aligned, .aligned, .aligned, .mixed, .mixed, .mixed, nil])
+        h.at(minute: 75)
+        _ = try await Steps.reconcile(h.ctx)
+        let labels = try h.db.signalLabels()
+        #expect(labels.count == 8)
+        #expect(labels.filter { $0.timeframeAgreement == .aligned }.allSatisfy { $0.outcome == .hit })
+        #expect(labels.filter { $0.timeframeAgreement == .mixed }.allSatisfy { $0.outcome == .miss })
+        let card = try Steps.scorecard(h.ctx).message
+        #expect(card.contains("by timeframe agreement (hits/decided): aligned 4/4"), "\(card)")
+        #expect(card.contains("mixed 0/3") && card.contains("not stated 1/1"))
+        #expect(!card.contains("conflicting"))
+        let json = try Steps.status(h.ctx, json: true).message
+        #expect(json.contains("\"byTimeframeAgreement\"") && json.contains("\"agreement\" : \"mixed\""))
+    }
 }

@@ -89,4 +89,30 @@ import Testing
         // Expected about 5 % of seeds; allow two of twelve.
         #expect(significant <= 2, "coin flip significant in \(significant) of \(analystSeeds.count) seeds")
     }
+
+    @Test func theRandomSideGetsItsOwnSlippageAdjustedEntry() throws {
+        let m = try Self.market()
+        let out = Evaluation.run(market: m, edge: EdgeEvaluation.Options(seeds: 20, folds: 1))
+        let e = try #require(out.engine.trades.first)
+        let candles = m.series[e.symbol]!, rule = m.rules[e.symbol]!
+        let market = Decimal(price: candles.first { $0.openTimeMs >= e.openedAtMs }!.open)!
+        let own = EdgeEvaluation.replay(EdgeEvaluation.Entry(e), side: e.side, candles: candles, funding: [:], rule: rule, config: m.config)
+        let other = EdgeEvaluation.replay(EdgeEvaluation.Entry(e), side: e.side == .long ? .short : .long, candles: candles, funding: [:], rule: rule, config: m.config)
+        // The analyst's own side keeps the engine's fill; it paid slippage against itself.
+        #expect(own.entryPrice == e.entryPrice)
+        #expect(e.side == .long ? e.entryPrice > market : e.entryPrice < market)
+        // The other side pays its own slippage from the same market price, the other way.
+        let expected = FillRules.slipped(market, side: e.side == .long ? .sell : .buy, bps: m.config.exchange.slippageBps, tickSize: rule.tickSize)
+        #expect(other.entryPrice == expected)
+        #expect(e.side == .long ? other.entryPrice < market : other.entryPrice > market)
+        // Its fees are charged on its own entry.
+        let fee = (other.entryPrice * e.quantity * m.config.exchange.takerFeeRate).rounded(scale: 8)
+            + (other.exitPrice * e.quantity * m.config.exchange.takerFeeRate).rounded(scale: 8)
+        #expect(other.fees == fee)
+        // Without slippage both sides enter at the market price.
+        var flat = m.config
+        flat.exchange.slippageBps = 0
+        let noSlip = EdgeEvaluation.replay(EdgeEvaluation.Entry(e), side: e.side == .long ? .short : .long, candles: candles, funding: [:], rule: rule, config: flat)
+        #expect(noSlip.entryPrice == market)
+    }
 }

@@ -165,4 +165,24 @@ extension VisionAnalystTests {
         #expect(await s.server.received.count == asked)
         #expect(second.signals.count == first.signals.count)
     }
+
+    @Test func aBacktestSaysWhatItsOneBudgetBoughtAndCountsEveryDecisionWithoutAnAnswer() async throws {
+        // Three paid answers fit the run's budget (0.000228 USD each): the first is cut off, then "none".
+        let s = try await setUp(budget: Decimal(string: "0.0005")!)
+        defer { Task { await s.server.stop() } }
+        await s.server.enqueue(.json(200, Self.completion(Self.answer, finish: "length")))
+        await s.server.setFallback(.json(200, Self.completion(#"{"direction":"none","confidence":0.3,"timeframe_agreement":"mixed","reasoning":"no"}"#)))
+        var options = Backtest.Options(dataDir: BacktestTests.sample, fromMs: BacktestTests.start, toMs: BacktestTests.start + 11 * 3_600_000,
+                                       exchangeInfoPath: "\(BacktestTests.sample)/exchangeInfo.json")
+        options.symbols = ["XRPUSDT"]
+        let r = try await Backtest.run(config: GobotConfig(), options: options, analyst: s.analyst)
+        #expect(await s.server.received.count == 3)
+        let summary = Backtest.summary(r)
+        #expect(summary.contains("analyst: budget for the whole run 0.0005 USD, spent 0.000684 USD on 3 paid answers"), "\(summary)")
+        // Every later decision is counted as skipped for the budget; the cut-off answer as unusable.
+        let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("analyst decisions skipped: ") })
+        let exhausted = try #require(line.firstRange(of: /budget_exhausted (\d+)/).map { Int(line[$0].split(separator: " ")[1])! })
+        #expect(exhausted > 0 && line.contains("unusable_answer 1") && line.contains("the budget ran out: \(exhausted) decisions"))
+        #expect(r.signals.count == 3)
+    }
 }
