@@ -2,7 +2,7 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-speed"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -265,6 +265,11 @@ extension GobotDatabase {
                     PRIMARY KEY (day, reason)
                 );
                 """)
+        }
+        m.registerMigration("v8-speed") { db in
+            // Scan prunes candles by age every run: without this index the DELETE read the whole
+            // table (the primary key starts with symbol and interval).
+            try db.execute(sql: "CREATE INDEX candles_open_time ON candles(open_time_ms)")
         }
         return m
     }
