@@ -11,15 +11,20 @@ extension Gobot {
         static let configuration = CommandConfiguration(
             abstract: "Print speed figures with their targets: charts, CSV parsing, the engine, a whole backtest process, paper replay steps, memory and the step pipeline.")
         @Option(help: "Days of 1m candles (one symbol) for the step pipeline benchmark.") var days: Int = 30
-        @Option(help: "Measure on your own data folder (klines/SYMBOL-1m.csv, exchangeInfo.json) instead of a synthetic year.") var data: String?
+        @Option(help: "Measure on your own data: a folder (klines/SYMBOL-1m.csv, exchangeInfo.json) or one CSV file with the header open_time_ms,open,high,low,close,volume, instead of a synthetic year.") var data: String?
         @Flag(help: "Charts only.") var chartsOnly = false
         @Flag(help: "Skip the (slow) step pipeline.") var engineOnly = false
 
         func validate() throws {
             guard (1...366).contains(days) else { throw ValidationError("--days must be between 1 and 366, got \(days).") }
-            if let data, !FileManager.default.fileExists(atPath: "\(data)/klines") {
-                throw ValidationError("--data \(data): no klines/ folder there (expected klines/SYMBOL-1m.csv files).")
+            if let data, !FileManager.default.fileExists(atPath: "\(data)/klines") && !Self.isFile(data) {
+                throw ValidationError("--data \(data): neither a CSV file nor a folder with klines/ (expected klines/SYMBOL-1m.csv files).")
             }
+        }
+
+        static func isFile(_ path: String) -> Bool {
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
         }
 
         static func rate(_ x: Double) -> String {
@@ -34,7 +39,7 @@ extension Gobot {
             if chartsOnly { return }
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gobot-bench-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            if let data { try await own(data: data, scratch: dir) } else { try await synthetic(dir: dir) }
+            if let data, Self.isFile(data) { try file(data) } else if let data { try await own(data: data, scratch: dir) } else { try await synthetic(dir: dir) }
         }
 
         /// The figures of issue #12 on a synthetic symbol-year (525,600 1m candles).
@@ -107,6 +112,31 @@ extension Gobot {
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             print(String(format: "pipeline: %d 1m candles (%@, scan→analyze→trade→reconcile every 5 min through SQLite, paper exchange) in %.2f s = %@candles/s (target >= 30 k/s, 10x the 3 k/s of before), %d trades",
                          r.candles, label, s, Self.rate(Double(r.candles) / s), r.closed.count))
+        }
+
+        /// Parse and engine figures on one CSV file (the peers harness's format), for comparing
+        /// engines on the same file. Exchange rules are made to fit its prices (tick about five
+        /// significant digits, a quantity step that buys well under the position cap), since a
+        /// file alone has no exchangeInfo; the step pipeline needs a data folder and is skipped.
+        func file(_ path: String) throws {
+            let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let parse = try Benchmarks.best(of: 3) { try ReplayData.parseKlines(path: path) }
+            guard let first = parse.value.first else { throw ValidationError("--data \(path): no candle rows") }
+            print(String(format: "csv: %@: %d rows, %.1f MB parsed in %.3f s = %@rows/s (target >= 5 M rows/s)",
+                         path, parse.value.count, Double(bytes) / 1e6, parse.seconds, Self.rate(Double(parse.value.count) / parse.seconds)))
+            let symbol = "FILEUSDT"
+            let magnitude = Int((log10(max(first.close, 1e-9))).rounded(.down))
+            func power(_ e: Int) -> String { e >= 0 ? "1" + String(repeating: "0", count: e) : "0." + String(repeating: "0", count: -e - 1) + "1" }
+            let json = Benchmarks.exchangeInfoJSON(symbols: [symbol], tickSize: power(magnitude - 5), stepSize: power(-magnitude - 1))
+            let rules = try ExchangeInfoDecoder.decode(Data(json.utf8)).rules
+            var config = GobotConfig()
+            config.universe.symbols = [symbol]
+            let engine = Benchmarks.best(of: 3) { CoreBacktest(config: config, series: [symbol: parse.value], funding: [:], rules: rules).run() }
+            print(String(format: "engine: %d candles in %.3f s = %@candles/s (target >= 5 M/s), %d trades, net %@ USD (tick %@, step %@); peak RSS %.0f MB",
+                         engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds), engine.value.trades.count,
+                         "\(engine.value.ledgerNet.rounded(scale: 4))", rules[symbol]!.tickSize.plainString, rules[symbol]!.marketStepSize.plainString,
+                         Benchmarks.peakRSSMegabytes()))
+            print(String(format: "total: parse + engine %.3f s", parse.seconds + engine.seconds))
         }
 
         /// Parse, engine and pipeline figures on the user's own files.
