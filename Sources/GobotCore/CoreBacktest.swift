@@ -53,9 +53,15 @@ public struct CoreBacktest {
     }
 
     // Exchange-side books (what the paper exchange would hold).
-    struct Algo { var symbol: String; var side: OrderSide; var isStop: Bool; var trigger: Decimal; var status: String; var positionIndex: Int; var placedAtMs: Int64 }
-    struct ExchangeFill { var symbol: String; var side: OrderSide; var price: Decimal; var qty: Decimal; var realized: Decimal; var commission: Decimal; var timeMs: Int64 }
-    struct Income { var symbol: String; var kind: Int; var amount: Decimal; var timeMs: Int64 }  // kind 0 realized, 1 commission, 2 funding
+    // Symbols are indices into `symbols` in the loop (no String hashing per candle).
+    enum AlgoStatus { case new, finished, expired, canceled }
+    struct Algo {
+        var symbol: Int; var side: OrderSide; var isStop: Bool; var trigger: Decimal; var status: AlgoStatus; var positionIndex: Int; var placedAtMs: Int64
+        /// `trigger.doubleValue`, converted once: triggers are checked every minute of a position.
+        var triggerValue: Double
+    }
+    struct ExchangeFill { var symbol: Int; var side: OrderSide; var price: Decimal; var qty: Decimal; var realized: Decimal; var commission: Decimal; var timeMs: Int64 }
+    struct Income { var symbol: Int; var kind: Int; var amount: Decimal; var timeMs: Int64 }  // kind 0 realized, 1 commission, 2 funding
 
     let config: GobotConfig
     let symbols: [String]
@@ -116,16 +122,25 @@ public struct CoreBacktest {
         var now = (rangeStart + warmup) / cadenceMs * cadenceMs + cadenceMs
 
         // Exchange books.
-        var amt: [String: Decimal] = [:], entry: [String: Decimal] = [:]
+        let symbolIndex = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
+        var amt = [Decimal](repeating: 0, count: symbols.count), entry = amt
+        // Their Double values for marking to market, converted once per fill instead of once per cycle.
+        var amtValue = [Double](repeating: 0, count: symbols.count), entryValue = amtValue
+        let markSeries = symbols.map { marks[$0] ?? [] }, fundingRates = symbols.map { funding[$0] }
         var algos: [Algo] = []
         var fills: [ExchangeFill] = []
         var incomes: [Income] = []
         var processedUntil = now / 60_000 * 60_000
-        var settleCursor: [String: Int] = [:], markCursor: [String: Int] = [:]
+        var settleCursor = [Int](repeating: 0, count: symbols.count), markCursor = settleCursor
         let slippageBps = config.exchange.slippageBps
         // gobot's books.
         var trades: [Trade] = []           // positions; exitReason "" while live
         var live: [Int] = []               // indices into trades
+        var tradeSymbol: [Int] = []        // the symbol index of each trade
+        // Closed trades in the order they closed (time, then index: a cycle closes in index
+        // order), and whether each one's net is positive, kept up to date when funding is booked
+        // on it: the loss streak and win count are read from these, not from the trades again.
+        var closedOrder: [Int] = [], tradeWon: [Bool] = []
         var bookedIncome = 0
         var ledgerNet: Decimal = 0, ledgerFees: Decimal = 0, ledgerFunding: Decimal = 0
         var ledgerByTime: [(ms: Int64, amount: Decimal)] = []
@@ -134,36 +149,50 @@ public struct CoreBacktest {
         var lossStreak = 0, closedCount = 0, winCount = 0
         var cursors1 = [Int](repeating: 0, count: symbols.count), cursors5 = cursors1, cursors15 = cursors1
         let m1s = symbols.map { m1[$0]! }, m5s = symbols.map { m5[$0]! }, m15s = symbols.map { m15[$0]! }
-        let symbolIndex = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
         /// Open time of the last entry per symbol (cooldown), and the 15m figures at their last close count.
         var lastOpened = [Int64?](repeating: nil, count: symbols.count)
         var frame15 = [(closed: Int, score: Double, trend: Double)](repeating: (-1, 0, 0), count: symbols.count)
+        // Windowed indicator figures, eight consecutive windows at a time (see IndicatorLanes).
+        var score15 = [IndicatorLanes.Block](repeating: .init(.emaPair(window: 60, fast: 9, slow: 21), stride: 1), count: symbols.count)
+        var trend15 = [IndicatorLanes.Block](repeating: .init(.emaPair(window: 120, fast: 9, slow: 21), stride: 1), count: symbols.count)
+        let cycleMinutes = Int(max(1, cadenceMs / 60_000))
+        var trend5 = [IndicatorLanes.Block](repeating: .init(.emaPair(window: 120, fast: 9, slow: 21), stride: max(1, cycleMinutes / 5)), count: symbols.count)
+        var m1Figures = [IndicatorLanes.Block](repeating: .init(.emaRSI(window: 60, emaPeriod: 9), stride: cycleMinutes), count: symbols.count)
         var equity: [Double] = []
         equity.reserveCapacity(Int((rangeEnd - now) / cadenceMs) + 1)
         var equityNow = t.initialCapitalUSD.doubleValue
         var markedEquity: [Double] = [], cycleTimes: [Int64] = []
         markedEquity.reserveCapacity(equity.capacity)
         cycleTimes.reserveCapacity(equity.capacity)
-        var candidates: [(symbol: String, score: Double, signal: Signal)] = []
+        var candidates: [(symbol: String, si: Int, score: Double, signal: Signal)] = []
         candidates.reserveCapacity(symbols.count)
         var cycles = 0
+        // reward:risk after tick rounding is never below take-profit/stop-loss (the stop moves toward
+        // the entry, the target away), and rounding it to 4 decimals cannot take it below a ratio
+        // that has at most 4 decimals: then the gate's reward:risk check surely passes.
+        let ratio = t.takeProfitPercent / t.stopLossPercent
+        let rewardRiskSure = ratio == ratio.rounded(scale: 4) && ratio >= r.minRewardRisk
+        let rewardRiskFloor = ratio.doubleValue, stopFraction = t.stopLossPercent.doubleValue / 100
+        let maxPositionValue = t.maxPositionUSD.doubleValue
         var rejections: [String: Int] = [:]
 
-        func fill(_ symbol: String, _ side: OrderSide, _ qty: Decimal, _ price: Decimal, _ atMs: Int64) {
-            let a = amt[symbol] ?? 0
+        func fill(_ symbol: Int, _ side: OrderSide, _ qty: Decimal, _ price: Decimal, _ atMs: Int64) {
+            let a = amt[symbol]
             let signed = side == .buy ? qty : -qty
             var realized: Decimal = 0
             if a != 0 && (a > 0) != (signed > 0) {
                 let closing = min(abs(a), qty)
-                realized = (price - (entry[symbol] ?? 0)) * closing * (a > 0 ? 1 : -1)
+                realized = (price - entry[symbol]) * closing * (a > 0 ? 1 : -1)
                 let n = a + signed
                 amt[symbol] = n
                 if n == 0 { entry[symbol] = 0 } else if (n > 0) == (signed > 0) { entry[symbol] = price }
             } else {
                 let n = a + signed
-                entry[symbol] = n == 0 ? 0 : ((entry[symbol] ?? 0) * abs(a) + price * qty) / abs(n)
+                entry[symbol] = n == 0 ? 0 : (entry[symbol] * abs(a) + price * qty) / abs(n)
                 amt[symbol] = n
             }
+            amtValue[symbol] = amt[symbol].doubleValue
+            entryValue[symbol] = entry[symbol].doubleValue
             let commission = (price * qty * feeRate).rounded(scale: 8)
             fills.append(ExchangeFill(symbol: symbol, side: side, price: price, qty: qty, realized: realized, commission: commission, timeMs: atMs))
             if realized != 0 { incomes.append(Income(symbol: symbol, kind: 0, amount: realized, timeMs: atMs)) }
@@ -174,39 +203,38 @@ public struct CoreBacktest {
         func settle() {
             let until = now / 60_000 * 60_000
             guard until > processedUntil else { return }
-            for s in symbols where (amt[s] ?? 0) != 0 || algos.contains(where: { $0.symbol == s && $0.status == "NEW" }) {
-                guard let series = m1[s] else { continue }
-                var i = settleCursor[s] ?? 0
+            for s in symbols.indices where amt[s] != 0 || algos.contains(where: { $0.symbol == s && $0.status == .new }) {
+                let series = m1s[s]
+                var i = settleCursor[s]
                 while i > 0 && series[i - 1].openTimeMs >= processedUntil { i -= 1 }
-                if let m = marks[s], var j = markCursor[s] {
-                    while j > 0 && m[j - 1].openTimeMs >= processedUntil { j -= 1 }
-                    markCursor[s] = j
-                }
+                let ms = markSeries[s]
+                var j = markCursor[s]
+                while j > 0 && ms[j - 1].openTimeMs >= processedUntil { j -= 1 }
                 while i < series.count && series[i].openTimeMs < processedUntil { i += 1 }
-                let markSeries = marks[s] ?? []
-                var j = markCursor[s] ?? 0
                 while i < series.count && series[i].openTimeMs + 60_000 <= until {
                     let c = series[i]
-                    while j < markSeries.count && markSeries[j].openTimeMs < c.openTimeMs { j += 1 }
-                    let mark = j < markSeries.count && markSeries[j].openTimeMs == c.openTimeMs ? markSeries[j] : nil
-                    if c.openTimeMs % 28_800_000 == 0, let rate = funding[s]?[c.openTimeMs], let a = amt[s], a != 0 {
-                        let amount = -(a * Self.decimal((mark ?? c).open) * Self.decimal(rate)).rounded(scale: 8)
+                    while j < ms.count && ms[j].openTimeMs < c.openTimeMs { j += 1 }
+                    let mark = j < ms.count && ms[j].openTimeMs == c.openTimeMs ? ms[j] : nil
+                    if c.openTimeMs % 28_800_000 == 0, let rate = fundingRates[s]?[c.openTimeMs], amt[s] != 0 {
+                        let amount = -(amt[s] * Self.decimal((mark ?? c).open) * Self.decimal(rate)).rounded(scale: 8)
                         incomes.append(Income(symbol: s, kind: 2, amount: amount, timeMs: c.openTimeMs))
                     }
-                    // Stops before take-profits, then by placement order.
-                    let order = algos.indices.filter { algos[$0].symbol == s && algos[$0].status == "NEW" }.sorted {
-                        (algos[$0].isStop ? 0 : 1, $0) < (algos[$1].isStop ? 0 : 1, $1)
-                    }
-                    for k in order {
-                        let a = algos[k]
-                        guard let reached = FillRules.protectiveFill(isStop: a.isStop, side: a.side, trigger: a.trigger, last: c, mark: mark,
-                                                                     placedAtMs: a.placedAtMs) else { continue }
-                        let p = amt[s] ?? 0
-                        guard (a.side == .sell && p > 0) || (a.side == .buy && p < 0) else { algos[k].status = "EXPIRED"; continue }
-                        let tick = rules[s]?.tickSize ?? 0
-                        fill(s, a.side, abs(p), FillRules.slipped(reached, side: a.side, bps: slippageBps, tickSize: tick), c.openTimeMs + 30_000)
-                        algos[k].status = "FINISHED"
-                        break
+                    // Stops before take-profits, then by placement order: two passes over the few
+                    // live algos instead of a sorted copy per minute.
+                    var filled = false
+                    for pass in 0..<2 where !filled {
+                        for k in algos.indices where algos[k].symbol == s && algos[k].status == .new && algos[k].isStop == (pass == 0) {
+                            let a = algos[k]
+                            guard let reached = FillRules.protectiveFill(isStop: a.isStop, side: a.side, trigger: a.trigger, triggerValue: a.triggerValue,
+                                                                         last: c, mark: mark, placedAtMs: a.placedAtMs) else { continue }
+                            let p = amt[s]
+                            guard (a.side == .sell && p > 0) || (a.side == .buy && p < 0) else { algos[k].status = .expired; continue }
+                            let tick = rules[symbols[s]]?.tickSize ?? 0
+                            fill(s, a.side, abs(p), FillRules.slipped(reached, side: a.side, bps: slippageBps, tickSize: tick), c.openTimeMs + 30_000)
+                            algos[k].status = .finished
+                            filled = true
+                            break
+                        }
                     }
                     i += 1
                 }
@@ -216,11 +244,12 @@ public struct CoreBacktest {
             processedUntil = until
         }
 
-        func price(_ s: String) -> Double { Self.price(m1[s]!, now) }
+        func price(_ s: Int) -> Double { Self.price(m1s[s], now) }
 
         /// What the paper exchange reports as the mark price: the mark series where it covers `now`.
-        func markPrice(_ s: String) -> Double {
-            guard let m = marks[s], let first = m.first, let last = m.last, first.openTimeMs <= now, now < last.openTimeMs + 60_000 else { return price(s) }
+        func markPrice(_ s: Int) -> Double {
+            let m = markSeries[s]
+            guard let first = m.first, let last = m.last, first.openTimeMs <= now, now < last.openTimeMs + 60_000 else { return price(s) }
             return Self.price(m, now)
         }
 
@@ -240,7 +269,7 @@ public struct CoreBacktest {
             for si in symbols.indices {
                 if candidates.count >= config.universe.maxSymbols { break }
                 let s = symbols[si]
-                if live.contains(where: { trades[$0].symbol == s }) { continue }
+                if live.contains(where: { tradeSymbol[$0] == si }) { continue }
                 if let last = lastOpened[si], now - last < cooldownMs { continue }
                 let c15 = m15s[si], c5 = m5s[si], c1 = m1s[si]
                 let n15 = Self.closedCount(c15, Interval.m15.ms, now, &cursors15[si])
@@ -250,20 +279,32 @@ public struct CoreBacktest {
                 // Everything computed from closed 15m bars changes only when one more closes.
                 if frame15[si].closed != n15 {
                     let w15 = c15[max(0, n15 - 60)..<n15]
-                    let (fast, slow) = Indicators.emaLastPair(w15, fast: 9, slow: 21)
+                    let (fast, slow) = score15[si].values(c15, end: n15) ?? Indicators.emaLastPair(w15, fast: 9, slow: 21)
                     let atr = Indicators.atrFraction(w15) ?? 0.01
-                    frame15[si] = (n15, abs(fast - slow) / slow / max(atr, 0.0001), RulesAnalyst.trend(c15[max(0, n15 - 120)..<n15]))
+                    let trend = trend15[si].values(c15, end: n15).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) }
+                        ?? RulesAnalyst.trend(c15[max(0, n15 - 120)..<n15])
+                    frame15[si] = (n15, abs(fast - slow) / slow / max(atr, 0.0001), trend)
                 }
                 let score = frame15[si].score
                 guard canEnter else {
-                    candidates.append((s, score, Signal(direction: .none, confidence: 0, rationale: "", model: RulesAnalyst.model)))
+                    candidates.append((s, si, score, Signal(direction: .none, confidence: 0, rationale: "", model: RulesAnalyst.model)))
                     continue
                 }
-                // The step pipeline keeps about 150 m1 candles from its first scan on.
-                let first1 = max(0, n1 - 120)
-                let signal = RulesAnalyst.analyze(m1: c1[first1..<n1], m5: c5[max(0, n5 - 120)..<n5], m15: c15[max(0, n15 - 120)..<n15],
+                let signal: Signal
+                if n1 >= 60, n5 >= 120 {
+                    // Full windows: the same decision from the cached lane figures (bit for bit the slices' values).
+                    signal = RulesAnalyst.decide(trend15: frame15[si].trend,
+                                                 trend5: { trend5[si].values(c5, end: n5).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) } ?? 0 },
+                                                 last: c1[n1 - 1].close,
+                                                 ema1: { m1Figures[si].values(c1, end: n1)?.0 ?? 0 }, rsi1: { m1Figures[si].values(c1, end: n1)?.1 ?? 50 },
+                                                 atr5: { Indicators.atrFraction(c5[(n5 - 40)..<n5]) ?? 0 })
+                } else {
+                    // The step pipeline keeps about 150 m1 candles from its first scan on.
+                    let first1 = max(0, n1 - 120)
+                    signal = RulesAnalyst.analyze(m1: c1[first1..<n1], m5: c5[max(0, n5 - 120)..<n5], m15: c15[max(0, n15 - 120)..<n15],
                                                   withRationale: false, trend15: frame15[si].trend)
-                candidates.append((s, score, signals?(s, now, signal) ?? signal))
+                }
+                candidates.append((s, si, score, signals?(s, now, signal) ?? signal))
             }
             // analyze stores in score order; trade takes confidence, then that order. Only
             // signals the gate could accept need ordering.
@@ -276,12 +317,12 @@ public struct CoreBacktest {
             for cand in ordered where cand.signal.direction != .none && cand.signal.confidence >= t.minConfidence {
                 guard let rule = rules[cand.symbol] else { continue }
                 // Integer checks the gate would also reject on, before any Decimal work.
-                if live.count >= r.maxOpenPositions || live.contains(where: { trades[$0].symbol == cand.symbol }) || lossBreakerUntil > now { continue }
-                if let last = lastOpened[symbolIndex[cand.symbol]!], now - last < cooldownMs { continue }
+                if live.count >= r.maxOpenPositions || live.contains(where: { tradeSymbol[$0] == cand.si }) || lossBreakerUntil > now { continue }
+                if let last = lastOpened[cand.si], now - last < cooldownMs { continue }
                 // Even the capped size cannot reach the minimum: the gate would say below_min_notional.
                 // Only a clear miss is skipped here; near the boundary the Decimal gate decides.
                 // The gate sizes on the mark price, as the trade step does.
-                let priceD = markPrice(cand.symbol), step = rule.marketStepSize.doubleValue
+                let priceD = markPrice(cand.si), step = rule.marketStepSize.doubleValue
                 let maxQty = (t.maxPositionUSD.doubleValue / priceD / step).rounded(.down) * step
                 if maxQty * priceD < rule.minNotional.doubleValue * 0.999 || maxQty < rule.marketMinQty.doubleValue * 0.999 {
                     rejections["below_min_notional", default: 0] += 1
@@ -296,13 +337,33 @@ public struct CoreBacktest {
                     continue
                 }
                 let day = TradingCalendar.startOfDay(now), week = TradingCalendar.startOfWeek(now)
-                let today = trades.filter { $0.openedAtMs >= day }
+                // Trades are appended in time order: today's are a suffix.
+                var firstToday = trades.count
+                while firstToday > 0 && trades[firstToday - 1].openedAtMs >= day { firstToday -= 1 }
+                let today = trades[firstToday...]
                 let state = RiskState(nowMs: now, equityUSD: t.initialCapitalUSD + ledgerNet, tradesToday: today.count,
                                       pnlTodayUSD: ledgerSum(from: day), pnlWeekUSD: ledgerSum(from: week),
                                       exposureTodayUSD: today.reduce(Decimal(0)) { $0 + $1.entryPrice * $1.quantity },
                                       openPositions: live.count, symbolHasPosition: live.contains { trades[$0].symbol == cand.symbol },
-                                      lastEntryOnSymbolMs: trades.last(where: { $0.symbol == cand.symbol })?.openedAtMs,
+                                      lastEntryOnSymbolMs: tradeSymbol.lastIndex(of: cand.si).map { trades[$0].openedAtMs },
                                       openBreakers: lossBreakerUntil > now ? ["losses"] : [], halted: false)
+                // The Kelly-sized entry clearly below the exchange minimum: the gate would reject it
+                // as below_min_notional after Decimal work that dominated the engine. Only when every
+                // check the gate makes before sizing surely passes (see `rewardRiskSure`), and the
+                // largest size the gate could compute, with margins for rounding, still misses.
+                if rewardRiskSure, rule.status == "TRADING", priceD * stopFraction > tick * 1.01, state.tradesToday < t.maxTradesPerDay,
+                   state.pnlTodayUSD > -t.dailyLossLimitUSD, state.pnlWeekUSD > -r.weeklyLossLimitUSD,
+                   p - (1 - p) / (rewardRiskFloor * (1 - 1e-12)) > 1e-9 {
+                    let stake = (p - (1 - p) / (rrMax + 0.001)) * r.kellyFraction
+                    let notional = min(equityNow * stake / stopFraction, maxPositionValue) * (1 + 1e-9)
+                    let qtyStep = max(rule.marketStepSize, rule.stepSize).doubleValue
+                    let steps = (notional / priceD / qtyStep * (1 + 1e-9)).rounded(.down)
+                    if steps <= 0 || steps * qtyStep * priceD * (1 + 1e-9) < rule.minNotional.doubleValue
+                        || steps * qtyStep < rule.marketMinQty.doubleValue - qtyStep / 2 {
+                        rejections["below_min_notional", default: 0] += 1
+                        continue
+                    }
+                }
                 let px = Self.decimal(priceD)
                 let verdict = RiskGate.evaluate(symbol: cand.symbol, signal: cand.signal, price: px, rules: rule, state: state,
                                                 config: config, closedTrades: closedCount, wins: winCount)
@@ -311,13 +372,16 @@ public struct CoreBacktest {
                     continue
                 }
                 settle()
-                let lastPx = Self.decimal(price(cand.symbol))
+                let lastPx = Self.decimal(price(cand.si))
                 if lastPx * plan.quantity < rule.minNotional { continue }
                 let entryPx = FillRules.slipped(lastPx, side: plan.side.entrySide, bps: slippageBps, tickSize: rule.tickSize)
-                fill(plan.symbol, plan.side.entrySide, plan.quantity, entryPx, now)
+                let si = symbolIndex[plan.symbol]!
+                fill(si, plan.side.entrySide, plan.quantity, entryPx, now)
                 trades.append(Trade(symbol: plan.symbol, side: plan.side, quantity: plan.quantity, entryPrice: entryPx, exitPrice: nil, exitReason: "",
                                     openedAtMs: now, closedAtMs: nil, realizedPnl: 0, fees: 0, funding: 0))
-                lastOpened[symbolIndex[plan.symbol]!] = now
+                tradeSymbol.append(si)
+                tradeWon.append(false)
+                lastOpened[si] = now
                 let index = trades.count - 1
                 live.append(index)
                 let prices = ProtectivePrices.compute(side: plan.side, entry: entryPx, stopPercent: t.stopLossPercent,
@@ -325,23 +389,25 @@ public struct CoreBacktest {
                 let mark = px
                 let stopImmediate = plan.side.exitSide == .sell ? mark <= prices.stop : mark >= prices.stop
                 if stopImmediate {
-                    fill(plan.symbol, plan.side.exitSide, plan.quantity, FillRules.slipped(lastPx, side: plan.side.exitSide, bps: slippageBps, tickSize: rule.tickSize), now)
+                    fill(si, plan.side.exitSide, plan.quantity, FillRules.slipped(lastPx, side: plan.side.exitSide, bps: slippageBps, tickSize: rule.tickSize), now)
                     continue
                 }
-                algos.append(Algo(symbol: plan.symbol, side: plan.side.exitSide, isStop: true, trigger: prices.stop, status: "NEW", positionIndex: index, placedAtMs: now))
+                algos.append(Algo(symbol: si, side: plan.side.exitSide, isStop: true, trigger: prices.stop, status: .new, positionIndex: index, placedAtMs: now,
+                                  triggerValue: prices.stop.doubleValue))
                 let targetImmediate = plan.side.exitSide == .sell ? mark >= prices.target : mark <= prices.target
                 if !targetImmediate {
-                    algos.append(Algo(symbol: plan.symbol, side: plan.side.exitSide, isStop: false, trigger: prices.target, status: "NEW", positionIndex: index, placedAtMs: now))
+                    algos.append(Algo(symbol: si, side: plan.side.exitSide, isStop: false, trigger: prices.target, status: .new, positionIndex: index,
+                                      placedAtMs: now, triggerValue: prices.target.doubleValue))
                 }
             }
 
             // reconcile
             settle()
             var closedSomething = false
-            for index in live where (amt[trades[index].symbol] ?? 0) == 0 {
+            for index in live where amt[tradeSymbol[index]] == 0 {
                 closedSomething = true
                 var p = trades[index]
-                let mine = fills.filter { $0.symbol == p.symbol && $0.timeMs >= p.openedAtMs }
+                let mine = fills.filter { $0.symbol == tradeSymbol[index] && $0.timeMs >= p.openedAtMs }
                 let closing = mine.filter { $0.side != p.side.entrySide }
                 let qty = closing.reduce(Decimal(0)) { $0 + $1.qty }
                 p.realizedPnl = closing.reduce(Decimal(0)) { $0 + $1.realized }
@@ -349,16 +415,18 @@ public struct CoreBacktest {
                 p.exitPrice = qty > 0 ? (closing.reduce(Decimal(0)) { $0 + $1.price * $1.qty } / qty).rounded(scale: 8) : nil
                 p.exitReason = "closed by gobot"
                 for k in algos.indices where algos[k].positionIndex == index {
-                    if algos[k].status == "FINISHED" { p.exitReason = algos[k].isStop ? "stop-loss" : "take-profit" }
-                    if algos[k].status == "NEW" { algos[k].status = "CANCELED" }
+                    if algos[k].status == .finished { p.exitReason = algos[k].isStop ? "stop-loss" : "take-profit" }
+                    if algos[k].status == .new { algos[k].status = .canceled }
                 }
                 p.closedAtMs = now
                 trades[index] = p
+                closedOrder.append(index)
+                tradeWon[index] = p.net > 0
             }
             live.removeAll { trades[$0].closedAtMs != nil }
-            algos.removeAll { $0.status != "NEW" && trades[$0.positionIndex].closedAtMs != nil }
-            for k in algos.indices where algos[k].status == "NEW" && (amt[algos[k].symbol] ?? 0) == 0 && !live.contains(algos[k].positionIndex) {
-                algos[k].status = "CANCELED"
+            algos.removeAll { $0.status != .new && trades[$0.positionIndex].closedAtMs != nil }
+            for k in algos.indices where algos[k].status == .new && amt[algos[k].symbol] == 0 && !live.contains(algos[k].positionIndex) {
+                algos[k].status = .canceled
             }
             let ledgerChanged = bookedIncome < incomes.count
             while bookedIncome < incomes.count {
@@ -369,20 +437,20 @@ public struct CoreBacktest {
                 if e.kind == 1 { ledgerFees += e.amount }
                 if e.kind == 2 {
                     ledgerFunding += e.amount
-                    if let owner = trades.indices.last(where: { trades[$0].symbol == e.symbol && trades[$0].openedAtMs <= e.timeMs
+                    if let owner = trades.indices.last(where: { tradeSymbol[$0] == e.symbol && trades[$0].openedAtMs <= e.timeMs
                         && (trades[$0].closedAtMs ?? .max) >= e.timeMs }) {
                         trades[owner].funding += e.amount
+                        if trades[owner].closedAtMs != nil { tradeWon[owner] = trades[owner].net > 0 }
                     }
                 }
             }
             // The loss streak only changes when a position closes or funding is booked.
             if closedSomething || ledgerChanged {
-                let closed = trades.filter { $0.closedAtMs != nil }.enumerated().sorted { ($0.element.closedAtMs!, $0.offset) < ($1.element.closedAtMs!, $1.offset) }
-                closedCount = closed.count
+                closedCount = closedOrder.count
                 lossStreak = 0
                 winCount = 0
-                for c in closed {
-                    let won = c.element.net > 0
+                for index in closedOrder {
+                    let won = tradeWon[index]
                     lossStreak = won ? 0 : lossStreak + 1
                     if won { winCount += 1 }
                 }
@@ -395,8 +463,8 @@ public struct CoreBacktest {
             equity.append(equityNow)
             var unrealized = 0.0
             for index in live {
-                let s = trades[index].symbol
-                if let a = amt[s], a != 0 { unrealized += a.doubleValue * (price(s) - (entry[s] ?? 0).doubleValue) }
+                let s = tradeSymbol[index]
+                if amt[s] != 0 { unrealized += amtValue[s] * (price(s) - entryValue[s]) }
             }
             markedEquity.append(equityNow + unrealized)
             cycleTimes.append(now)
@@ -409,7 +477,7 @@ public struct CoreBacktest {
         result.markedEquity = markedEquity
         result.cycleTimesMs = cycleTimes
         now -= cadenceMs  // the last cycle
-        for s in symbols { result.lastPrices[s] = price(s) }
+        for (si, s) in symbols.enumerated() { result.lastPrices[s] = price(si) }
         return result
     }
 }

@@ -35,7 +35,14 @@ public enum FillRules {
     /// A move through the trigger before the minute began (the open already beyond it) fills at
     /// the open of the last price, not at the trigger.
     public static func protectiveFill(isStop: Bool, side: OrderSide, trigger: Decimal, last: Candle, mark: Candle?, placedAtMs: Int64) -> Decimal? {
-        let t = trigger.doubleValue
+        protectiveFill(isStop: isStop, side: side, trigger: trigger, triggerValue: trigger.doubleValue, last: last, mark: mark, placedAtMs: placedAtMs)
+    }
+
+    /// The same with `trigger.doubleValue` computed once by the caller (the engine checks every
+    /// minute of an open position: the conversion was most of that cost).
+    @inline(__always)
+    public static func protectiveFill(isStop: Bool, side: OrderSide, trigger: Decimal, triggerValue t: Double, last: Candle, mark: Candle?,
+                                      placedAtMs: Int64) -> Decimal? {
         let ref = mark ?? last
         // A sell stop and a buy target wait for the price to fall to the trigger; the others for it to rise.
         let falling = isStop == (side == .sell)

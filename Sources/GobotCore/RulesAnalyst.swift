@@ -12,8 +12,7 @@ public enum RulesAnalyst {
     /// The EMA(9)/EMA(21) spread of the last 120 closes, relative to the slow EMA.
     public static func trend(_ candles: ArraySlice<Candle>) -> Double {
         let (fast, slow) = Indicators.emaLastPair(candles.suffix(120), fast: 9, slow: 21)
-        guard slow > 0 else { return 0 }
-        return (fast - slow) / slow
+        return trend(fast: fast, slow: slow)
     }
 
     /// The same analysis on slices, allocating nothing but the answer (backtests call it per cycle).
@@ -28,18 +27,10 @@ public enum RulesAnalyst {
         let window = m1.suffix(60)
         let last = window.last?.close ?? 0
         if !withRationale {
-            let none = Signal(direction: .none, confidence: 0.5, rationale: "", model: model)
-            guard t15 != 0 else { return none }
-            let t5 = trend(m5)
-            guard (t15 > 0 && t5 > 0) || (t15 < 0 && t5 < 0) else { return none }
             let closes1 = ClosesView(candles: window)
-            let ema1 = Indicators.emaLast(closes1, period: 9) ?? 0
-            guard t15 > 0 ? last > ema1 : last < ema1 else { return none }
-            let rsi = Indicators.rsi(closes1) ?? 50
-            guard t15 > 0 ? (rsi > 50 && rsi < 75) : (rsi < 50 && rsi > 25) else { return none }
-            let atr = Indicators.atrFraction(m5.suffix(40)) ?? 0
-            let strength = (abs(t15) + abs(t5)) / max(atr, 0.0005)
-            return Signal(direction: t15 > 0 ? .long : .short, confidence: min(0.95, 0.6 + 0.1 * strength), rationale: "", model: model)
+            return decide(trend15: t15, trend5: { trend(m5) }, last: last,
+                          ema1: { Indicators.emaLast(closes1, period: 9) ?? 0 }, rsi1: { Indicators.rsi(closes1) ?? 50 },
+                          atr5: { Indicators.atrFraction(m5.suffix(40)) ?? 0 })
         }
         let t5 = trend(m5)
         let closes1 = ClosesView(candles: window)
@@ -61,6 +52,29 @@ public enum RulesAnalyst {
                       rationale: "trend15m \(fmt(t15 * 100))%, trend5m \(fmt(t5 * 100))%, rsi1m \(fmt(rsi)), atr5m \(fmt(atr * 100))%",
                       model: model)
     }
+
+    /// The answer of ``analyze(m1:m5:m15:withRationale:trend15:)`` without a rationale, from its
+    /// figures, each asked for only when the answer still depends on it: the engine passes cached
+    /// values (``IndicatorLanes``), `analyze` computes them over its slices; both decide here.
+    @inline(__always)
+    public static func decide(trend15 t15: Double, trend5: () -> Double, last: Double, ema1: () -> Double, rsi1: () -> Double,
+                              atr5: () -> Double) -> Signal {
+        let none = Signal(direction: .none, confidence: 0.5, rationale: "", model: model)
+        guard t15 != 0 else { return none }
+        let t5 = trend5()
+        guard (t15 > 0 && t5 > 0) || (t15 < 0 && t5 < 0) else { return none }
+        let ema1 = ema1()
+        guard t15 > 0 ? last > ema1 : last < ema1 else { return none }
+        let rsi = rsi1()
+        guard t15 > 0 ? (rsi > 50 && rsi < 75) : (rsi < 50 && rsi > 25) else { return none }
+        let atr = atr5()
+        let strength = (abs(t15) + abs(t5)) / max(atr, 0.0005)
+        return Signal(direction: t15 > 0 ? .long : .short, confidence: min(0.95, 0.6 + 0.1 * strength), rationale: "", model: model)
+    }
+
+    /// ``trend(_:)`` from the two EMAs of its window.
+    @inline(__always)
+    public static func trend(fast: Double, slow: Double) -> Double { slow > 0 ? (fast - slow) / slow : 0 }
 
     static func fmt(_ x: Double) -> String {
         let scaled = (x * 100).rounded() / 100

@@ -75,6 +75,8 @@ public enum Backtest {
         var equity: [(Int64, Double)] = []
         var marked: [Double] = []
         var t = start
+        // The ledger only grows: its total is read again only when rows were added.
+        var ledger: (rows: Int, net: Decimal) = (-1, 0)
         while t <= range.endMs {
             // Thousands of cycles of synchronous database work with no suspension point would hold
             // a cooperative thread (one per core) for the whole run and starve every other task in
@@ -85,7 +87,9 @@ public enum Backtest {
             _ = try await Steps.analyze(ctx)
             _ = try await Steps.trade(ctx)
             _ = try await Steps.reconcile(ctx)
-            let net = try db.ledgerTotals(fromMs: 0).net
+            let rows = try db.ledgerRowCount()
+            if rows != ledger.rows { ledger = (rows, try db.ledgerTotals(fromMs: 0).net) }
+            let net = ledger.net
             let usd = (config.trading.initialCapitalUSD + net).doubleValue
             equity.append((t, usd))
             var unrealized = 0.0

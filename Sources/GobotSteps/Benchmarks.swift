@@ -89,9 +89,9 @@ public enum Benchmarks {
     }
 
     /// exchangeInfo for synthetic symbols priced like XRPUSDT.
-    public static func exchangeInfoJSON(symbols: [String]) -> String {
+    public static func exchangeInfoJSON(symbols: [String], tickSize: String = "0.0001", stepSize: String = "0.1") -> String {
         let rows = symbols.map {
-            #"{"symbol":"\#($0)","status":"TRADING","contractType":"PERPETUAL","quoteAsset":"USDT","filters":[{"filterType":"PRICE_FILTER","tickSize":"0.0001"},{"filterType":"LOT_SIZE","stepSize":"0.1","minQty":"0.1"},{"filterType":"MIN_NOTIONAL","notional":"5"}]}"#
+            #"{"symbol":"\#($0)","status":"TRADING","contractType":"PERPETUAL","quoteAsset":"USDT","filters":[{"filterType":"PRICE_FILTER","tickSize":"\#(tickSize)"},{"filterType":"LOT_SIZE","stepSize":"\#(stepSize)","minQty":"\#(stepSize)"},{"filterType":"MIN_NOTIONAL","notional":"5"}]}"#
         }
         return #"{"rateLimits":[],"symbols":["# + rows.joined(separator: ",") + "]}"
     }

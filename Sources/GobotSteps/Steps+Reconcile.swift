@@ -385,7 +385,15 @@ extension Steps {
         var booked = 0, fundingNotes: [String] = []
         var waiting: (timeMs: Int64, error: any Error)?
         let offset = ctx.exchangeOffsetMs, margin = StepContext.windowMarginMs
-        let owners = try ctx.db.positions().filter { $0.status != "failed" }
+        // Read only when a record is booked: most runs have nothing new, and the whole position
+        // history was the largest read of a reconcile.
+        var ownersRead: [PositionRow]?
+        func owners() throws -> [PositionRow] {
+            if let ownersRead { return ownersRead }
+            let rows = try ctx.db.positions().filter { $0.status != "failed" }
+            ownersRead = rows
+            return rows
+        }
         while start <= now {
             let end = min(start + historyWindowMs, now)
             let records = try await ex.income(startMs: start, endMs: end).sorted { $0.timeMs < $1.timeMs }
@@ -406,7 +414,7 @@ extension Steps {
                     if waiting == nil { waiting = (r.timeMs, error) }
                     continue
                 }
-                let owner = owners.last { (p: PositionRow) -> Bool in
+                let owner = try owners().last { (p: PositionRow) -> Bool in
                     let from: Int64 = p.openedAtMs + offset - margin
                     let to: Int64 = p.closedAtMs.map { $0 + offset + margin } ?? Int64.max
                     return p.symbol == r.symbol && from <= r.timeMs && to >= r.timeMs

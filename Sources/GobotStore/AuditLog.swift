@@ -45,7 +45,7 @@ extension GobotDatabase {
     /// Appends to the audit chain inside the caller's transaction, so the audit row and the change
     /// it describes commit together or not at all.
     public static func appendAudit(_ db: Database, atMs: Int64, actor: String, action: String, detail: String) throws {
-        let last = try Row.fetchOne(db, sql: "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"))
         let prev: String = last?["hash"] ?? genesisHash
         let id: Int64 = (last?["id"] ?? 0) + 1
         let hash = AuditEntry.computeHash(prevHash: prev, id: id, atMs: atMs, actor: actor, action: action, detail: detail)
@@ -87,7 +87,7 @@ extension GobotDatabase {
                 expectedId += 1
                 count += 1
             }
-            let head = try String.fetchOne(db, sql: "SELECT value FROM kv WHERE key = ?", arguments: [Self.auditHeadKey])
+            let head = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [Self.auditHeadKey])
             let actualHead = count == 0 ? nil : "\(expectedId - 1):\(prev)"
             if head != actualHead {
                 return .broken(atId: expectedId, reason: "entries after \(expectedId - 1) were removed (recorded head \(head ?? "none"))")

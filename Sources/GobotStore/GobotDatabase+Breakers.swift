@@ -16,7 +16,7 @@ extension GobotDatabase {
     }
 
     static func breaker(_ db: Database, _ name: String) throws -> BreakerState {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM breakers WHERE name = ?", arguments: [name]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM breakers WHERE name = ?"), arguments: [name]) else {
             return BreakerState(name: name, failures: 0, openUntilMs: 0, reason: "")
         }
         return BreakerState(name: name, failures: row["failures"], openUntilMs: row["open_until_ms"], reason: row["reason"])
@@ -24,7 +24,7 @@ extension GobotDatabase {
 
     public func allBreakers() throws -> [BreakerState] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM breakers ORDER BY name").map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM breakers ORDER BY name")).map {
                 BreakerState(name: $0["name"], failures: $0["failures"], openUntilMs: $0["open_until_ms"], reason: $0["reason"])
             }
         }
@@ -44,30 +44,29 @@ extension GobotDatabase {
                 opened = true
                 try Self.appendAudit(db, atMs: atMs, actor: "gobot", action: "breaker_open", detail: "\(name): \(reason)")
             }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO breakers (name, failures, open_until_ms, reason, updated_at_ms) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET failures = excluded.failures, open_until_ms = excluded.open_until_ms,
                     reason = excluded.reason, updated_at_ms = excluded.updated_at_ms
-                """, arguments: [name, b.failures, b.openUntilMs, reason, atMs])
+                """).execute(arguments: [name, b.failures, b.openUntilMs, reason, atMs])
             return opened
         }
     }
 
     public func recordBreakerSuccess(_ name: String, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: "UPDATE breakers SET failures = 0, updated_at_ms = ? WHERE name = ? AND failures > 0",
-                           arguments: [atMs, name])
+            try db.cachedStatement(sql: "UPDATE breakers SET failures = 0, updated_at_ms = ? WHERE name = ? AND failures > 0").execute(arguments: [atMs, name])
         }
     }
 
     /// Opens a breaker directly (e.g. after too many consecutive losing trades).
     public func openBreaker(_ name: String, reason: String, untilMs: Int64, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO breakers (name, failures, open_until_ms, reason, updated_at_ms) VALUES (?, 0, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET open_until_ms = excluded.open_until_ms, reason = excluded.reason,
                     updated_at_ms = excluded.updated_at_ms
-                """, arguments: [name, untilMs, reason, atMs])
+                """).execute(arguments: [name, untilMs, reason, atMs])
             try Self.appendAudit(db, atMs: atMs, actor: "gobot", action: "breaker_open", detail: "\(name): \(reason)")
         }
     }

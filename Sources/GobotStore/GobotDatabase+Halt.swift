@@ -14,7 +14,7 @@ public struct HaltState: Sendable, Equatable {
 extension GobotDatabase {
     public func haltState() throws -> HaltState {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM halt_state WHERE id = 1") else { return .running }
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM halt_state WHERE id = 1")) else { return .running }
             return HaltState(halted: row["halted"], reason: row["reason"], actor: row["actor"], sinceMs: row["since_ms"])
         }
     }
@@ -22,11 +22,11 @@ extension GobotDatabase {
     /// Sets the halt flag and writes the audit entry in one transaction.
     public func setHalted(_ halted: Bool, reason: String, actor: String, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO halt_state (id, halted, reason, actor, since_ms) VALUES (1, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET halted = excluded.halted, reason = excluded.reason,
                     actor = excluded.actor, since_ms = excluded.since_ms
-                """, arguments: [halted, reason, actor, atMs])
+                """).execute(arguments: [halted, reason, actor, atMs])
             try Self.appendAudit(db, atMs: atMs, actor: actor, action: halted ? "halt" : "resume", detail: reason)
         }
     }

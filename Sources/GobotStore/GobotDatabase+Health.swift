@@ -7,9 +7,9 @@ extension GobotDatabase {
     public func lastSuccessMs() throws -> [String: Int64] {
         try read { db in
             var out: [String: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT step, MAX(finished_at_ms) AS at FROM runs WHERE exit_code = 0 AND finished_at_ms IS NOT NULL GROUP BY step
-                """) {
+                """)) {
                 out[row["step"]] = row["at"]
             }
             return out
@@ -18,6 +18,6 @@ extension GobotDatabase {
 
     /// When the first step ever started: before that, a step that never succeeded is not yet late.
     public func firstRunMs() throws -> Int64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(started_at_ms) FROM runs") }
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(started_at_ms) FROM runs")) }
     }
 }

@@ -3,7 +3,7 @@ import GRDB
 extension GobotDatabase {
     /// Small persisted values: cursors, clock offset, Telegram offset.
     public func value(forKey key: String) throws -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT value FROM kv WHERE key = ?", arguments: [key]) }
+        try read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [key]) }
     }
 
     public func setValue(_ value: String, forKey key: String, atMs: Int64) throws {
@@ -11,9 +11,9 @@ extension GobotDatabase {
     }
 
     static func setValue(_ db: Database, _ value: String, forKey key: String, atMs: Int64) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO kv (key, value, updated_at_ms) VALUES (?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms
-            """, arguments: [key, value, atMs])
+            """).execute(arguments: [key, value, atMs])
     }
 }

@@ -6,27 +6,27 @@ extension GobotDatabase {
     /// Directional signals not labelled yet, oldest first.
     public func unlabelledSignals(createdBeforeMs: Int64, limit: Int = 500) throws -> [StoredSignal] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT s.* FROM signals s LEFT JOIN signal_labels l ON l.signal_id = s.id
                 WHERE l.signal_id IS NULL AND s.direction IN ('long','short') AND s.created_at_ms <= ? ORDER BY s.id LIMIT ?
-                """, arguments: [createdBeforeMs, limit]).map(Self.signal)
+                """), arguments: [createdBeforeMs, limit]).map(Self.signal)
         }
     }
 
     public func storeLabel(_ label: SignalLabel, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO signal_labels (signal_id, symbol, model, direction, confidence, signal_at_ms, outcome, r, cost_usd, labelled_at_ms,
                     timeframe_agreement)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [label.signalId, label.symbol, label.model, label.direction.rawValue, label.confidence, label.signalAtMs,
-                                 label.outcome.rawValue, label.r, String(label.costUSD), atMs, label.timeframeAgreement?.rawValue])
+                """).execute(arguments: [label.signalId, label.symbol, label.model, label.direction.rawValue, label.confidence, label.signalAtMs,
+                                         label.outcome.rawValue, label.r, String(label.costUSD), atMs, label.timeframeAgreement?.rawValue])
         }
     }
 
     public func signalLabels() throws -> [SignalLabel] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM signal_labels ORDER BY signal_id").map { row in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM signal_labels ORDER BY signal_id")).map { row in
                 let d: String = row["direction"], o: String = row["outcome"], cost: String = row["cost_usd"], stated: String? = row["timeframe_agreement"]
                 let agreement = stated.flatMap(TimeframeAgreement.init(rawValue:))
                 guard let direction = Direction(rawValue: d), let outcome = SignalLabel.Outcome(rawValue: o), let costUSD = Double(cost),
@@ -44,9 +44,9 @@ extension GobotDatabase {
     /// Stored 1m candles of `symbol` opened in [fromMs, toMs), oldest first.
     public func candles1m(symbol: String, fromMs: Int64, toMs: Int64) throws -> [Candle] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT * FROM candles WHERE symbol = ? AND interval = '1m' AND open_time_ms >= ? AND open_time_ms < ? ORDER BY open_time_ms
-                """, arguments: [symbol, fromMs, toMs]).map {
+                """), arguments: [symbol, fromMs, toMs]).map {
                 Candle(openTimeMs: $0["open_time_ms"], open: $0["open"], high: $0["high"], low: $0["low"], close: $0["close"], volume: $0["volume"])
             }
         }
@@ -59,8 +59,7 @@ extension GobotDatabase {
         try write { db in
             let b = try Self.breaker(db, name)
             guard b.isOpen(atMs: atMs) else { return false }
-            try db.execute(sql: "UPDATE breakers SET open_until_ms = ?, reason = ?, updated_at_ms = ? WHERE name = ?",
-                           arguments: [atMs, reason, atMs, name])
+            try db.cachedStatement(sql: "UPDATE breakers SET open_until_ms = ?, reason = ?, updated_at_ms = ? WHERE name = ?").execute(arguments: [atMs, reason, atMs, name])
             try Self.appendAudit(db, atMs: atMs, actor: "gobot", action: "breaker_close", detail: "\(name): \(reason)")
             return true
         }
@@ -77,17 +76,17 @@ extension GobotDatabase {
     /// Counts one analyst request skipped because its answer could not have mattered.
     public func recordAnalystSkip(candidateId: Int64, day: String, reason: String, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO analyst_skips (day, reason, count) VALUES (?, ?, 1)
                 ON CONFLICT(day, reason) DO UPDATE SET count = count + 1
-                """, arguments: [day, reason])
-            try db.execute(sql: "UPDATE candidates SET status = 'expired' WHERE id = ?", arguments: [candidateId])
+                """).execute(arguments: [day, reason])
+            try db.cachedStatement(sql: "UPDATE candidates SET status = 'expired' WHERE id = ?").execute(arguments: [candidateId])
         }
     }
 
     public func analystSkips(day: String) throws -> [String: Int] {
         try read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT reason, count FROM analyst_skips WHERE day = ?", arguments: [day])
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db.cachedStatement(sql: "SELECT reason, count FROM analyst_skips WHERE day = ?"), arguments: [day])
                 .map { ($0["reason"] as String, $0["count"] as Int) })
         }
     }
@@ -103,7 +102,7 @@ extension GobotDatabase {
     /// Signals stored (analyst answers) since `fromMs` and what they cost.
     public func analystUsage(fromMs: Int64) throws -> (requests: Int, costUSD: Double) {
         try read { db in
-            let costs = try String.fetchAll(db, sql: "SELECT cost_usd FROM signals WHERE created_at_ms >= ?", arguments: [fromMs])
+            let costs = try String.fetchAll(db.cachedStatement(sql: "SELECT cost_usd FROM signals WHERE created_at_ms >= ?"), arguments: [fromMs])
             var total = 0.0
             for c in costs {
                 guard let v = Double(c) else { throw LabelDecodeError(message: "signals.cost_usd '\(c)' is not a number") }

@@ -27,7 +27,7 @@ extension GobotDatabase {
                     message = 'no end was recorded: the process was killed (SIGKILL, out of memory or power loss); closed by the next run'
                 WHERE step = ? AND outcome = 'running'
                 """, arguments: [atMs, step])
-            try db.execute(sql: "INSERT INTO runs (step, started_at_ms) VALUES (?, ?)", arguments: [step, atMs])
+            try db.cachedStatement(sql: "INSERT INTO runs (step, started_at_ms) VALUES (?, ?)").execute(arguments: [step, atMs])
             return db.lastInsertedRowID
         }
     }

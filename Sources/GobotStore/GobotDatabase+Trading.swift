@@ -103,16 +103,15 @@ extension GobotDatabase {
     public func recordEntryIntent(_ intent: EntryIntent, atMs: Int64) throws -> Int64 {
         try write { db in
             let p = intent.plan
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO positions (symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'opening', ?)
-                """, arguments: [p.symbol, p.side.rawValue, intent.signalId, p.quantity.plainString, p.referencePrice.plainString,
+                """).execute(arguments: [p.symbol, p.side.rawValue, intent.signalId, p.quantity.plainString, p.referencePrice.plainString,
                                  p.stopPrice.plainString, p.targetPrice.plainString, p.notionalUSD.plainString, atMs])
             let positionId = db.lastInsertedRowID
             try Self.insertIntent(db, clientOrderId: intent.entryClientId, positionId: positionId, symbol: p.symbol, side: p.side.entrySide,
                                   purpose: "entry", type: "MARKET", quantity: p.quantity, triggerPrice: nil, atMs: atMs)
-            try db.execute(sql: "UPDATE signals SET status = 'traded', decision = ? WHERE id = ?",
-                           arguments: ["entry \(p.side.rawValue) \(p.quantity.plainString) @ ~\(p.referencePrice.plainString)", intent.signalId])
+            try db.cachedStatement(sql: "UPDATE signals SET status = 'traded', decision = ? WHERE id = ?").execute(arguments: ["entry \(p.side.rawValue) \(p.quantity.plainString) @ ~\(p.referencePrice.plainString)", intent.signalId])
             try Self.appendAudit(db, atMs: atMs, actor: "trade", action: "entry_intent",
                                  detail: "\(p.symbol) \(p.side.rawValue) qty \(p.quantity.plainString) stop \(p.stopPrice.plainString) target \(p.targetPrice.plainString) id \(intent.entryClientId)")
             return positionId
@@ -131,21 +130,21 @@ extension GobotDatabase {
 
     static func insertIntent(_ db: Database, clientOrderId: String, positionId: Int64?, symbol: String, side: OrderSide, purpose: String,
                              type: String, quantity: Decimal, triggerPrice: Decimal?, atMs: Int64) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO orders (client_order_id, position_id, symbol, side, purpose, type, quantity, trigger_price, status, created_at_ms, updated_at_ms)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?)
-            """, arguments: [clientOrderId, positionId, symbol, side.rawValue, purpose, type, quantity.plainString,
+            """).execute(arguments: [clientOrderId, positionId, symbol, side.rawValue, purpose, type, quantity.plainString,
                              triggerPrice?.plainString, atMs, atMs])
     }
 
     public func updateOrder(clientOrderId: String, status: String, exchangeOrderId: String? = nil, avgPrice: Decimal? = nil,
                             executedQty: Decimal? = nil, error: String? = nil, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE orders SET status = ?, exchange_order_id = COALESCE(?, exchange_order_id), avg_price = COALESCE(?, avg_price),
                     executed_qty = COALESCE(?, executed_qty), error = COALESCE(?, error), updated_at_ms = ?
                 WHERE client_order_id = ?
-                """, arguments: [status, exchangeOrderId, avgPrice?.plainString, executedQty?.plainString, error, atMs, clientOrderId])
+                """).execute(arguments: [status, exchangeOrderId, avgPrice?.plainString, executedQty?.plainString, error, atMs, clientOrderId])
         }
     }
 
@@ -184,32 +183,31 @@ extension GobotDatabase {
 
     public func markPositionOpen(id: Int64, entryPrice: Decimal, quantity: Decimal, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: "UPDATE positions SET status = 'open', entry_price = ?, quantity = ?, notional_usd = ? WHERE id = ?",
-                           arguments: [entryPrice.plainString, quantity.plainString, (entryPrice * quantity).plainString, id])
+            try db.cachedStatement(sql: "UPDATE positions SET status = 'open', entry_price = ?, quantity = ?, notional_usd = ? WHERE id = ?").execute(arguments: [entryPrice.plainString, quantity.plainString, (entryPrice * quantity).plainString, id])
             try Self.appendAudit(db, atMs: atMs, actor: "gobot", action: "position_open", detail: "position \(id) filled qty \(quantity.plainString) @ \(entryPrice.plainString)")
         }
     }
 
     public func updateProtectivePrices(id: Int64, stop: Decimal, target: Decimal) throws {
         try write { db in
-            try db.execute(sql: "UPDATE positions SET stop_price = ?, target_price = ? WHERE id = ?", arguments: [stop.plainString, target.plainString, id])
+            try db.cachedStatement(sql: "UPDATE positions SET stop_price = ?, target_price = ? WHERE id = ?").execute(arguments: [stop.plainString, target.plainString, id])
         }
     }
 
     /// Marks a position that never opened (entry rejected or not found on the exchange).
     public func failPosition(id: Int64, reason: String, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: "UPDATE positions SET status = 'failed', exit_reason = ?, closed_at_ms = ? WHERE id = ?", arguments: [reason, atMs, id])
+            try db.cachedStatement(sql: "UPDATE positions SET status = 'failed', exit_reason = ?, closed_at_ms = ? WHERE id = ?").execute(arguments: [reason, atMs, id])
             try Self.appendAudit(db, atMs: atMs, actor: "gobot", action: "position_failed", detail: "position \(id): \(reason)")
         }
     }
 
     public func closePosition(id: Int64, exitPrice: Decimal?, reason: String, realizedPnl: Decimal, fees: Decimal, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE positions SET status = 'closed', exit_price = ?, exit_reason = ?, realized_pnl = ?, fees = ?, closed_at_ms = ?
                 WHERE id = ? AND status != 'closed'
-                """, arguments: [exitPrice?.plainString, reason, realizedPnl.plainString, fees.plainString, atMs, id])
+                """).execute(arguments: [exitPrice?.plainString, reason, realizedPnl.plainString, fees.plainString, atMs, id])
             try Self.appendAudit(db, atMs: atMs, actor: "reconcile", action: "position_closed",
                                  detail: "position \(id) \(reason) pnl \(realizedPnl.plainString) fees \(fees.plainString)")
         }
@@ -218,19 +216,18 @@ extension GobotDatabase {
     /// Adds in Decimal, never through SQLite REAL: money must not pick up binary rounding.
     public func addFunding(positionId: Int64, amount: Decimal) throws {
         try write { db in
-            guard let text = try String.fetchOne(db, sql: "SELECT funding FROM positions WHERE id = ?", arguments: [positionId]) else { return }
+            guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT funding FROM positions WHERE id = ?"), arguments: [positionId]) else { return }
             guard let current = Decimal(exchangeString: text) else {
                 throw DatabaseError(message: "positions.funding of position \(positionId) is not a number: \(text)")
             }
-            try db.execute(sql: "UPDATE positions SET funding = ? WHERE id = ?", arguments: [(current + amount).plainString, positionId])
+            try db.cachedStatement(sql: "UPDATE positions SET funding = ? WHERE id = ?").execute(arguments: [(current + amount).plainString, positionId])
         }
     }
 
     /// The exchange holds a different size than the row says: the exchange is the truth.
     public func correctPositionQuantity(id: Int64, quantity: Decimal, entryPrice: Decimal, was: Decimal, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: "UPDATE positions SET quantity = ?, entry_price = ?, notional_usd = ? WHERE id = ?",
-                           arguments: [quantity.plainString, entryPrice.plainString, (entryPrice * quantity).plainString, id])
+            try db.cachedStatement(sql: "UPDATE positions SET quantity = ?, entry_price = ?, notional_usd = ? WHERE id = ?").execute(arguments: [quantity.plainString, entryPrice.plainString, (entryPrice * quantity).plainString, id])
             try Self.appendAudit(db, atMs: atMs, actor: "reconcile", action: "position_size_corrected",
                                  detail: "position \(id): recorded qty \(was.plainString), exchange holds \(quantity.plainString)")
         }
@@ -244,15 +241,15 @@ extension GobotDatabase {
     public func addLedger(atMs: Int64, symbol: String, kind: String, amount: Decimal, positionId: Int64?, ref: String,
                           asset: String = "USDT", assetAmount: Decimal? = nil) throws -> Bool {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref, asset, asset_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [atMs, symbol, kind, amount.plainString, positionId, ref, asset, (assetAmount ?? amount).plainString])
+                """).execute(arguments: [atMs, symbol, kind, amount.plainString, positionId, ref, asset, (assetAmount ?? amount).plainString])
             return db.changesCount > 0
         }
     }
 
     public func hasLedger(ref: String) throws -> Bool {
-        try read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM ledger WHERE ref = ?", arguments: [ref]) ?? false }
+        try read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM ledger WHERE ref = ?"), arguments: [ref]) ?? false }
     }
 
     /// One booked money movement with the asset it was paid in.
@@ -265,7 +262,7 @@ extension GobotDatabase {
 
     public func ledgerEntries() throws -> [LedgerEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, amount_usd, asset, asset_amount FROM ledger ORDER BY id").map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, amount_usd, asset, asset_amount FROM ledger ORDER BY id")).map {
                 LedgerEntry(kind: $0["kind"], amountUSD: try $0.decimal("amount_usd", table: "ledger"), asset: $0["asset"],
                             assetAmount: try $0.optionalDecimal("asset_amount", table: "ledger") ?? $0.decimal("amount_usd", table: "ledger"))
             }
@@ -280,6 +277,11 @@ extension GobotDatabase {
     }
 
     /// Sums of the ledger in `[fromMs, toMs)`. Commission is negative (a cost), funding signed.
+    /// Rows in the ledger (it is append-only: an unchanged count is an unchanged ledger).
+    public func ledgerRowCount() throws -> Int {
+        try read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM ledger")) ?? 0 }
+    }
+
     public func ledgerTotals(fromMs: Int64, toMs: Int64 = .max) throws -> LedgerTotals {
         try read { db in
             var t = LedgerTotals()

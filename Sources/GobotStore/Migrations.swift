@@ -2,7 +2,7 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement", "v9-speed"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -273,6 +273,11 @@ extension GobotDatabase {
                 ALTER TABLE signals ADD COLUMN timeframe_agreement TEXT CHECK (timeframe_agreement IN ('aligned','mixed','conflicting'));
                 ALTER TABLE signal_labels ADD COLUMN timeframe_agreement TEXT CHECK (timeframe_agreement IN ('aligned','mixed','conflicting'));
                 """)
+        }
+        m.registerMigration("v9-speed") { db in
+            // Scan prunes candles by age every run: without this index the DELETE read the whole
+            // table (the primary key starts with symbol and interval).
+            try db.execute(sql: "CREATE INDEX candles_open_time ON candles(open_time_ms)")
         }
         return m
     }

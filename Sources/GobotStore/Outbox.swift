@@ -26,10 +26,10 @@ extension GobotDatabase {
     /// Queues a message; a second message with the same dedupe key is ignored.
     @discardableResult
     public static func enqueue(_ db: Database, channel: String, kind: String, payload: String, dedupeKey: String, atMs: Int64) throws -> Bool {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO outbox (created_at_ms, channel, kind, payload, dedupe_key, next_attempt_at_ms)
             VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [atMs, channel, kind, payload, dedupeKey, atMs])
+            """).execute(arguments: [atMs, channel, kind, payload, dedupeKey, atMs])
         return db.changesCount > 0
     }
 
@@ -51,7 +51,7 @@ extension GobotDatabase {
     public func outboxCounts() throws -> [String: Int] {
         try read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")) {
                 counts[row["status"]] = row["n"]
             }
             return counts
@@ -64,19 +64,18 @@ extension GobotDatabase {
 
     public func markSent(_ id: Int64, atMs: Int64) throws {
         try write { db in
-            try db.execute(sql: "UPDATE outbox SET status = 'sent', sent_at_ms = ?, attempts = attempts + 1 WHERE id = ?",
-                           arguments: [atMs, id])
+            try db.cachedStatement(sql: "UPDATE outbox SET status = 'sent', sent_at_ms = ?, attempts = attempts + 1 WHERE id = ?").execute(arguments: [atMs, id])
         }
     }
 
     /// Reschedules a failed send; after `maxAttempts` the message is parked as `dead` (and visible in status).
     public func markFailed(_ id: Int64, error: String, retryAtMs: Int64, maxAttempts: Int = 50) throws {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at_ms = ?,
                     status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END
                 WHERE id = ?
-                """, arguments: [error, retryAtMs, maxAttempts, id])
+                """).execute(arguments: [error, retryAtMs, maxAttempts, id])
         }
     }
 }

@@ -42,24 +42,22 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     struct Account { var balance: Decimal; var processedUntilMs: Int64; var nextId: Int64 }
 
     func account(_ db: Database) throws -> Account {
-        if let row = try Row.fetchOne(db, sql: "SELECT * FROM paper_account WHERE id = 1") {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_account WHERE id = 1")) {
             return Account(balance: Decimal(exchangeString: row["balance"]) ?? 0, processedUntilMs: row["processed_until_ms"], nextId: row["next_id"])
         }
         let a = Account(balance: initialBalance, processedUntilMs: nowMs() / 60_000 * 60_000, nextId: 1)
-        try db.execute(sql: "INSERT INTO paper_account (id, balance, processed_until_ms, next_id) VALUES (1, ?, ?, ?)",
-                       arguments: [a.balance.plainString, a.processedUntilMs, a.nextId])
+        try db.cachedStatement(sql: "INSERT INTO paper_account (id, balance, processed_until_ms, next_id) VALUES (1, ?, ?, ?)").execute(arguments: [a.balance.plainString, a.processedUntilMs, a.nextId])
         return a
     }
 
     func save(_ db: Database, _ a: Account) throws {
-        try db.execute(sql: "UPDATE paper_account SET balance = ?, processed_until_ms = ?, next_id = ? WHERE id = 1",
-                       arguments: [a.balance.plainString, a.processedUntilMs, a.nextId])
+        try db.cachedStatement(sql: "UPDATE paper_account SET balance = ?, processed_until_ms = ?, next_id = ? WHERE id = 1").execute(arguments: [a.balance.plainString, a.processedUntilMs, a.nextId])
     }
 
     struct Pos { var amt: Decimal; var entry: Decimal }
 
     func position(_ db: Database, _ symbol: String) throws -> Pos {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM paper_positions WHERE symbol = ?", arguments: [symbol]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_positions WHERE symbol = ?"), arguments: [symbol]) else {
             return Pos(amt: 0, entry: 0)
         }
         return Pos(amt: Decimal(exchangeString: row["amt"]) ?? 0, entry: Decimal(exchangeString: row["entry_price"]) ?? 0)
@@ -84,17 +82,14 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
         let commission = (price * qty * feeRate).rounded(scale: 8)
         account.balance += realized - commission
-        try db.execute(sql: "INSERT OR REPLACE INTO paper_positions (symbol, amt, entry_price) VALUES (?, ?, ?)",
-                       arguments: [symbol, pos.amt.plainString, pos.entry.plainString])
-        try db.execute(sql: """
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO paper_positions (symbol, amt, entry_price) VALUES (?, ?, ?)").execute(arguments: [symbol, pos.amt.plainString, pos.entry.plainString])
+        try db.cachedStatement(sql: """
             INSERT INTO paper_trades (symbol, order_id, side, price, qty, realized_pnl, commission, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [symbol, orderId, side.rawValue, price.plainString, qty.plainString, realized.plainString, commission.plainString, atMs])
+            """).execute(arguments: [symbol, orderId, side.rawValue, price.plainString, qty.plainString, realized.plainString, commission.plainString, atMs])
         if realized != 0 {
-            try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'REALIZED_PNL', ?, ?)",
-                           arguments: [symbol, realized.plainString, atMs])
+            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'REALIZED_PNL', ?, ?)").execute(arguments: [symbol, realized.plainString, atMs])
         }
-        try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'COMMISSION', ?, ?)",
-                       arguments: [symbol, (-commission).plainString, atMs])
+        try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'COMMISSION', ?, ?)").execute(arguments: [symbol, (-commission).plainString, atMs])
     }
 
     static func decimal(_ x: Double) -> Decimal { Decimal(price: x) ?? 0 }
@@ -104,9 +99,13 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     /// Replays every closed minute since the last call: protective triggers and funding.
     func settle() async throws {
         let now = nowMs()
+        // Most calls come within the same minute as the last one (a step asks for positions,
+        // orders and income in turn): nothing to replay, no write transaction.
+        let settled = try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT processed_until_ms FROM paper_account WHERE id = 1")) }
+        if let settled, now / 60_000 * 60_000 <= settled { return }
         let state = try db.write { db in
             (try self.account(db).processedUntilMs,
-             try String.fetchAll(db, sql: "SELECT DISTINCT symbol FROM paper_algo WHERE status = 'NEW' UNION SELECT symbol FROM paper_positions WHERE amt != '0'"))
+             try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT symbol FROM paper_algo WHERE status = 'NEW' UNION SELECT symbol FROM paper_positions WHERE amt != '0'")))
         }
         let (from, symbols) = state
         let until = now / 60_000 * 60_000
@@ -136,8 +135,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                         if pos.amt != 0 {
                             let amount = -(pos.amt * Self.decimal((mark ?? c).open) * Self.decimal(r)).rounded(scale: 8)
                             account.balance += amount
-                            try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)",
-                                           arguments: [s, amount.plainString, c.openTimeMs])
+                            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [s, amount.plainString, c.openTimeMs])
                         }
                     }
                     try self.trigger(db, account: &account, symbol: s, candle: c, mark: mark, tickSize: ticks[s] ?? 0)
@@ -149,7 +147,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     }
 
     func trigger(_ db: Database, account: inout Account, symbol: String, candle c: Candle, mark: Candle?, tickSize: Decimal) throws {
-        let algos = try Row.fetchAll(db, sql: "SELECT * FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id",
+        let algos = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id"),
                                      arguments: [symbol])
         for a in algos {
             let side = OrderSide(rawValue: a["side"]) ?? .sell
@@ -162,7 +160,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             let algoId: Int64 = a["algo_id"]
             let closes = (side == .sell && pos.amt > 0) || (side == .buy && pos.amt < 0)
             guard closes else {
-                try db.execute(sql: "UPDATE paper_algo SET status = 'EXPIRED', time_ms = ? WHERE algo_id = ?", arguments: [c.openTimeMs, algoId])
+                try db.cachedStatement(sql: "UPDATE paper_algo SET status = 'EXPIRED', time_ms = ? WHERE algo_id = ?").execute(arguments: [c.openTimeMs, algoId])
                 continue
             }
             // TAKE_PROFIT_MARKET and STOP_MARKET both become market orders: both pay slippage.
@@ -170,13 +168,12 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             let orderId = account.nextId
             account.nextId += 1
             let qty = abs(pos.amt)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO paper_orders (order_id, client_order_id, symbol, side, type, status, qty, executed_qty, avg_price, reduce_only, time_ms)
                 VALUES (?, ?, ?, ?, 'MARKET', 'FILLED', ?, ?, ?, 1, ?)
-                """, arguments: [orderId, "algo-\(algoId)", symbol, side.rawValue, qty.plainString, qty.plainString, price.plainString, c.openTimeMs + 30_000])
+                """).execute(arguments: [orderId, "algo-\(algoId)", symbol, side.rawValue, qty.plainString, qty.plainString, price.plainString, c.openTimeMs + 30_000])
             try fill(db, account: &account, symbol: symbol, side: side, qty: qty, price: price, orderId: String(orderId), atMs: c.openTimeMs + 30_000)
-            try db.execute(sql: "UPDATE paper_algo SET status = 'FINISHED', actual_order_id = ?, time_ms = ? WHERE algo_id = ?",
-                           arguments: [String(orderId), c.openTimeMs + 30_000, algoId])
+            try db.cachedStatement(sql: "UPDATE paper_algo SET status = 'FINISHED', actual_order_id = ?, time_ms = ? WHERE algo_id = ?").execute(arguments: [String(orderId), c.openTimeMs + 30_000, algoId])
             return  // the position is gone; the sibling stays NEW until reconcile cancels it
         }
     }
@@ -215,7 +212,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func positions() async throws -> [ExchangePosition] {
         try await settle()
         let rows: [(String, String, String)] = try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM paper_positions WHERE amt != '0'").map { ($0["symbol"], $0["amt"], $0["entry_price"]) }
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_positions WHERE amt != '0'")).map { ($0["symbol"], $0["amt"], $0["entry_price"]) }
         }
         var out: [ExchangePosition] = []
         for (symbol, amtText, entryText) in rows {
@@ -244,7 +241,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             throw ExchangeError.rejected(code: -4164, message: "Order's notional must be no smaller than \(rule.minNotional) (unless you choose reduce only).")
         }
         return try db.write { db in
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM paper_orders WHERE client_order_id = ?", arguments: [r.clientOrderId]) != nil {
+            if try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM paper_orders WHERE client_order_id = ?"), arguments: [r.clientOrderId]) != nil {
                 throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
             }
             var account = try self.account(db)
@@ -258,10 +255,10 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             let price = FillRules.slipped(last, side: r.side, bps: self.slippageBps, tickSize: rule.tickSize)
             let orderId = account.nextId
             account.nextId += 1
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO paper_orders (order_id, client_order_id, symbol, side, type, status, qty, executed_qty, avg_price, reduce_only, time_ms)
                 VALUES (?, ?, ?, ?, 'MARKET', 'FILLED', ?, ?, ?, ?, ?)
-                """, arguments: [orderId, r.clientOrderId, r.symbol, r.side.rawValue, r.quantity.plainString, qty.plainString, price.plainString, r.reduceOnly, now])
+                """).execute(arguments: [orderId, r.clientOrderId, r.symbol, r.side.rawValue, r.quantity.plainString, qty.plainString, price.plainString, r.reduceOnly, now])
             try self.fill(db, account: &account, symbol: r.symbol, side: r.side, qty: qty, price: price, orderId: String(orderId), atMs: now)
             try self.save(db, account)
             return ExchangeOrder(symbol: r.symbol, orderId: String(orderId), clientOrderId: r.clientOrderId, side: r.side, type: "MARKET",
@@ -278,7 +275,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
 
     public func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder? {
         try db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM paper_orders WHERE client_order_id = ? AND symbol = ?", arguments: [clientOrderId, symbol]).map(Self.order)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_orders WHERE client_order_id = ? AND symbol = ?"), arguments: [clientOrderId, symbol]).map(Self.order)
         }
     }
 
@@ -305,17 +302,17 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
         if immediate { throw ExchangeError.rejected(code: -2021, message: "Order would immediately trigger.") }
         return try db.write { db in
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM paper_algo WHERE client_algo_id = ? AND status = 'NEW'", arguments: [r.clientAlgoId]) != nil {
+            if try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM paper_algo WHERE client_algo_id = ? AND status = 'NEW'"), arguments: [r.clientAlgoId]) != nil {
                 throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
             }
             var account = try self.account(db)
             let id = account.nextId
             account.nextId += 1
             try self.save(db, account)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO paper_algo (algo_id, client_algo_id, symbol, side, order_type, status, trigger_price, time_ms)
                 VALUES (?, ?, ?, ?, ?, 'NEW', ?, ?)
-                """, arguments: [id, r.clientAlgoId, r.symbol, r.side.rawValue, r.kind.rawValue, r.triggerPrice.plainString, now])
+                """).execute(arguments: [id, r.clientAlgoId, r.symbol, r.side.rawValue, r.kind.rawValue, r.triggerPrice.plainString, now])
             return AlgoOrder(algoId: String(id), clientAlgoId: r.clientAlgoId, symbol: r.symbol, side: r.side, orderType: r.kind.rawValue,
                              algoStatus: "NEW", triggerPrice: r.triggerPrice, closePosition: true, updateTimeMs: now)
         }
@@ -331,22 +328,21 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? {
         try await settle()
         return try db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM paper_algo WHERE client_algo_id = ?", arguments: [clientAlgoId]).map(Self.algo)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE client_algo_id = ?"), arguments: [clientAlgoId]).map(Self.algo)
         }
     }
 
     public func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] {
         try await settle()
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM paper_algo WHERE status = 'NEW' AND (? IS NULL OR symbol = ?) ORDER BY algo_id",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE status = 'NEW' AND (? IS NULL OR symbol = ?) ORDER BY algo_id"),
                              arguments: [symbol, symbol]).map(Self.algo)
         }
     }
 
     public func cancelAlgoOrder(clientAlgoId: String) async throws {
         let changed = try db.write { db in
-            try db.execute(sql: "UPDATE paper_algo SET status = 'CANCELED', time_ms = ? WHERE client_algo_id = ? AND status = 'NEW'",
-                           arguments: [self.nowMs(), clientAlgoId])
+            try db.cachedStatement(sql: "UPDATE paper_algo SET status = 'CANCELED', time_ms = ? WHERE client_algo_id = ? AND status = 'NEW'").execute(arguments: [self.nowMs(), clientAlgoId])
             return db.changesCount
         }
         if changed == 0 { throw ExchangeError.rejected(code: -2011, message: "Unknown order sent.") }
@@ -355,7 +351,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
         try await settle()
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM paper_trades WHERE symbol = ? AND time_ms BETWEEN ? AND ? ORDER BY id",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_trades WHERE symbol = ? AND time_ms BETWEEN ? AND ? ORDER BY id"),
                              arguments: [symbol, startMs, endMs]).map {
                 UserTrade(id: String($0["id"] as Int64), symbol: $0["symbol"], orderId: $0["order_id"], side: OrderSide(rawValue: $0["side"]) ?? .buy,
                           price: Decimal(exchangeString: $0["price"]) ?? 0, qty: Decimal(exchangeString: $0["qty"]) ?? 0,
@@ -368,7 +364,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
         try await settle()
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY id", arguments: [startMs, endMs]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY id"), arguments: [startMs, endMs]).map {
                 IncomeRecord(tranId: "paper-\($0["id"] as Int64)", symbol: $0["symbol"], incomeType: $0["type"],
                              income: Decimal(exchangeString: $0["income"]) ?? 0, asset: "USDT", timeMs: $0["time_ms"])
             }

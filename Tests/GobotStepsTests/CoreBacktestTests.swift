@@ -111,6 +111,38 @@ import Testing
         #expect(directional > 100)
     }
 
+    /// The engine reads EMA, trend and RSI figures computed eight windows at a time; every window
+    /// of the bundled real candles (1m, 5m, 15m, every window length the engine uses) must give
+    /// the scalar functions' values bit for bit, through the block cache as the engine reads it.
+    @Test func laneFiguresAreBitForBitTheScalarOnes() throws {
+        let market = try ReplayData.load(dir: BacktestTests.sample)
+        var compared = 0
+        for (_, m1) in market.series {
+            for candles in [m1, CandleResampler.resample(m1, to: .m5), CandleResampler.resample(m1, to: .m15)] {
+                for (window, stride) in [(60, 1), (120, 1), (60, 5), (120, 3)] {
+                    var pair = IndicatorLanes.Block(.emaPair(window: window, fast: 9, slow: 21), stride: stride)
+                    var emaRSI = IndicatorLanes.Block(.emaRSI(window: window, emaPeriod: 9), stride: stride)
+                    let short = pair.values(candles, end: window - 1)
+                    #expect(short == nil)
+                    for end in Swift.stride(from: window, through: candles.count, by: stride) {
+                        let slice = candles[(end - window)..<end]
+                        let scalar = Indicators.emaLastPair(slice, fast: 9, slow: 21)
+                        let pairValues = pair.values(candles, end: end)
+                        let lanes = try #require(pairValues)
+                        #expect(lanes.0.bitPattern == scalar.fast.bitPattern && lanes.1.bitPattern == scalar.slow.bitPattern, "ema pair window \(window) ending \(end)")
+                        let closes = slice.map(\.close)
+                        let emaRSIValues = emaRSI.values(candles, end: end)
+                        let (ema, rsi) = try #require(emaRSIValues)
+                        #expect(ema.bitPattern == Indicators.emaLast(closes, period: 9)!.bitPattern, "ema window \(window) ending \(end)")
+                        #expect(rsi.bitPattern == Indicators.rsi(closes)!.bitPattern, "rsi window \(window) ending \(end)")
+                        compared += 1
+                    }
+                }
+            }
+        }
+        #expect(compared > 50_000)
+    }
+
     @Test func emaPairIsBitForBitTheSingleEMA() {
         let candles = Benchmarks.synthetic(count: 500, startMs: 0)
         for n in [1, 2, 30, 120, 500] {

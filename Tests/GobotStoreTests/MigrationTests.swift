@@ -25,7 +25,7 @@ import Testing
 
         // Then every migration is applied and the old rows are intact
         #expect(try db.appliedMigrations() == GobotDatabase.migrationNames)
-        #expect(GobotDatabase.migrationNames.last == "v8-agreement")
+        #expect(GobotDatabase.migrationNames.last == "v9-speed")
         #expect(try db.runs(step: "scan").count == 1)
         #expect(try db.haltState().reason == "old halt")
         #expect(try db.verifyAudit() == .valid(entries: 2))
