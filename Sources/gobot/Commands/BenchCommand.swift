@@ -13,9 +13,11 @@ extension Gobot {
         @Option(help: "Days of 1m candles (one symbol) for the step pipeline benchmark.") var days: Int = 30
         @Option(help: "Measure on your own data: a folder (klines/SYMBOL-1m.csv, exchangeInfo.json) or one CSV file with the header open_time_ms,open,high,low,close,volume, instead of a synthetic year.") var data: String?
         @Flag(help: "Charts only.") var chartsOnly = false
+        @Flag(help: "Skip the charts (e.g. when timing the engine beside other engines).") var skipCharts = false
         @Flag(help: "Skip the (slow) step pipeline.") var engineOnly = false
 
         func validate() throws {
+            if chartsOnly && skipCharts { throw ValidationError("--charts-only and --skip-charts exclude each other.") }
             guard (1...366).contains(days) else { throw ValidationError("--days must be between 1 and 366, got \(days).") }
             if let data, !FileManager.default.fileExists(atPath: "\(data)/klines") && !Self.isFile(data) {
                 throw ValidationError("--data \(data): neither a CSV file nor a folder with klines/ (expected klines/SYMBOL-1m.csv files).")
@@ -35,11 +37,7 @@ extension Gobot {
         }
 
         func run() async throws {
-            let c = Benchmarks.charts()
-            print(String(format: "charts: 3 charts (1024x640, 120 candles) in %.2f ms best, %.2f ms mean, %d PNG bytes (target < 30 ms: %@)", c.bestMs, c.meanMs, c.bytes,
-                         Self.met(c.bestMs < 30)))
-            let split = CandleChart.profile(Benchmarks.synthetic(count: 120, startMs: 0))
-            print(String(format: "charts: one chart = %.2f ms drawing + %.2f ms PNG encoding", split.drawMs, split.encodeMs))
+            if !skipCharts { charts() }
             if chartsOnly { return }
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gobot-bench-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -124,6 +122,14 @@ extension Gobot {
                          r.candles, label, s, Self.rate(Double(r.candles) / s), Self.met(Double(r.candles) / s >= 30_000), r.closed.count))
         }
 
+        func charts() {
+            let c = Benchmarks.charts()
+            print(String(format: "charts: 3 charts (1024x640, 120 candles) in %.2f ms best, %.2f ms mean, %d PNG bytes (target < 30 ms: %@)", c.bestMs, c.meanMs, c.bytes,
+                         Self.met(c.bestMs < 30)))
+            let split = CandleChart.profile(Benchmarks.synthetic(count: 120, startMs: 0))
+            print(String(format: "charts: one chart = %.2f ms drawing + %.2f ms PNG encoding", split.drawMs, split.encodeMs))
+        }
+
         /// Parse and engine figures on one CSV file (the peers harness's format), for comparing
         /// engines on the same file. Exchange rules are made to fit its prices (tick about five
         /// significant digits, a quantity step that buys well under the position cap), since a
@@ -142,8 +148,9 @@ extension Gobot {
             var config = GobotConfig()
             config.universe.symbols = [symbol]
             let engine = Benchmarks.best(of: 3) { CoreBacktest(config: config, series: [symbol: parse.value], funding: [:], rules: rules).run() }
-            print(String(format: "engine: %d candles in %.3f s = %@candles/s (target >= 5 M/s), %d trades, net %@ USD (tick %@, step %@); peak RSS %.0f MB",
+            print(String(format: "engine: %d candles in %.3f s = %@candles/s (target >= 5 M/s), %d trades (%d won), net %@ USD (tick %@, step %@); peak RSS %.0f MB",
                          engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds), engine.value.trades.count,
+                         engine.value.trades.filter { $0.net > 0 }.count,
                          "\(engine.value.ledgerNet.rounded(scale: 4))", rules[symbol]!.tickSize.plainString, rules[symbol]!.marketStepSize.plainString,
                          Benchmarks.peakRSSMegabytes()))
             print(String(format: "total: parse + engine %.3f s", parse.seconds + engine.seconds))
