@@ -56,7 +56,9 @@ import Testing
         let c = client(url, state: state, skewMs: 30_000)  // local clock 30 s fast
         _ = try await c.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: 1, reduceOnly: false, clientOrderId: "gb-2-E"))
         #expect(await fake.count(path: "/fapi/v1/order") == 2)  // refused once, then accepted with a new timestamp
-        #expect(await fake.count(path: "/fapi/v1/time") == 1)
+        // One resync: a single `/time` request, or up to 3 when the loopback answer is slow
+        // (over 500 ms on a loaded machine, the client measures again and keeps the fastest).
+        #expect((1...3).contains(await fake.count(path: "/fapi/v1/time")))
         #expect(abs((try state.clockOffset()?.offsetMs ?? 0) + 30_000) < 2_000)
     }
 
