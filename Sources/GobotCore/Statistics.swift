@@ -43,4 +43,10 @@ public enum TradingCalendar {
         let c = cal.dateComponents([.year, .month, .day], from: d)
         return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
     }
+
+    /// `2025-05-20 13:05`, UTC: the one way reports, the dashboard and data tools write a minute.
+    public static func minuteString(_ ms: Int64) -> String {
+        let m = (ms - startOfDay(ms)) / 60_000
+        return dayString(ms) + String(format: " %02d:%02d", m / 60, m % 60)
+    }
 }

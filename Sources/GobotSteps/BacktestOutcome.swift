@@ -62,13 +62,7 @@ public struct BacktestOutcome: Sendable {
     }
 
     /// `2025-05-20 13:05` (UTC).
-    public static func minute(_ ms: Int64) -> String {
-        let d = Date(timeIntervalSince1970: Double(ms) / 1000)
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "UTC")!
-        let c = cal.dateComponents([.year, .month, .day, .hour, .minute], from: d)
-        return String(format: "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
-    }
+    public static func minute(_ ms: Int64) -> String { TradingCalendar.minuteString(ms) }
 
     /// One line per trade: entry and exit to the minute; an open position says so and is marked.
     public static func line(_ p: Trade) -> String {

@@ -361,13 +361,7 @@ public enum Dashboard {
         return s
     }
 
-    static func time(_ ms: Int64) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
-    }
+    static func time(_ ms: Int64) -> String { TradingCalendar.minuteString(ms) + " UTC" }
 
     static func ago(_ nowMs: Int64, _ ms: Int64?) -> String {
         guard let ms else { return "" }

@@ -77,10 +77,7 @@ public struct HistoryDownload: Sendable {
     }
 
     /// `2025-05-20 14:03`, UTC.
-    public static func minute(_ ms: Int64) -> String {
-        let m = ms / 60_000 % 1440
-        return TradingCalendar.dayString(ms) + String(format: " %02d:%02d", m / 60, m % 60)
-    }
+    public static func minute(_ ms: Int64) -> String { TradingCalendar.minuteString(ms) }
 
     let client: BinanceClient
     let nowMs: @Sendable () -> Int64

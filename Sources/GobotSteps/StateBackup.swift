@@ -14,13 +14,7 @@ public enum StateBackup {
         "\(directory(paths))/\(prefix)\(day(ms))\(suffix)"
     }
 
-    static func day(_ ms: Int64) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd"
-        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
-    }
+    static func day(_ ms: Int64) -> String { TradingCalendar.dayString(ms) }
 
     /// Partial copies left by a process killed while writing one (older than an hour).
     static func removeAbandonedPartials(_ paths: StepPaths, nowMs: Int64) {

@@ -15,10 +15,15 @@ import Testing
     struct Output { var code: Int32; var stdout: String; var stderr: String }
 
     static func gobot(_ args: [String], cwd: String, env: [String: String] = [:]) throws -> Output {
+        try run(binary, args, cwd: cwd, env: env)
+    }
+
+    /// Runs a program to its end and collects its exit code, stdout and stderr.
+    static func run(_ executable: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> Output {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
         p.environment = environment
@@ -43,6 +48,21 @@ import Testing
         return dir
     }
 
+    /// Another process (flock) holds `lock` for `seconds`, as a running cron step would; returns
+    /// once it really holds it (a loaded CI machine may be slow to start it).
+    static func holdLock(_ lock: String, seconds: Int) throws -> Process {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = [lock, "sleep", String(seconds)]
+        try holder.run()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, let probe = try? FileLock.acquire(path: lock) {
+            probe.release()
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return holder
+    }
+
     @Test func aHeldLockMakesASecondProcessExit75AtOnce() throws {
         let dir = try Self.workdir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -63,17 +83,8 @@ import Testing
         let dir = try Self.workdir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // The child holds account.lock (trade+reconcile share it) while the binary tries to reconcile.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["\(dir)/state/locks/account.lock", "sleep", "4"]
-        try holder.run()
+        let holder = try Self.holdLock("\(dir)/state/locks/account.lock", seconds: 4)
         defer { holder.waitUntilExit() }
-        // Wait until the child really holds the lock (a loaded CI machine may be slow to start it).
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, let probe = try? FileLock.acquire(path: "\(dir)/state/locks/account.lock") {
-            probe.release()
-            Thread.sleep(forTimeInterval: 0.05)
-        }
         let busy = try Self.gobot(["reconcile"], cwd: dir)
         #expect(busy.code == 75)
         #expect(busy.stderr.contains("account.lock"))

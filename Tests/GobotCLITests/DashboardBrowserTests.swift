@@ -40,17 +40,8 @@ extension BinaryTests {
                     "--user-data-dir=\(dir)/chromium-profile", "--enable-logging=stderr", "--v=0", "--window-size=1400,2200"]
         args.append(screenshot.map { "--screenshot=\($0)" } ?? "--dump-dom")
         args.append(URL(fileURLWithPath: file).absoluteString)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: chromium)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Browser(dom: String(decoding: o, as: UTF8.self), log: String(decoding: e, as: UTF8.self))
+        let r = try BinaryTests.run(chromium, args)
+        return Browser(dom: r.stdout, log: r.stderr)
     }
 
     /// Console messages, uncaught errors and failed resource loads in a Chromium log.

@@ -7,16 +7,8 @@ import Testing
     @Test func haltSetsTheFlagWhileTheAccountLockIsHeldAndOnlyFlattenWaitsForIt() throws {
         let dir = try BinaryTests.workdir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["\(dir)/state/locks/account.lock", "sleep", "6"]
-        try holder.run()
+        let holder = try BinaryTests.holdLock("\(dir)/state/locks/account.lock", seconds: 6)
         defer { holder.waitUntilExit() }
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, let probe = try? FileLock.acquire(path: "\(dir)/state/locks/account.lock") {
-            probe.release()
-            Thread.sleep(forTimeInterval: 0.05)
-        }
         let halt = try BinaryTests.gobot(["halt", "--reason", "drill"], cwd: dir)
         #expect(halt.code == 0)
         #expect(halt.stdout.contains("halted: drill"))
