@@ -1,5 +1,5 @@
 import CCairo
-import CPNG
+import PNGWriter
 
 /// A cairo image surface that ends as PNG bytes. The only user of cairo in gobot.
 final class PNGCanvas {
@@ -50,42 +50,14 @@ final class PNGCanvas {
         cairo_show_text(cr, s)
     }
 
-    /// Lossless PNG of the surface. libpng's simplified API with PNG_IMAGE_FLAG_FAST (fast zlib
-    /// level and filters) is several times faster than cairo's default-level encoder, and it
-    /// reports errors by return value, so no setjmp is needed from Swift.
+    /// Lossless PNG of the surface, at zlib level 1 (see PNGWriter.c for the figures).
     func png() -> [UInt8] {
         cairo_surface_flush(surface)
-        let w = Int(width), h = Int(height)
-        let stride = Int(cairo_image_surface_get_stride(surface))
         guard let base = cairo_image_surface_get_data(surface) else { return [] }
-        // Cairo's RGB24 pixels are native-endian 0x00RRGGBB words; PNG wants R, G, B bytes.
-        var rgb = [UInt8](repeating: 0, count: w * h * 3)
-        rgb.withUnsafeMutableBufferPointer { out in
-            for y in 0..<h {
-                let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)
-                var o = y * w * 3
-                for x in 0..<w {
-                    let v = row[x]
-                    out[o] = UInt8((v >> 16) & 0xFF)
-                    out[o + 1] = UInt8((v >> 8) & 0xFF)
-                    out[o + 2] = UInt8(v & 0xFF)
-                    o += 3
-                }
-            }
-        }
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        image.width = UInt32(w)
-        image.height = UInt32(h)
-        image.format = UInt32(PNG_FORMAT_RGB)
-        image.flags = UInt32(PNG_IMAGE_FLAG_FAST)
-        var size: Int = 0
-        guard png_image_write_to_memory(&image, nil, &size, 0, rgb, Int32(w * 3), nil) != 0, size > 0 else { return [] }
-        var out = [UInt8](repeating: 0, count: size)
-        let ok = out.withUnsafeMutableBytes { buffer in
-            png_image_write_to_memory(&image, buffer.baseAddress, &size, 0, rgb, Int32(w * 3), nil)
-        }
-        png_image_free(&image)
-        return ok != 0 ? Array(out.prefix(size)) : []
+        var out: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        guard gobot_png_encode_xrgb(base, width, height, cairo_image_surface_get_stride(surface), 1, &out, &size) != 0, let out else { return [] }
+        defer { gobot_png_free(out) }
+        return Array(UnsafeBufferPointer(start: out, count: size))
     }
 }

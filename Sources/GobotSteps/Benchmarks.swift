@@ -16,7 +16,7 @@ public enum Benchmarks {
         var bytes = 0
         for i in 0...runs {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let pngs = ["1m", "5m", "15m"].map { CandleChart.render(candles, symbol: "BTCUSDT", interval: $0) }
+            let pngs = ChartOutput.render(ChartSet(symbol: "BTCUSDT", m1: candles, m5: candles, m15: candles))
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             if i > 0 { times.append(ms) }  // the first run warms fonts and caches
             bytes = pngs.reduce(0) { $0 + $1.count }

@@ -2,11 +2,15 @@ import Analysts
 import Charts
 import Digest
 import Foundation
+import GobotCore
 
 /// Renders the three charts an analyst sees and keeps the last ones under `state/charts/` for audit.
 enum ChartOutput {
+    /// The three charts are independent cairo surfaces, drawn and PNG-encoded on every core:
+    /// the encoder (zlib) is most of a chart's time, and analyze waits on all three.
     static func render(_ set: ChartSet) -> [[UInt8]] {
-        [("1m", set.m1), ("5m", set.m5), ("15m", set.m15)].map { CandleChart.render($0.1, symbol: set.symbol, interval: $0.0) }
+        let frames = [("1m", set.m1), ("5m", set.m5), ("15m", set.m15)]
+        return ParallelMap.map(frames.count) { CandleChart.render(frames[$0].1, symbol: set.symbol, interval: frames[$0].0) }
     }
 
     static func render(_ set: ChartSet, ctx: StepContext) throws -> [[UInt8]] {
