@@ -40,36 +40,100 @@ public enum KlineCSV {
         var i = from
         var lineNo = 0
         var fields = (0.0, 0.0, 0.0, 0.0, 0.0)
-        while i < n {
-            lineNo += 1
-            let start = i
-            var end = i
-            while end < n && bytes[end] != 10 { end += 1 }
-            i = end + 1
-            var stop = end
-            if stop > start && bytes[stop - 1] == 13 { stop -= 1 }  // CRLF
-            if stop - start < 2 { continue }
-            if lineNo == 1 && from == 0 && hasPrefix(bytes, start, stop, "open_time") { continue }
-            var p = start
-            guard let time = parseTime(bytes, &p, stop) else { throw badLine(bytes, start, stop, file, lineNo, from) }
-            var ok = true
-            for k in 0..<5 {
-                // Mark-price rows have no volume column: a row may end after the close.
-                if k == 4 && p == stop { fields.4 = 0; break }
-                guard p < stop, bytes[p] == 44 else { ok = false; break }  // ','
-                p += 1
-                guard let v = parseDouble(bytes, &p, stop) else { ok = false; break }
-                switch k {
-                case 0: fields.0 = v
-                case 1: fields.1 = v
-                case 2: fields.2 = v
-                case 3: fields.3 = v
-                default: fields.4 = v
+        guard let base = bytes.baseAddress else { return }
+        try powersOfTen.withUnsafeBufferPointer { pow10 in
+            while i < n {
+                lineNo += 1
+                // The common row in one pass; anything unusual (header, spaces, exponents, errors) is
+                // parsed again below by the careful path, which keeps every message and rule.
+                if lineNo > 1 || from > 0, let c = fastRow(base, &i, n, pow10.baseAddress!) {
+                    if !row(c) { return }
+                    continue
                 }
+                let start = i
+                var end = i
+                while end < n && bytes[end] != 10 { end += 1 }
+                i = end + 1
+                var stop = end
+                if stop > start && bytes[stop - 1] == 13 { stop -= 1 }  // CRLF
+                if stop - start < 2 { continue }
+                if lineNo == 1 && from == 0 && hasPrefix(bytes, start, stop, "open_time") { continue }
+                var p = start
+                guard let time = parseTime(bytes, &p, stop) else { throw badLine(bytes, start, stop, file, lineNo, from) }
+                var ok = true
+                for k in 0..<5 {
+                    // Mark-price rows have no volume column: a row may end after the close.
+                    if k == 4 && p == stop { fields.4 = 0; break }
+                    guard p < stop, bytes[p] == 44 else { ok = false; break }  // ','
+                    p += 1
+                    guard let v = parseDouble(bytes, &p, stop) else { ok = false; break }
+                    switch k {
+                    case 0: fields.0 = v
+                    case 1: fields.1 = v
+                    case 2: fields.2 = v
+                    case 3: fields.3 = v
+                    default: fields.4 = v
+                    }
+                }
+                guard ok, p == stop || bytes[p] == 44 else { throw badLine(bytes, start, stop, file, lineNo, from) }
+                if !row(Candle(openTimeMs: time, open: fields.0, high: fields.1, low: fields.2, close: fields.3, volume: fields.4)) { return }
             }
-            guard ok, p == stop || bytes[p] == 44 else { throw badLine(bytes, start, stop, file, lineNo, from) }
-            if !row(Candle(openTimeMs: time, open: fields.0, high: fields.1, low: fields.2, close: fields.3, volume: fields.4)) { return }
         }
+    }
+
+    /// `time,open,high,low,close[,volume]` of plain digits ending in LF, CRLF or the end of the
+    /// bytes, with `p` at the line start: the candle, with `p` past the line. Nil (and `p` as it
+    /// was) for anything else.
+    @inline(__always)
+    static func fastRow(_ b: UnsafePointer<UInt8>, _ p: inout Int, _ n: Int, _ pow10: UnsafePointer<Double>) -> Candle? {
+        var i = p
+        var time: Int64 = 0, digits = 0
+        while i < n, b[i] &- 48 < 10, digits < 18 { time = time &* 10 &+ Int64(b[i] &- 48); i += 1; digits += 1 }
+        guard digits > 0, i < n, b[i] == 44 else { return nil }
+        i += 1
+        guard let open = fastDouble(b, &i, n, pow10), i < n, b[i] == 44 else { return nil }
+        i += 1
+        guard let high = fastDouble(b, &i, n, pow10), i < n, b[i] == 44 else { return nil }
+        i += 1
+        guard let low = fastDouble(b, &i, n, pow10), i < n, b[i] == 44 else { return nil }
+        i += 1
+        guard let close = fastDouble(b, &i, n, pow10) else { return nil }
+        var volume = 0.0
+        if i < n && b[i] == 44 {
+            i += 1
+            guard let v = fastDouble(b, &i, n, pow10) else { return nil }
+            volume = v
+        }
+        if i < n {
+            if b[i] == 13 && i + 1 < n && b[i + 1] == 10 { i += 2 } else if b[i] == 10 { i += 1 } else { return nil }
+        }
+        p = i
+        return Candle(openTimeMs: time, open: open, high: high, low: low, close: close, volume: volume)
+    }
+
+    /// A plain decimal (`-12.345`) on Clinger's fast path (at most 19 digits, mantissa below 2^53,
+    /// at most 22 decimals), followed by a comma, a line end or the end of the bytes; else nil.
+    @inline(__always)
+    static func fastDouble(_ b: UnsafePointer<UInt8>, _ p: inout Int, _ n: Int, _ pow10: UnsafePointer<Double>) -> Double? {
+        var i = p
+        let negative = i < n && b[i] == 45
+        if negative { i += 1 }
+        var mantissa: UInt64 = 0
+        let first = i
+        while i < n, b[i] &- 48 < 10 { mantissa = mantissa &* 10 &+ UInt64(b[i] &- 48); i += 1 }
+        var digits = i - first, fraction = 0
+        if i < n && b[i] == 46 {
+            i += 1
+            let dot = i
+            while i < n, b[i] &- 48 < 10 { mantissa = mantissa &* 10 &+ UInt64(b[i] &- 48); i += 1 }
+            fraction = i - dot
+            digits += fraction
+        }
+        guard digits > 0, digits <= 19, fraction <= 22, mantissa < (1 << 53) else { return nil }
+        if i < n { let c = b[i]; guard c == 44 || c == 10 || c == 13 else { return nil } }
+        p = i
+        let v = Double(mantissa) / pow10[fraction]
+        return negative ? -v : v
     }
 
     /// The open time of the row starting at byte `start`, or nil for a header or a bad row.

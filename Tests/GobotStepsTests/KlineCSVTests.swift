@@ -74,6 +74,29 @@ import Testing
         #expect(fast[0].open == 1500 && fast[0].high == 0.02 && fast[2].openTimeMs == 3000)
     }
 
+    /// The one-pass reader hands any row it does not take whole to the careful one, at that row's
+    /// start: rows on both sides of such a row, and the row itself, read as `Double(String)` reads them.
+    @Test func rowsAroundOneTheFastReaderDeclinesReadTheSame() throws {
+        let text = "open_time_ms,open,high,low,close,volume\n"
+            + "1000,1.25,2,0.5,1,10\n"
+            + "2000,+1.5,2,1,1.5,3\r\n"
+            + "3000,1,2,1,1,12345678901234567890\n"
+            + "4000,1,2,1,1,4,9\n"
+            + "5000,-0.000001,2,1,1, 7\n"
+            + "6000,1,2,1,1\n"
+            + "7000,1,2,1,1,0.12345678901234567890123\n"
+            + "8000,3,4,2,3,5"
+        let fast = try Self.parse(text)
+        #expect(fast.map(\.openTimeMs) == [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000])
+        let reference = Self.reference(text.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "6000,1,2,1,1\n", with: "6000,1,2,1,1,0\n"))
+        #expect(Self.bits(fast) == Self.bits(reference))
+        #expect(fast[5].volume == 0 && fast[1].open == 1.5 && fast[2].volume == 12345678901234567890)
+        // A row the fast reader starts on and gives up at its very end is still named, with its line.
+        #expect(throws: KlineCSV.ParseError.badLine(file: "t.csv", line: 3, text: "2000,1,2,3,4,5x")) {
+            try Self.parse("open_time_ms,open,high,low,close,volume\n1000,1,2,3,4,5\n2000,1,2,3,4,5x\n3000,1,2,3,4,5\n")
+        }
+    }
+
     @Test func aBadRowIsNamedByFileAndLine() throws {
         #expect(throws: KlineCSV.ParseError.badLine(file: "t.csv", line: 3, text: "2000,1,2,x,4,5")) {
             try Self.parse("open_time_ms,open,high,low,close,volume\n1000,1,2,3,4,5\n2000,1,2,x,4,5\n")
