@@ -411,11 +411,13 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         }
     }
 
-    public func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
+    public func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
         let ep = "/fapi/v1/income"
         try Self.checkWindow(ep, startMs, endMs)
-        let data = try await request("GET", ep, params: [("startTime", String(startMs)), ("endTime", String(endMs)), ("limit", "1000")],
-                                     weight: 30, signed: true)
+        guard page >= 1 else { throw ExchangeError.invalidRequest("\(ep): page \(page) (pages count from 1)") }
+        var params = [("startTime", String(startMs)), ("endTime", String(endMs)), ("limit", String(IncomeRecord.pageSize))]
+        if page > 1 { params.append(("page", String(page))) }
+        let data = try await request("GET", ep, params: params, weight: 30, signed: true)
         return try decode([BinanceResponses.Income].self, data, ep).map {
             IncomeRecord(tranId: String($0.tranId), symbol: $0.symbol, incomeType: $0.incomeType,
                          income: try BinanceResponses.decimal($0.income, "income", ep), asset: $0.asset, timeMs: $0.time)

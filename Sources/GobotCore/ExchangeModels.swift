@@ -125,6 +125,9 @@ public struct UserTrade: Sendable, Equatable {
 
 /// One entry of the income history (realized P&L, commission, funding...).
 public struct IncomeRecord: Sendable, Equatable {
+    /// Records a page of `/fapi/v1/income` holds (its `limit` maximum); a shorter page is the last.
+    public static let pageSize = 1000
+
     public var tranId: String
     public var symbol: String
     public var incomeType: String

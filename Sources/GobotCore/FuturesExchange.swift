@@ -28,6 +28,14 @@ public protocol FuturesExchange: Sendable {
 
     /// Fills in [startMs, endMs]; Binance answers at most 7 days a query, so callers page by window.
     func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade]
-    /// Income (realized P&L, commission, funding) in [startMs, endMs], at most 7 days a query.
-    func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord]
+    /// Income (realized P&L, commission, funding) in [startMs, endMs], at most 7 days a query,
+    /// oldest first, `IncomeRecord.pageSize` records a page; `page` counts from 1.
+    func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord]
+}
+
+extension FuturesExchange {
+    /// The first page of income in [startMs, endMs].
+    public func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
+        try await income(startMs: startMs, endMs: endMs, page: 1)
+    }
 }

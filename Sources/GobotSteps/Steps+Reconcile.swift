@@ -374,6 +374,9 @@ extension Steps {
     /// Income records may be published a little after their time: each run asks again for the
     /// last minutes (booking is idempotent by tranId).
     static let incomeOverlapMs: Int64 = 10 * 60_000
+    /// Pages read for one millisecond before giving up: far beyond any real account, a bound
+    /// against an endpoint that answers the same full page forever.
+    static let maxIncomePagesPerMs = 100
 
     /// Realized P&L, commission and funding from the income history, in windows of at most 7 days
     /// on the exchange's clock; the cursor advances past empty windows.
@@ -396,7 +399,23 @@ extension Steps {
         }
         while start <= now {
             let end = min(start + historyWindowMs, now)
-            let records = try await ex.income(startMs: start, endMs: end).sorted { $0.timeMs < $1.timeMs }
+            var records = try await ex.income(startMs: start, endMs: end).sorted { $0.timeMs < $1.timeMs }
+            // A full page that never leaves the window's first millisecond: moving the time cursor
+            // past it would skip the rest of that millisecond, so it is read page by page.
+            var pagedFirstMs = false
+            if records.count >= IncomeRecord.pageSize, records.last?.timeMs == start {
+                var page = 1, more = records
+                while more.count >= IncomeRecord.pageSize {
+                    page += 1
+                    guard page <= maxIncomePagesPerMs else {
+                        throw StepError.failed("income: more than \(maxIncomePagesPerMs) full pages of \(IncomeRecord.pageSize) records at \(start) ms; "
+                                               + "the exchange keeps answering full pages, so the ledger stops before that millisecond and the next reconcile reads it again")
+                    }
+                    more = try await ex.income(startMs: start, endMs: start, page: page)
+                    records += more
+                }
+                pagedFirstMs = true
+            }
             for r in records {
                 let kind: String
                 switch r.incomeType {
@@ -429,7 +448,7 @@ extension Steps {
                 }
             }
             let next: Int64
-            if records.count >= 1000, let last = records.last?.timeMs, last > start { next = last } else { next = end + 1 }
+            if pagedFirstMs { next = start + 1 } else if records.count >= IncomeRecord.pageSize, let last = records.last?.timeMs { next = last } else { next = end + 1 }
             // Never past now minus the overlap, never backwards.
             let cursor = max(saved ?? .min, min(next, now - incomeOverlapMs, (waiting?.timeMs ?? .max) - 1))
             try ctx.db.setValue(String(cursor), forKey: key, atMs: ctx.nowMs)

@@ -117,6 +117,15 @@ public actor FakeBinance {
         income.append(["symbol": symbol, "incomeType": "FUNDING_FEE", "income": "\(amount)", "asset": "USDT", "time": nowMs(), "tranId": nextId, "info": ""])
     }
 
+    /// `count` income records of `type` and `amount` each, all stamped with the same millisecond
+    /// (more than a page of them tests paging where the time cursor cannot move).
+    public func addIncome(symbol: String, type: String, amount: Decimal, atMs: Int64, count: Int) {
+        for _ in 0..<count {
+            nextId += 1
+            income.append(["symbol": symbol, "incomeType": type, "income": "\(amount)", "asset": "USDT", "time": atMs, "tranId": nextId, "info": ""])
+        }
+    }
+
     func fill(symbol: String, side: String, qty: Decimal, price: Decimal, orderId: Int64) {
         let amt = positions[symbol] ?? 0
         let signed = side == "BUY" ? qty : -qty
@@ -332,7 +341,11 @@ public actor FakeBinance {
         case ("GET", "/fapi/v1/income"):
             if let e = windowError(p) { return e }
             let start = Int64(p["startTime"] ?? "0") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
-            return Self.json(200, income.filter { (start...end).contains(($0["time"] as? Int64) ?? 0) })
+            // As Binance: oldest first, `limit` records (default 100, at most 1000) of page `page` (from 1).
+            let limit = min(Int(p["limit"] ?? "") ?? 100, 1000), page = max(Int(p["page"] ?? "") ?? 1, 1)
+            let rows = income.filter { (start...end).contains(($0["time"] as? Int64) ?? 0) }
+                .enumerated().sorted { (($0.element["time"] as? Int64) ?? 0, $0.offset) < (($1.element["time"] as? Int64) ?? 0, $1.offset) }.map(\.element)
+            return Self.json(200, Array(rows.dropFirst((page - 1) * limit).prefix(limit)))
         case ("GET", "/fapi/v3/balance"):
             return Self.json(200, [["accountAlias": "x", "asset": "USDT", "balance": "100.00000000", "availableBalance": "100.00000000"]])
         case ("POST", "/fapi/v1/leverage"):

@@ -361,10 +361,11 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
     }
 
-    public func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
+    public func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
         try await settle()
         return try db.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY id"), arguments: [startMs, endMs]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY time_ms, id LIMIT ? OFFSET ?"),
+                             arguments: [startMs, endMs, IncomeRecord.pageSize, max(0, page - 1) * IncomeRecord.pageSize]).map {
                 IncomeRecord(tranId: "paper-\($0["id"] as Int64)", symbol: $0["symbol"], incomeType: $0["type"],
                              income: Decimal(exchangeString: $0["income"]) ?? 0, asset: "USDT", timeMs: $0["time_ms"])
             }

@@ -68,6 +68,26 @@ import Testing
         #expect(try await Steps.reconcile(s.ctx).message == "reconcile: in agreement with the exchange")
     }
 
+    /// Binance answers at most 1000 income records a request, oldest first. 2,500 records in one
+    /// millisecond cannot be passed by moving the time cursor: they are read by page, and the
+    /// records after that millisecond are still booked, each once.
+    @Test func moreIncomeRecordsInOneMillisecondThanAPageHoldsAreAllBooked() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        let t = s.ctx.exchangeNowMs - 3_600_000
+        await s.fake.addIncome(symbol: "XRPUSDT", type: "REALIZED_PNL", amount: Decimal(string: "0.001")!, atMs: t, count: 2_500)
+        await s.fake.addIncome(symbol: "XRPUSDT", type: "COMMISSION", amount: Decimal(string: "-0.01")!, atMs: t + 1, count: 1)
+        _ = try await Steps.reconcile(s.ctx)
+        #expect(try s.db.ledgerRowCount() == 2_501)
+        let totals = try s.db.ledgerTotals(fromMs: t - 1)
+        #expect(totals.realized == Decimal(string: "2.5")!)
+        let pages = await s.fake.requests.filter { $0.path == "/fapi/v1/income" }.compactMap { $0.query["page"] }
+        #expect(pages == ["2", "3"])
+        // Booking is idempotent: a second run adds nothing.
+        _ = try await Steps.reconcile(s.ctx)
+        #expect(try s.db.ledgerRowCount() == 2_501)
+    }
+
     @Test func aSlowTimeRequestIsNotTakenForAWrongHostClock() async throws {
         let s = try await setUp()
         defer { Task { await s.fake.stop() } }

@@ -170,9 +170,9 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     var tradeCommissionAsset: String?
     /// When set, the income history reports commissions in this asset (one gobot cannot value).
     var incomeCommissionAsset: String?
-    func income(startMs: Int64, endMs: Int64) async throws -> [IncomeRecord] {
+    func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
         try checkWindow(startMs, endMs)
-        return try await inner.income(startMs: startMs, endMs: endMs).map {
+        return try await inner.income(startMs: startMs, endMs: endMs, page: page).map {
             if let asset = incomeCommissionAsset, $0.incomeType == "COMMISSION" {
                 var r = $0
                 r.asset = asset
