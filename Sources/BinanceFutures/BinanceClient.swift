@@ -58,6 +58,14 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
 
     func request(_ method: String, _ path: String, params: [(String, String)] = [], weight: Int, signed: Bool,
                  effect: Effect = .read, unthrottled: Bool = false) async throws -> Data {
+        try await timedRequest(method, path, params: params, weight: weight, signed: signed, effect: effect, unthrottled: unthrottled).body
+    }
+
+    /// `request`, with the host times just before the request was handed to the transport and
+    /// just after its answer came back: the clock sync's round trip, without the database waits
+    /// (weight budget, bookkeeping) around it, which would loosen its bound.
+    func timedRequest(_ method: String, _ path: String, params: [(String, String)] = [], weight: Int, signed: Bool,
+                      effect: Effect = .read, unthrottled: Bool = false) async throws -> (body: Data, sentAtMs: Int64, answeredAtMs: Int64) {
         let protective = effect == .protectiveOrder || unthrottled
         if !protective { try state.checkBreaker(nowMs: nowMs()) }
         var resynced = false
@@ -86,6 +94,7 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
             let qs = QueryString.encode(query)
             let url = qs.isEmpty ? "\(baseURL)\(path)" : "\(baseURL)\(path)?\(qs)"
             let response: HTTPResponseData
+            let sentAt = nowMs()
             do {
                 response = try await transport.send(HTTPRequestData(method: method, url: url, headers: headers, mustNotResend: effect.changesOrders))
             } catch let error as TransportError {
@@ -102,6 +111,7 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
                 }
                 throw ExchangeError.unavailable("\(method) \(path): \(error)")
             }
+            let answeredAt = nowMs()
             // From here an order has an answer: a database that cannot record the bookkeeping
             // (busy, full) must not lose it, so on orders these writes are best-effort.
             func note(_ write: () throws -> Void) throws {
@@ -120,7 +130,7 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
             }
             if (200..<300).contains(response.status) {
                 try note { try state.recordSuccess(nowMs: nowMs()) }
-                return response.body
+                return (response.body, sentAt, answeredAt)
             }
             let apiError = try? JSONDecoder().decode(BinanceResponses.APIError.self, from: response.body)
             if response.status >= 500 || response.status == 408 {
@@ -177,9 +187,7 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         // measured again (up to 3 times) and the fastest kept: it bounds the offset tightest.
         var best: (offset: Int64, at: Int64, roundTrip: Int64)?
         for _ in 0..<3 {
-            let t0 = nowMs()
-            let data = try await request("GET", "/fapi/v1/time", weight: 1, signed: false, unthrottled: protective)
-            let t1 = nowMs()
+            let (data, t0, t1) = try await timedRequest("GET", "/fapi/v1/time", weight: 1, signed: false, unthrottled: protective)
             let server = try decode(BinanceResponses.ServerTime.self, data, "/fapi/v1/time").serverTime
             let sample = (offset: server - t1, at: t1, roundTrip: max(0, t1 - t0))
             if best == nil || sample.roundTrip < best!.roundTrip { best = sample }

@@ -62,6 +62,49 @@ import Testing
         #expect(abs((try state.clockOffset()?.offsetMs ?? 0) + 30_000) < 2_000)
     }
 
+    /// A state database whose bookkeeping calls each wait a second (a busy SQLite lock).
+    final class SlowBookkeepingState: ExchangeStateStore, @unchecked Sendable {
+        let inner = MemoryExchangeState()
+        let lock = NSLock()
+        var waits = 0
+        var roundTrips: [Int64] = []
+        func wait() {
+            lock.withLock { waits += 1 }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        func clockOffset() throws -> (offsetMs: Int64, syncedAtMs: Int64)? { try inner.clockOffset() }
+        func setClockOffset(_ offsetMs: Int64, atMs: Int64, roundTripMs: Int64) throws {
+            lock.withLock { roundTrips.append(roundTripMs) }
+            try inner.setClockOffset(offsetMs, atMs: atMs, roundTripMs: roundTripMs)
+        }
+        func admit(weight: Int, budget: Int, nowMs: Int64) throws { wait(); try inner.admit(weight: weight, budget: budget, nowMs: nowMs) }
+        func recordUsedWeight(_ used: Int, nowMs: Int64) throws { wait(); try inner.recordUsedWeight(used, nowMs: nowMs) }
+        func recordBackoff(untilMs: Int64) throws { try inner.recordBackoff(untilMs: untilMs) }
+        func recordBan(untilMs: Int64) throws { try inner.recordBan(untilMs: untilMs) }
+        func checkBreaker(nowMs: Int64) throws { try inner.checkBreaker(nowMs: nowMs) }
+        func recordFailure(reason: String, nowMs: Int64) throws -> Bool { try inner.recordFailure(reason: reason, nowMs: nowMs) }
+        func recordSuccess(nowMs: Int64) throws { wait(); try inner.recordSuccess(nowMs: nowMs) }
+        func cached(_ key: String, nowMs: Int64) throws -> String? { try inner.cached(key, nowMs: nowMs) }
+        func cache(_ key: String, value: String, ttlMs: Int64, nowMs: Int64) throws { try inner.cache(key, value: value, ttlMs: ttlMs, nowMs: nowMs) }
+    }
+
+    /// The clock sync's round trip bounds the offset; waits on the state database before the
+    /// request is sent or after its answer came back are not part of it (3 s of them here).
+    @Test func databaseWaitsAroundTheTimeRequestDoNotCountInItsRoundTrip() async throws {
+        let fake = try FakeBinance()
+        let url = try await fake.start()
+        defer { Task { await fake.stop() } }
+        let state = SlowBookkeepingState()
+        let c = BinanceClient(baseURL: url, transport: URLSessionTransport(timeoutSeconds: LoopbackTiming.patientTimeoutSeconds),
+                              credentials: .init(apiKey: FakeBinance.apiKey, secret: FakeBinance.secret), state: state,
+                              nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }, sleep: { _ in })
+        _ = try await c.clockOffset(force: true)
+        let trips = state.lock.withLock { state.roundTrips }
+        #expect(trips.count == 1)
+        #expect(state.lock.withLock { state.waits } >= 2)
+        #expect((trips.first ?? .max) < 1_500, "round trip \(trips) includes the database's waits")
+    }
+
     @Test func rateLimitBanAndBudgetAreRespected() async throws {
         let fake = try FakeBinance()
         let url = try await fake.start()
