@@ -3,6 +3,9 @@ import Foundation
 public enum OrderSide: String, Sendable, Equatable, Codable {
     case buy = "BUY", sell = "SELL"
     public var opposite: OrderSide { self == .buy ? .sell : .buy }
+    /// Whether an order on this side reduces a position of signed size `amount` (a sell reduces a
+    /// long, a buy a short). Written out, the same test took the type checker seconds per use.
+    public func reduces(_ amount: Decimal) -> Bool { self == .sell ? amount > Decimal.zero : amount < Decimal.zero }
 }
 
 public enum PositionSide: String, Sendable, Equatable, Codable {

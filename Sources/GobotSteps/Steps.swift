@@ -107,12 +107,14 @@ public struct StatusSnapshot: Codable, Sendable {
     }
 
     public var text: String {
-        var lines = warnings.map { "WARNING: \($0)" } + [
-            String(format: "equity: %.2f USD, P&L today %+.2f USD, this week %+.2f USD", equityUSD, pnlTodayUSD, pnlWeekUSD),
-            "halted: " + (killSwitch.map { "yes (\($0))" } ?? haltReason.map { "yes (\($0))" } ?? "no"),
-            "breakers open: " + (openBreakers.isEmpty ? "none" : openBreakers.joined(separator: "; ")),
-            "open positions: \(openPositions.count)",
-        ]
+        // One statement each: as a single `+` of literals with `??` chains this getter took the
+        // type checker 71 s, most of a clean build.
+        var lines: [String] = warnings.map { "WARNING: \($0)" }
+        lines.append(String(format: "equity: %.2f USD, P&L today %+.2f USD, this week %+.2f USD", equityUSD, pnlTodayUSD, pnlWeekUSD))
+        let haltedWhy: String? = killSwitch ?? haltReason
+        lines.append("halted: " + (haltedWhy.map { "yes (\($0))" } ?? "no"))
+        lines.append("breakers open: " + (openBreakers.isEmpty ? "none" : openBreakers.joined(separator: "; ")))
+        lines.append("open positions: \(openPositions.count)")
         for p in openPositions { lines.append("  \(p.side) \(p.symbol) qty \(p.quantity) @ \(p.entry), stop \(p.stop), target \(p.target)") }
         lines.append("telegram outbox: \(outboxPending) pending, \(outboxDead) undeliverable")
         if let analyst { lines.append(analyst.text) }

@@ -158,7 +158,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             }
             let pos = try position(db, symbol)
             let algoId: Int64 = a["algo_id"]
-            let closes = (side == .sell && pos.amt > 0) || (side == .buy && pos.amt < 0)
+            let closes = side.reduces(pos.amt)
             guard closes else {
                 try db.cachedStatement(sql: "UPDATE paper_algo SET status = 'EXPIRED', time_ms = ? WHERE algo_id = ?").execute(arguments: [c.openTimeMs, algoId])
                 continue
@@ -248,7 +248,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             var qty = r.quantity
             if r.reduceOnly {
                 let pos = try self.position(db, r.symbol)
-                let reduces = (r.side == .sell && pos.amt > 0) || (r.side == .buy && pos.amt < 0)
+                let reduces = r.side.reduces(pos.amt)
                 guard reduces else { throw ExchangeError.rejected(code: -2022, message: "ReduceOnly Order is rejected.") }
                 qty = min(qty, abs(pos.amt))
             }
