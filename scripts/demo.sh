@@ -20,7 +20,8 @@ if [ "${GOBOT_DEMO_RELEASE:-0}" = 1 ]; then
     swift build -c release --product gobot
     bin=.build/release/gobot
 else
-    swift build --product gobot
+    # No index store (it serves IDEs only): scripts/test.sh builds the same way and reuses this build.
+    swift build --product gobot --disable-index-store
     bin=.build/debug/gobot
 fi
 t2=$SECONDS

@@ -4,7 +4,8 @@
 # root, and the deploy/ manifests and Dockerfile offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build --build-tests
+# Without the index store (IDEs only), as scripts/demo.sh builds: the demo's build is reused.
+swift build --build-tests --disable-index-store
 swift test --skip-build --disable-xctest
 scripts/test-install.sh
 scripts/test-deploy.sh
