@@ -23,7 +23,7 @@ public struct RowDecodingError: Error, Sendable, Equatable, CustomStringConverti
 
 extension Row {
     /// A decimal stored as text (exchange-style), or a typed error naming the column.
-    func decimal(_ column: String, table: String) throws -> Decimal {
+    public func decimal(_ column: String, table: String) throws -> Decimal {
         let text: String? = self[column]
         guard let text, let d = Decimal(exchangeString: text) else {
             throw RowDecodingError(table: table, column: column, value: text ?? "")
@@ -32,13 +32,13 @@ extension Row {
     }
 
     /// Nil when the column is NULL; a typed error when it holds text that is not a decimal.
-    func optionalDecimal(_ column: String, table: String) throws -> Decimal? {
+    public func optionalDecimal(_ column: String, table: String) throws -> Decimal? {
         guard let text: String = self[column] else { return nil }
         guard let d = Decimal(exchangeString: text) else { throw RowDecodingError(table: table, column: column, value: text) }
         return d
     }
 
-    func enumValue<E: RawRepresentable>(_ column: String, table: String) throws -> E where E.RawValue == String {
+    public func enumValue<E: RawRepresentable>(_ column: String, table: String) throws -> E where E.RawValue == String {
         let text: String? = self[column]
         guard let text, let e = E(rawValue: text) else { throw RowDecodingError(table: table, column: column, value: text ?? "") }
         return e

@@ -43,7 +43,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
 
     func account(_ db: Database) throws -> Account {
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_account WHERE id = 1")) {
-            return Account(balance: Decimal(exchangeString: row["balance"]) ?? 0, processedUntilMs: row["processed_until_ms"], nextId: row["next_id"])
+            return Account(balance: try row.decimal("balance", table: "paper_account"), processedUntilMs: row["processed_until_ms"], nextId: row["next_id"])
         }
         let a = Account(balance: initialBalance, processedUntilMs: nowMs() / 60_000 * 60_000, nextId: 1)
         try db.cachedStatement(sql: "INSERT INTO paper_account (id, balance, processed_until_ms, next_id) VALUES (1, ?, ?, ?)").execute(arguments: [a.balance.plainString, a.processedUntilMs, a.nextId])
@@ -60,7 +60,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_positions WHERE symbol = ?"), arguments: [symbol]) else {
             return Pos(amt: 0, entry: 0)
         }
-        return Pos(amt: Decimal(exchangeString: row["amt"]) ?? 0, entry: Decimal(exchangeString: row["entry_price"]) ?? 0)
+        return Pos(amt: try row.decimal("amt", table: "paper_positions"), entry: try row.decimal("entry_price", table: "paper_positions"))
     }
 
     /// Applies a fill to the position and the wallet; returns realized P&L and commission.
@@ -150,8 +150,8 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         let algos = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id"),
                                      arguments: [symbol])
         for a in algos {
-            let side = OrderSide(rawValue: a["side"]) ?? .sell
-            let trig = Decimal(exchangeString: a["trigger_price"]) ?? 0
+            let side: OrderSide = try a.enumValue("side", table: "paper_algo")
+            let trig = try a.decimal("trigger_price", table: "paper_algo")
             let isStop = (a["order_type"] as String) == "STOP_MARKET"
             guard let reached = FillRules.protectiveFill(isStop: isStop, side: side, trigger: trig, last: c, mark: mark, placedAtMs: a["time_ms"]) else {
                 continue
@@ -211,14 +211,14 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
 
     public func positions() async throws -> [ExchangePosition] {
         try await settle()
-        let rows: [(String, String, String)] = try db.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_positions WHERE amt != '0'")).map { ($0["symbol"], $0["amt"], $0["entry_price"]) }
+        let rows: [(String, Decimal, Decimal)] = try db.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_positions WHERE amt != '0'")).map {
+                ($0["symbol"], try $0.decimal("amt", table: "paper_positions"), try $0.decimal("entry_price", table: "paper_positions"))
+            }
         }
         var out: [ExchangePosition] = []
-        for (symbol, amtText, entryText) in rows {
-            let amt = Decimal(exchangeString: amtText) ?? 0
+        for (symbol, amt, entry) in rows {
             guard amt != 0 else { continue }
-            let entry = Decimal(exchangeString: entryText) ?? 0
             let mark = Self.decimal(try await market.price(symbol: symbol, atMs: nowMs()))
             out.append(ExchangePosition(symbol: symbol, positionAmt: amt, entryPrice: entry, markPrice: mark, unrealizedProfit: (mark - entry) * amt))
         }
@@ -266,11 +266,12 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
     }
 
-    static func order(_ r: Row) -> ExchangeOrder {
-        ExchangeOrder(symbol: r["symbol"], orderId: String(r["order_id"] as Int64), clientOrderId: r["client_order_id"],
-                      side: OrderSide(rawValue: r["side"]) ?? .buy, type: r["type"], status: r["status"],
-                      origQty: Decimal(exchangeString: r["qty"]) ?? 0, executedQty: Decimal(exchangeString: r["executed_qty"]) ?? 0,
-                      avgPrice: Decimal(exchangeString: r["avg_price"]) ?? 0, reduceOnly: r["reduce_only"], updateTimeMs: r["time_ms"])
+    static func order(_ r: Row) throws -> ExchangeOrder {
+        let t = "paper_orders"
+        return ExchangeOrder(symbol: r["symbol"], orderId: String(r["order_id"] as Int64), clientOrderId: r["client_order_id"],
+                             side: try r.enumValue("side", table: t), type: r["type"], status: r["status"],
+                             origQty: try r.decimal("qty", table: t), executedQty: try r.decimal("executed_qty", table: t),
+                             avgPrice: try r.decimal("avg_price", table: t), reduceOnly: r["reduce_only"], updateTimeMs: r["time_ms"])
     }
 
     public func queryOrder(symbol: String, clientOrderId: String) async throws -> ExchangeOrder? {
@@ -318,10 +319,10 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
     }
 
-    static func algo(_ r: Row) -> AlgoOrder {
+    static func algo(_ r: Row) throws -> AlgoOrder {
         AlgoOrder(algoId: String(r["algo_id"] as Int64), clientAlgoId: r["client_algo_id"], symbol: r["symbol"],
-                  side: OrderSide(rawValue: r["side"]) ?? .sell, orderType: r["order_type"], algoStatus: r["status"],
-                  triggerPrice: Decimal(exchangeString: r["trigger_price"]) ?? 0, closePosition: true,
+                  side: try r.enumValue("side", table: "paper_algo"), orderType: r["order_type"], algoStatus: r["status"],
+                  triggerPrice: try r.decimal("trigger_price", table: "paper_algo"), closePosition: true,
                   actualOrderId: r["actual_order_id"], updateTimeMs: r["time_ms"])
     }
 
@@ -353,9 +354,9 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         return try db.read { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_trades WHERE symbol = ? AND time_ms BETWEEN ? AND ? ORDER BY id"),
                              arguments: [symbol, startMs, endMs]).map {
-                UserTrade(id: String($0["id"] as Int64), symbol: $0["symbol"], orderId: $0["order_id"], side: OrderSide(rawValue: $0["side"]) ?? .buy,
-                          price: Decimal(exchangeString: $0["price"]) ?? 0, qty: Decimal(exchangeString: $0["qty"]) ?? 0,
-                          realizedPnl: Decimal(exchangeString: $0["realized_pnl"]) ?? 0, commission: Decimal(exchangeString: $0["commission"]) ?? 0,
+                UserTrade(id: String($0["id"] as Int64), symbol: $0["symbol"], orderId: $0["order_id"], side: try $0.enumValue("side", table: "paper_trades"),
+                          price: try $0.decimal("price", table: "paper_trades"), qty: try $0.decimal("qty", table: "paper_trades"),
+                          realizedPnl: try $0.decimal("realized_pnl", table: "paper_trades"), commission: try $0.decimal("commission", table: "paper_trades"),
                           commissionAsset: "USDT", timeMs: $0["time_ms"])
             }
         }
@@ -367,7 +368,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY time_ms, id LIMIT ? OFFSET ?"),
                              arguments: [startMs, endMs, IncomeRecord.pageSize, max(0, page - 1) * IncomeRecord.pageSize]).map {
                 IncomeRecord(tranId: "paper-\($0["id"] as Int64)", symbol: $0["symbol"], incomeType: $0["type"],
-                             income: Decimal(exchangeString: $0["income"]) ?? 0, asset: "USDT", timeMs: $0["time_ms"])
+                             income: try $0.decimal("income", table: "paper_income"), asset: "USDT", timeMs: $0["time_ms"])
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GobotCore
 import GobotStore
+import GRDB
 import Testing
 @testable import GobotSteps
 
@@ -22,6 +23,18 @@ import Testing
         #expect(try await Steps.reconcile(h.ctx).message == "reconcile: booked 1 ledger entries")
         #expect(try await Steps.reconcile(h.ctx).message == "reconcile: in agreement with the exchange")
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.005001")!)
+    }
+
+    /// The paper exchange's own rows fail loudly too: a position size that does not read is an
+    /// error naming the column, never a flat position (which would put no stop behind a real one).
+    @Test func aPaperExchangeRowThatDoesNotReadFailsLoudly() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        try h.db.write { db in try db.execute(sql: "UPDATE paper_positions SET amt = 'five'") }
+        await #expect(throws: RowDecodingError(table: "paper_positions", column: "amt", value: "five")) { _ = try await h.exchange.positions() }
+        try h.db.write { db in try db.execute(sql: "UPDATE paper_algo SET side = 'SIDEWAYS'") }
+        await #expect(throws: RowDecodingError(table: "paper_algo", column: "side", value: "SIDEWAYS")) { _ = try await h.exchange.openAlgoOrders(symbol: nil) }
     }
 
     @Test func killedAfterIntentLeavesNoOrderAndReconcileClosesTheIntent() async throws {
