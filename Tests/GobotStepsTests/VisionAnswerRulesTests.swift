@@ -18,7 +18,7 @@ import Testing
     }
 
     static func charts(_ symbol: String = "XRPUSDT") -> (ChartSet, [[UInt8]]) {
-        let candles = (0..<60).map { Candle(openTimeMs: Int64($0) * 60_000, open: 100 + Double($0), high: 102 + Double($0), low: 99 + Double($0), close: 101 + Double($0), volume: 5) }
+        let candles = VisionAnalystTests.risingCandles()
         return (ChartSet(symbol: symbol, m1: candles, m5: candles, m15: candles), ["1m", "5m", "15m"].map { CandleChart.render(candles, symbol: symbol, interval: $0) })
     }
 
