@@ -28,6 +28,8 @@ let package = Package(
             dependencies: [
                 "GobotCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API under GRDB, for the candle reads of every analysis (raw column reads).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 "Digest",
             ]
         ),

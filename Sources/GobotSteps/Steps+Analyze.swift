@@ -17,10 +17,8 @@ extension Steps {
                 lines.append("\(c.symbol) skipped (\(why))")
                 continue
             }
-            let set = ChartSet(symbol: c.symbol,
-                               m1: try ctx.db.candles(symbol: c.symbol, interval: .m1, closedByMs: now, limit: 120),
-                               m5: try ctx.db.candles(symbol: c.symbol, interval: .m5, closedByMs: now, limit: 120),
-                               m15: try ctx.db.candles(symbol: c.symbol, interval: .m15, closedByMs: now, limit: 120))
+            let frames = try ctx.db.candles(symbol: c.symbol, intervals: [.m1, .m5, .m15], closedByMs: now, limit: 120)
+            let set = ChartSet(symbol: c.symbol, m1: frames[0], m5: frames[1], m15: frames[2])
             let pngs = ctx.analyst.needsCharts || ctx.saveCharts ? try ChartOutput.render(set, ctx: ctx) : []
             let signal: Signal
             do {

@@ -19,8 +19,9 @@ extension Steps {
         // 1. Every order whose outcome we do not know is looked up by its client id, never resent.
         // An entry or close answered NEW / PARTIALLY_FILLED is not final either: market orders
         // finish within moments, so its row is looked up until it is (filled, expired, cancelled).
-        let unsettledMarketOrders = try ctx.db.orders(statuses: ["open"]).filter { $0.purpose == "entry" || $0.purpose == "close" }
-        for o in try ctx.db.orders(statuses: ["intent", "unknown"]) + unsettledMarketOrders {
+        let pending = try ctx.db.orders(statuses: ["intent", "unknown", "open"])
+        let unsettledMarketOrders = pending.filter { $0.status == "open" && ($0.purpose == "entry" || $0.purpose == "close") }
+        for o in pending.filter({ $0.status != "open" }) + unsettledMarketOrders {
             do { notes.append(try await resolve(ctx, ex: ex, order: o)) } catch { failed("\(o.symbol) \(o.purpose) order \(o.clientOrderId)", error) }
         }
 
@@ -64,8 +65,11 @@ extension Steps {
         // 3. Orphans: gobot's protective orders whose position is gone are cancelled (only with
         // the account-wide listing; its failure is already reported). Positions are read again:
         // step 2 may have taken minutes, and a stop must never be cancelled under a live position.
-        // Conditional orders gobot did not place are the owner's and are left alone.
-        if openAlgos != nil { do {
+        // Conditional orders gobot did not place are the owner's and are left alone. With no
+        // conditional order at all in the first listing there is no orphan to look for: this run
+        // places orders only for positions the exchange holds, and the account lock keeps every
+        // other gobot step that places them out.
+        if let openAlgos, !openAlgos.isEmpty { do {
             let stillOpen = Set(try ctx.db.livePositions().map(\.symbol))
             let held = Set(try await ex.positions().filter { $0.positionAmt != 0 }.map(\.symbol))
             for a in try await ex.openAlgoOrders(symbol: nil)
@@ -382,12 +386,12 @@ extension Steps {
     /// on the exchange's clock; the cursor advances past empty windows.
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
         let key = "income_cursor_ms"
-        let now = ctx.exchangeNowMs
+        let offset = ctx.exchangeOffsetMs, margin = StepContext.windowMarginMs
+        let now = ctx.nowMs + offset  // exchangeNowMs, with the offset read once
         let saved = Int64(try ctx.db.value(forKey: key) ?? "")
         var start = saved ?? (TradingCalendar.startOfDay(now) - 7 * TradingCalendar.dayMs)
         var booked = 0, fundingNotes: [String] = []
         var waiting: (timeMs: Int64, error: any Error)?
-        let offset = ctx.exchangeOffsetMs, margin = StepContext.windowMarginMs
         // Read only when a record is booked: most runs have nothing new, and the whole position
         // history was the largest read of a reconcile.
         var ownersRead: [PositionRow]?

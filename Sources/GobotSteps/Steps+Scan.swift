@@ -34,17 +34,20 @@ extension Steps {
         var queued: [String] = []
         var stored = 0
         for symbol in picked {
+            let lasts = try ctx.db.lastCandleOpenMs(symbol: symbol, intervals: Interval.allCases)
+            var frames: [(interval: Interval, candles: [Candle])] = []
             for interval in Interval.allCases {
-                let last = try ctx.db.lastCandleOpenMs(symbol: symbol, interval: interval)
                 // Only what the analyst needs: after a long skip (open position, outage) the gap is
                 // not backfilled, so the newest candles are always the ones fetched.
-                let start = max(last.map { $0 + interval.ms } ?? .min, now - 150 * interval.ms)
+                let start = max(lasts[interval].map { $0 + interval.ms } ?? .min, now - 150 * interval.ms)
                 guard start + interval.ms <= now else { continue }
                 let candles = try await ex.klines(symbol: symbol, interval: interval, startMs: start, limit: 500)
                     .filter { $0.closeTimeMs(interval) < now }  // the still-open candle is never stored
-                try ctx.db.storeCandles(symbol: symbol, interval: interval, candles)
+                frames.append((interval, candles))
                 stored += candles.count
             }
+            // Fetched first, then one transaction: no write is held open across a request.
+            try ctx.db.storeCandles(symbol: symbol, frames: frames)
             let m15 = try ctx.db.candles(symbol: symbol, interval: .m15, closedByMs: now, limit: 60)
             guard let lastClose = m15.last?.close, m15.count >= 30 else { continue }
             // Cheap feature: trend strength over volatility; the analyst decides the direction.

@@ -73,20 +73,18 @@ extension Steps {
         // times, positions with local ones (shifted by the offset to compare).
         let offset = ctx.exchangeOffsetMs
         let day = TradingCalendar.startOfDay(now + offset), week = TradingCalendar.startOfWeek(now + offset)
-        let today = try ctx.db.entriesSince(day - offset)
-        let live = try ctx.db.livePositions()
-        let allTime = try ctx.db.ledgerTotals(fromMs: 0)
+        let inputs = try ctx.db.riskInputs(symbol: symbol, entriesFromMs: day - offset, dayFromMs: day, weekFromMs: week)
         return RiskState(nowMs: now,
-                         equityUSD: ctx.config.trading.initialCapitalUSD + allTime.net,
-                         tradesToday: today.count,
-                         pnlTodayUSD: try ctx.db.ledgerTotals(fromMs: day).net,
-                         pnlWeekUSD: try ctx.db.ledgerTotals(fromMs: week).net,
-                         exposureTodayUSD: today.notional,
-                         openPositions: live.count,
-                         symbolHasPosition: live.contains { $0.symbol == symbol },
-                         lastEntryOnSymbolMs: try ctx.db.lastEntryMs(symbol: symbol),
-                         openBreakers: try ctx.db.allBreakers().filter { $0.isOpen(atMs: now) }.map(\.name),
-                         halted: try ctx.db.haltState().halted)
+                         equityUSD: ctx.config.trading.initialCapitalUSD + inputs.allTime.net,
+                         tradesToday: inputs.entriesToday.count,
+                         pnlTodayUSD: inputs.today.net,
+                         pnlWeekUSD: inputs.week.net,
+                         exposureTodayUSD: inputs.entriesToday.notional,
+                         openPositions: inputs.live.count,
+                         symbolHasPosition: inputs.live.contains { $0.symbol == symbol },
+                         lastEntryOnSymbolMs: inputs.lastEntryOnSymbolMs,
+                         openBreakers: inputs.breakers.filter { $0.isOpen(atMs: now) }.map(\.name),
+                         halted: inputs.halt.halted)
     }
 
     /// What one entry came to; `unresolved` when an order's outcome is still unknown.

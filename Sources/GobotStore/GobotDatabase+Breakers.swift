@@ -23,10 +23,12 @@ extension GobotDatabase {
     }
 
     public func allBreakers() throws -> [BreakerState] {
-        try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM breakers ORDER BY name")).map {
-                BreakerState(name: $0["name"], failures: $0["failures"], openUntilMs: $0["open_until_ms"], reason: $0["reason"])
-            }
+        try read { db in try Self.allBreakers(db) }
+    }
+
+    static func allBreakers(_ db: Database) throws -> [BreakerState] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM breakers ORDER BY name")).map {
+            BreakerState(name: $0["name"], failures: $0["failures"], openUntilMs: $0["open_until_ms"], reason: $0["reason"])
         }
     }
 

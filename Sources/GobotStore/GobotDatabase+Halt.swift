@@ -13,10 +13,12 @@ public struct HaltState: Sendable, Equatable {
 
 extension GobotDatabase {
     public func haltState() throws -> HaltState {
-        try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM halt_state WHERE id = 1")) else { return .running }
-            return HaltState(halted: row["halted"], reason: row["reason"], actor: row["actor"], sinceMs: row["since_ms"])
-        }
+        try read { db in try Self.haltState(db) }
+    }
+
+    static func haltState(_ db: Database) throws -> HaltState {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM halt_state WHERE id = 1")) else { return .running }
+        return HaltState(halted: row["halted"], reason: row["reason"], actor: row["actor"], sinceMs: row["since_ms"])
     }
 
     /// Sets the halt flag and writes the audit entry in one transaction.

@@ -1,10 +1,16 @@
 import GobotCore
 import GRDB
+import GRDBSQLite
 
 extension GobotDatabase {
     /// Upserts candles; a candle seen while still open is overwritten once it closes.
     public func storeCandles(symbol: String, interval: Interval, _ candles: [Candle]) throws {
-        guard !candles.isEmpty else { return }
+        try storeCandles(symbol: symbol, frames: [(interval, candles)])
+    }
+
+    /// Upserts the candles of several intervals in one transaction.
+    public func storeCandles(symbol: String, frames: [(interval: Interval, candles: [Candle])]) throws {
+        guard frames.contains(where: { !$0.candles.isEmpty }) else { return }
         try write { db in
             let stmt = try db.cachedStatement(sql: """
                 INSERT INTO candles (symbol, interval, open_time_ms, open, high, low, close, volume, close_time_ms)
@@ -12,30 +18,70 @@ extension GobotDatabase {
                 ON CONFLICT(symbol, interval, open_time_ms) DO UPDATE SET open = excluded.open, high = excluded.high,
                     low = excluded.low, close = excluded.close, volume = excluded.volume
                 """)
-            for c in candles {
-                try stmt.execute(arguments: [symbol, interval.rawValue, c.openTimeMs, c.open, c.high, c.low, c.close, c.volume,
-                                             c.closeTimeMs(interval)])
+            for (interval, candles) in frames {
+                for c in candles {
+                    try stmt.execute(arguments: [symbol, interval.rawValue, c.openTimeMs, c.open, c.high, c.low, c.close, c.volume,
+                                                 c.closeTimeMs(interval)])
+                }
             }
         }
     }
 
     /// The latest `limit` candles that closed at or before `closedByMs`, oldest first.
     public func candles(symbol: String, interval: Interval, closedByMs: Int64, limit: Int) throws -> [Candle] {
-        try read { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT open_time_ms, open, high, low, close, volume FROM candles
-                WHERE symbol = ? AND interval = ? AND close_time_ms <= ?
-                ORDER BY open_time_ms DESC LIMIT ?
-                """), arguments: [symbol, interval.rawValue, closedByMs, limit])
-            return rows.reversed().map { Candle(openTimeMs: $0[0], open: $0[1], high: $0[2], low: $0[3], close: $0[4], volume: $0[5]) }
+        try read { db in try Self.candles(db, symbol: symbol, interval: interval, closedByMs: closedByMs, limit: limit) }
+    }
+
+    /// The latest candles of each interval in one read (the analyst's three frames).
+    public func candles(symbol: String, intervals: [Interval], closedByMs: Int64, limit: Int) throws -> [[Candle]] {
+        try read { db in try intervals.map { try Self.candles(db, symbol: symbol, interval: $0, closedByMs: closedByMs, limit: limit) } }
+    }
+
+    static func candles(_ db: Database, symbol: String, interval: Interval, closedByMs: Int64, limit: Int) throws -> [Candle] {
+        // Every analysis reads 360 candles: they are stepped and read through SQLite's C API
+        // (GRDB binds the arguments), which costs a fraction of a decoded row per value. The
+        // columns are NOT NULL numbers (schema v2-market).
+        let stmt = try db.cachedStatement(sql: """
+            SELECT open_time_ms, open, high, low, close, volume FROM candles
+            WHERE symbol = ? AND interval = ? AND close_time_ms <= ?
+            ORDER BY open_time_ms DESC LIMIT ?
+            """)
+        try stmt.setArguments([symbol, interval.rawValue, closedByMs, limit])
+        let h = stmt.sqliteStatement
+        defer { sqlite3_reset(h) }
+        var out: [Candle] = []
+        out.reserveCapacity(limit)
+        while true {
+            let code = sqlite3_step(h)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))), sql: stmt.sql)
+            }
+            out.append(Candle(openTimeMs: sqlite3_column_int64(h, 0), open: sqlite3_column_double(h, 1), high: sqlite3_column_double(h, 2),
+                              low: sqlite3_column_double(h, 3), close: sqlite3_column_double(h, 4), volume: sqlite3_column_double(h, 5)))
         }
+        out.reverse()
+        return out
     }
 
     public func lastCandleOpenMs(symbol: String, interval: Interval) throws -> Int64? {
+        try read { db in try Self.lastCandleOpenMs(db, symbol: symbol, interval: interval) }
+    }
+
+    /// The newest stored open time of each interval that has candles, in one read.
+    public func lastCandleOpenMs(symbol: String, intervals: [Interval]) throws -> [Interval: Int64] {
         try read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?"),
-                               arguments: [symbol, interval.rawValue])
+            // One MAX per interval: each is a single seek on the primary key, where a GROUP BY
+            // would read every stored candle of the symbol.
+            var out: [Interval: Int64] = [:]
+            for interval in intervals { out[interval] = try Self.lastCandleOpenMs(db, symbol: symbol, interval: interval) }
+            return out
         }
+    }
+
+    static func lastCandleOpenMs(_ db: Database, symbol: String, interval: Interval) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?"),
+                           arguments: [symbol, interval.rawValue])
     }
 
     /// Keeps the candle table bounded: cron runs forever.

@@ -38,6 +38,21 @@ extension Row {
         return d
     }
 
+    /// ``decimal(_:table:)`` by column index, for hot reads that select their columns by name.
+    func decimal(at index: Int, column: String, table: String) throws -> Decimal {
+        let text: String? = self[index]
+        guard let text, let d = Decimal(exchangeString: text) else {
+            throw RowDecodingError(table: table, column: column, value: text ?? "")
+        }
+        return d
+    }
+
+    func optionalDecimal(at index: Int, column: String, table: String) throws -> Decimal? {
+        guard let text: String = self[index] else { return nil }
+        guard let d = Decimal(exchangeString: text) else { throw RowDecodingError(table: table, column: column, value: text) }
+        return d
+    }
+
     public func enumValue<E: RawRepresentable>(_ column: String, table: String) throws -> E where E.RawValue == String {
         let text: String? = self[column]
         guard let text, let e = E(rawValue: text) else { throw RowDecodingError(table: table, column: column, value: text ?? "") }

@@ -18,6 +18,13 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     let slippageBps: Decimal
     let nowMs: @Sendable () -> Int64
     let initialBalance: Decimal
+    /// A lower bound of `paper_account.processed_until_ms`, which only grows: a step asks for
+    /// positions, orders and income in turn, and all but the first find the minute settled.
+    private var knownSettledMs: Int64 = .min
+    private let lock = NSLock()
+
+    func noteSettled(_ ms: Int64) { lock.withLock { knownSettledMs = max(knownSettledMs, ms) } }
+    func isKnownSettled(_ ms: Int64) -> Bool { lock.withLock { ms <= knownSettledMs } }
 
     public convenience init(db: GobotDatabase, market: any MarketData, rules: [String: SymbolRules], feeRate: Decimal,
                             slippageBps: Decimal = FillRules.defaultSlippageBps, initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
@@ -99,17 +106,24 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     /// Replays every closed minute since the last call: protective triggers and funding.
     func settle() async throws {
         let now = nowMs()
+        let until = now / 60_000 * 60_000
+        if isKnownSettled(until) { return }
         // Most calls come within the same minute as the last one (a step asks for positions,
         // orders and income in turn): nothing to replay, no write transaction.
         let settled = try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT processed_until_ms FROM paper_account WHERE id = 1")) }
-        if let settled, now / 60_000 * 60_000 <= settled { return }
-        let state = try db.write { db in
-            (try self.account(db).processedUntilMs,
-             try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT symbol FROM paper_algo WHERE status = 'NEW' UNION SELECT symbol FROM paper_positions WHERE amt != '0'")))
+        if let settled, until <= settled { noteSettled(settled); return }
+        let state = try db.write { db -> (from: Int64, symbols: [String])? in
+            var account = try self.account(db)
+            guard until > account.processedUntilMs else { return nil }
+            let symbols = try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT symbol FROM paper_algo WHERE status = 'NEW' UNION SELECT symbol FROM paper_positions WHERE amt != '0'"))
+            guard symbols.isEmpty else { return (account.processedUntilMs, symbols) }
+            // No open order to trigger and no position to pay funding: only the time moves on,
+            // in this same transaction.
+            account.processedUntilMs = until
+            try self.save(db, account)
+            return nil
         }
-        let (from, symbols) = state
-        let until = now / 60_000 * 60_000
-        guard until > from else { return }
+        guard let (from, symbols) = state else { noteSettled(until); return }
         var candles: [String: [Candle]] = [:], marks: [String: [Int64: Candle]] = [:]
         for s in symbols {
             candles[s] = try await market.candles1m(symbol: s, fromMs: from, toMs: until)
@@ -144,6 +158,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             account.processedUntilMs = until
             try self.save(db, account)
         }
+        noteSettled(until)
     }
 
     func trigger(_ db: Database, account: inout Account, symbol: String, candle c: Candle, mark: Candle?, tickSize: Decimal) throws {

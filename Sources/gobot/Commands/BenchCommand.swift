@@ -15,9 +15,11 @@ extension Gobot {
         @Flag(help: "Charts only.") var chartsOnly = false
         @Flag(help: "Skip the charts (e.g. when timing the engine beside other engines).") var skipCharts = false
         @Flag(help: "Skip the (slow) step pipeline.") var engineOnly = false
+        @Flag(help: "Only the step pipeline (for profiling it).") var pipelineOnly = false
 
         func validate() throws {
             if chartsOnly && skipCharts { throw ValidationError("--charts-only and --skip-charts exclude each other.") }
+            if pipelineOnly && (engineOnly || chartsOnly) { throw ValidationError("--pipeline-only excludes --engine-only and --charts-only.") }
             guard (1...366).contains(days) else { throw ValidationError("--days must be between 1 and 366, got \(days).") }
             if let data, !FileManager.default.fileExists(atPath: "\(data)/klines") && !Self.isFile(data) {
                 throw ValidationError("--data \(data): neither a CSV file nor a folder with klines/ (expected klines/SYMBOL-1m.csv files).")
@@ -37,7 +39,7 @@ extension Gobot {
         }
 
         func run() async throws {
-            if !skipCharts { charts() }
+            if !skipCharts && !pipelineOnly { charts() }
             if chartsOnly { return }
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gobot-bench-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -50,6 +52,7 @@ extension Gobot {
             let year = "\(dir)/year", week = "\(dir)/week", ten = "\(dir)/ten"
             for d in [year, week, ten] { try FileManager.default.createDirectory(atPath: "\(d)/klines", withIntermediateDirectories: true) }
             let candles = Benchmarks.syntheticOnTicks(count: 365 * 1440, startMs: start)
+            if pipelineOnly { return try await syntheticPipeline(dir: dir, candles: candles) }
             let yearFile = "\(year)/klines/XRPUSDT-1m.csv"
             try Benchmarks.writeKlines(candles, path: yearFile)
             try Benchmarks.writeKlines(Array(candles.suffix(7 * 1440)), path: "\(week)/klines/XRPUSDT-1m.csv")
@@ -105,6 +108,11 @@ extension Gobot {
 
             // 5. The step pipeline.
             if engineOnly { return }
+            try await syntheticPipeline(dir: dir, candles: candles)
+        }
+
+        /// The first `days` days of the synthetic year through the step pipeline.
+        func syntheticPipeline(dir: String, candles: [Candle]) async throws {
             let pdir = "\(dir)/pipeline"
             try FileManager.default.createDirectory(atPath: "\(pdir)/klines", withIntermediateDirectories: true)
             try Benchmarks.writeKlines(Array(candles.prefix(days * 1440)), path: "\(pdir)/klines/XRPUSDT-1m.csv")
