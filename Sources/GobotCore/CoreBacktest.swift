@@ -40,6 +40,9 @@ public struct CoreBacktest {
         public var cycleTimesMs: [Int64] = []
         /// The last traded price per symbol at the end of the run, for marking open positions.
         public var lastPrices: [String: Double] = [:]
+        /// Calls of the real risk gate, and rejections proven without it (``CoreBacktest/gateShortcuts``).
+        public var gateCalls = 0
+        public var gateShortcutAnswers = 0
 
         public init(trades: [Trade], ledgerNet: Decimal, ledgerFees: Decimal, ledgerFunding: Decimal, equity: [Double], candles: Int, cycles: Int) {
             self.trades = trades
@@ -72,6 +75,9 @@ public struct CoreBacktest {
     let rules: [String: SymbolRules]
     /// 1m mark-price candles by symbol: stops and targets trigger on them where present.
     let marks: [String: [Candle]]
+    /// Gate rejections the engine can prove without `RiskGate.evaluate`'s Decimal work are counted
+    /// without calling it (see `GateShortcut`). Off only in the tests that show it changes nothing.
+    public var gateShortcuts = true
 
     public init(config: GobotConfig, series: [String: [Candle]], funding: [String: [Int64: Double]], rules: [String: SymbolRules],
                 markSeries: [String: [Candle]] = [:]) {
@@ -167,14 +173,10 @@ public struct CoreBacktest {
         var candidates: [(symbol: String, si: Int, score: Double, signal: Signal)] = []
         candidates.reserveCapacity(symbols.count)
         var cycles = 0
-        // reward:risk after tick rounding is never below take-profit/stop-loss (the stop moves toward
-        // the entry, the target away), and rounding it to 4 decimals cannot take it below a ratio
-        // that has at most 4 decimals: then the gate's reward:risk check surely passes.
-        let ratio = t.takeProfitPercent / t.stopLossPercent
-        let rewardRiskSure = ratio == ratio.rounded(scale: 4) && ratio >= r.minRewardRisk
-        let rewardRiskFloor = ratio.doubleValue, stopFraction = t.stopLossPercent.doubleValue / 100
-        let maxPositionValue = t.maxPositionUSD.doubleValue
         var rejections: [String: Int] = [:]
+        // Gate rejections proven without the gate's Decimal work (see GateShortcut).
+        var shortcut = GateShortcut(config: config, rules: symbols.map { rules[$0] })
+        var gateCalls = 0
 
         func fill(_ symbol: Int, _ side: OrderSide, _ qty: Decimal, _ price: Decimal, _ atMs: Int64) {
             let a = amt[symbol]
@@ -259,6 +261,15 @@ public struct CoreBacktest {
             return total
         }
 
+        // Today's and this week's realized P&L, summed again only when the ledger or the day changes.
+        var pnlCache = (entries: -1, dayStart: Int64(0), weekStart: Int64(0), today: Decimal(0), week: Decimal(0))
+        func pnl(day: Int64, week: Int64) -> (today: Decimal, week: Decimal) {
+            if pnlCache.entries != ledgerByTime.count || pnlCache.dayStart != day || pnlCache.weekStart != week {
+                pnlCache = (ledgerByTime.count, day, week, ledgerSum(from: day), ledgerSum(from: week))
+            }
+            return (pnlCache.today, pnlCache.week)
+        }
+
         while now <= rangeEnd {
             cycles += 1
 
@@ -309,7 +320,7 @@ public struct CoreBacktest {
             // analyze stores in score order; trade takes confidence, then that order. Only
             // signals the gate could accept need ordering.
             let actionable = candidates.contains { $0.signal.direction != .none && $0.signal.confidence >= t.minConfidence }
-            let ordered = !actionable ? [] : candidates.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
+            let ordered = !actionable ? [] : candidates.count == 1 ? candidates : candidates.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
                 .map(\.element).enumerated().sorted { $0.element.signal.confidence != $1.element.signal.confidence
                     ? $0.element.signal.confidence > $1.element.signal.confidence : $0.offset < $1.offset }.map(\.element)
 
@@ -319,52 +330,29 @@ public struct CoreBacktest {
                 // Integer checks the gate would also reject on, before any Decimal work.
                 if live.count >= r.maxOpenPositions || live.contains(where: { tradeSymbol[$0] == cand.si }) || lossBreakerUntil > now { continue }
                 if let last = lastOpened[cand.si], now - last < cooldownMs { continue }
-                // Even the capped size cannot reach the minimum: the gate would say below_min_notional.
-                // Only a clear miss is skipped here; near the boundary the Decimal gate decides.
                 // The gate sizes on the mark price, as the trade step does.
-                let priceD = markPrice(cand.si), step = rule.marketStepSize.doubleValue
-                let maxQty = (t.maxPositionUSD.doubleValue / priceD / step).rounded(.down) * step
-                if maxQty * priceD < rule.minNotional.doubleValue * 0.999 || maxQty < rule.marketMinQty.doubleValue * 0.999 {
-                    rejections["below_min_notional", default: 0] += 1
-                    continue
-                }
-                // A clearly negative Kelly edge, even at the best reward:risk tick rounding allows.
-                let p = KellySizer.winRate(closedTrades: closedCount, wins: winCount, prior: r.kellyPriorWinRate, priorTrades: r.kellyPriorTrades)
-                let tick = rule.tickSize.doubleValue
-                let rrMax = (t.takeProfitPercent.doubleValue / 100 * priceD + tick) / max(t.stopLossPercent.doubleValue / 100 * priceD - tick, 1e-12)
-                if p - (1 - p) / rrMax < -1e-9 {
-                    rejections["kelly", default: 0] += 1
-                    continue
-                }
+                let priceD = markPrice(cand.si)
                 let day = TradingCalendar.startOfDay(now), week = TradingCalendar.startOfWeek(now)
                 // Trades are appended in time order: today's are a suffix.
                 var firstToday = trades.count
                 while firstToday > 0 && trades[firstToday - 1].openedAtMs >= day { firstToday -= 1 }
                 let today = trades[firstToday...]
+                if gateShortcuts, shortcut != nil,
+                   let code = shortcut!.rejection(symbolIndex: cand.si, side: cand.signal.direction == .long ? .long : .short, price: priceD, rules: rule,
+                                                  closedTrades: closedCount, wins: winCount, equity: equityNow, tradesToday: today.count,
+                                                  pnlToday: { pnl(day: day, week: week).today }, pnlWeek: { pnl(day: day, week: week).week }) {
+                    rejections[code, default: 0] += 1
+                    continue
+                }
+                let sums = pnl(day: day, week: week)
                 let state = RiskState(nowMs: now, equityUSD: t.initialCapitalUSD + ledgerNet, tradesToday: today.count,
-                                      pnlTodayUSD: ledgerSum(from: day), pnlWeekUSD: ledgerSum(from: week),
+                                      pnlTodayUSD: sums.today, pnlWeekUSD: sums.week,
                                       exposureTodayUSD: today.reduce(Decimal(0)) { $0 + $1.entryPrice * $1.quantity },
                                       openPositions: live.count, symbolHasPosition: live.contains { trades[$0].symbol == cand.symbol },
                                       lastEntryOnSymbolMs: tradeSymbol.lastIndex(of: cand.si).map { trades[$0].openedAtMs },
                                       openBreakers: lossBreakerUntil > now ? ["losses"] : [], halted: false)
-                // The Kelly-sized entry clearly below the exchange minimum: the gate would reject it
-                // as below_min_notional after Decimal work that dominated the engine. Only when every
-                // check the gate makes before sizing surely passes (see `rewardRiskSure`), and the
-                // largest size the gate could compute, with margins for rounding, still misses.
-                if rewardRiskSure, rule.status == "TRADING", priceD * stopFraction > tick * 1.01, state.tradesToday < t.maxTradesPerDay,
-                   state.pnlTodayUSD > -t.dailyLossLimitUSD, state.pnlWeekUSD > -r.weeklyLossLimitUSD,
-                   p - (1 - p) / (rewardRiskFloor * (1 - 1e-12)) > 1e-9 {
-                    let stake = (p - (1 - p) / (rrMax + 0.001)) * r.kellyFraction
-                    let notional = min(equityNow * stake / stopFraction, maxPositionValue) * (1 + 1e-9)
-                    let qtyStep = max(rule.marketStepSize, rule.stepSize).doubleValue
-                    let steps = (notional / priceD / qtyStep * (1 + 1e-9)).rounded(.down)
-                    if steps <= 0 || steps * qtyStep * priceD * (1 + 1e-9) < rule.minNotional.doubleValue
-                        || steps * qtyStep < rule.marketMinQty.doubleValue - qtyStep / 2 {
-                        rejections["below_min_notional", default: 0] += 1
-                        continue
-                    }
-                }
                 let px = Self.decimal(priceD)
+                gateCalls += 1
                 let verdict = RiskGate.evaluate(symbol: cand.symbol, signal: cand.signal, price: px, rules: rule, state: state,
                                                 config: config, closedTrades: closedCount, wins: winCount)
                 guard case .success(let plan) = verdict else {
@@ -473,6 +461,8 @@ public struct CoreBacktest {
         var result = Result(trades: trades, ledgerNet: ledgerNet, ledgerFees: ledgerFees, ledgerFunding: ledgerFunding, equity: equity,
                             candles: symbols.reduce(0) { $0 + (m1[$1]?.count ?? 0) }, cycles: cycles)
         result.rejections = rejections
+        result.gateCalls = gateCalls
+        result.gateShortcutAnswers = shortcut?.answered ?? 0
         result.triggerSource = .from(withMark: marks.count, of: symbols.count)
         result.markedEquity = markedEquity
         result.cycleTimesMs = cycleTimes
