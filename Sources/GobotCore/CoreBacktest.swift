@@ -155,6 +155,10 @@ public struct CoreBacktest {
         var lossStreak = 0, closedCount = 0, winCount = 0
         var cursors1 = [Int](repeating: 0, count: symbols.count), cursors5 = cursors1, cursors15 = cursors1
         let m1s = symbols.map { m1[$0]! }, m5s = symbols.map { m5[$0]! }, m15s = symbols.map { m15[$0]! }
+        // The 5m and 15m closes alone, for the indicator blocks' vector loads (1m windows are read
+        // five candles apart: strided loads from the candles cost the same without a copy of the year).
+        let closes5 = m5s.map { $0.map(\.close) }, closes15 = m15s.map { $0.map(\.close) }
+        let symbolRules = symbols.map { rules[$0] }
         /// Open time of the last entry per symbol (cooldown), and the 15m figures at their last close count.
         var lastOpened = [Int64?](repeating: nil, count: symbols.count)
         var frame15 = [(closed: Int, score: Double, trend: Double)](repeating: (-1, 0, 0), count: symbols.count)
@@ -262,12 +266,14 @@ public struct CoreBacktest {
         }
 
         // Today's and this week's realized P&L, summed again only when the ledger or the day changes.
-        var pnlCache = (entries: -1, dayStart: Int64(0), weekStart: Int64(0), today: Decimal(0), week: Decimal(0))
-        func pnl(day: Int64, week: Int64) -> (today: Decimal, week: Decimal) {
+        let dailyLossFloor = -t.dailyLossLimitUSD, weeklyLossFloor = -r.weeklyLossLimitUSD
+        var pnlCache = (entries: -1, dayStart: Int64(0), weekStart: Int64(0), today: Decimal(0), week: Decimal(0), withinLimits: false)
+        func pnl(day: Int64, week: Int64) -> (today: Decimal, week: Decimal, withinLimits: Bool) {
             if pnlCache.entries != ledgerByTime.count || pnlCache.dayStart != day || pnlCache.weekStart != week {
-                pnlCache = (ledgerByTime.count, day, week, ledgerSum(from: day), ledgerSum(from: week))
+                let today = ledgerSum(from: day), thisWeek = ledgerSum(from: week)
+                pnlCache = (ledgerByTime.count, day, week, today, thisWeek, today > dailyLossFloor && thisWeek > weeklyLossFloor)
             }
-            return (pnlCache.today, pnlCache.week)
+            return (pnlCache.today, pnlCache.week, pnlCache.withinLimits)
         }
 
         while now <= rangeEnd {
@@ -277,8 +283,11 @@ public struct CoreBacktest {
             // this cycle (every slot taken, loss breaker open) the answers cannot matter: skip the analysis.
             let canEnter = live.count < r.maxOpenPositions && lossBreakerUntil <= now
             candidates.removeAll(keepingCapacity: true)
+            // Analyzed symbols; only actionable answers are kept in `candidates` (the rest can
+            // neither trade nor change the order of those that can: both sorts are stable).
+            var analyzed = 0
             for si in symbols.indices {
-                if candidates.count >= config.universe.maxSymbols { break }
+                if analyzed >= config.universe.maxSymbols { break }
                 let s = symbols[si]
                 if live.contains(where: { tradeSymbol[$0] == si }) { continue }
                 if let last = lastOpened[si], now - last < cooldownMs { continue }
@@ -290,22 +299,22 @@ public struct CoreBacktest {
                 // Everything computed from closed 15m bars changes only when one more closes.
                 if frame15[si].closed != n15 {
                     let w15 = c15[max(0, n15 - 60)..<n15]
-                    let (fast, slow) = score15[si].values(c15, end: n15) ?? Indicators.emaLastPair(w15, fast: 9, slow: 21)
+                    let (fast, slow) = score15[si].values(closes: closes15[si], end: n15) ?? Indicators.emaLastPair(w15, fast: 9, slow: 21)
                     let atr = Indicators.atrFraction(w15) ?? 0.01
-                    let trend = trend15[si].values(c15, end: n15).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) }
+                    let trend = trend15[si].values(closes: closes15[si], end: n15).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) }
                         ?? RulesAnalyst.trend(c15[max(0, n15 - 120)..<n15])
                     frame15[si] = (n15, abs(fast - slow) / slow / max(atr, 0.0001), trend)
                 }
                 let score = frame15[si].score
                 guard canEnter else {
-                    candidates.append((s, si, score, Signal(direction: .none, confidence: 0, rationale: "", model: RulesAnalyst.model)))
+                    analyzed += 1  // no answer can matter: not kept
                     continue
                 }
                 let signal: Signal
                 if n1 >= 60, n5 >= 120 {
                     // Full windows: the same decision from the cached lane figures (bit for bit the slices' values).
                     signal = RulesAnalyst.decide(trend15: frame15[si].trend,
-                                                 trend5: { trend5[si].values(c5, end: n5).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) } ?? 0 },
+                                                 trend5: { trend5[si].values(closes: closes5[si], end: n5).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) } ?? 0 },
                                                  last: c1[n1 - 1].close,
                                                  ema1: { m1Figures[si].values(c1, end: n1)?.0 ?? 0 }, rsi1: { m1Figures[si].values(c1, end: n1)?.1 ?? 50 },
                                                  atr5: { Indicators.atrFraction(c5[(n5 - 40)..<n5]) ?? 0 })
@@ -315,18 +324,19 @@ public struct CoreBacktest {
                     signal = RulesAnalyst.analyze(m1: c1[first1..<n1], m5: c5[max(0, n5 - 120)..<n5], m15: c15[max(0, n15 - 120)..<n15],
                                                   withRationale: false, trend15: frame15[si].trend)
                 }
-                candidates.append((s, si, score, signals?(s, now, signal) ?? signal))
+                analyzed += 1
+                let answer = signals?(s, now, signal) ?? signal
+                if answer.direction != .none && answer.confidence >= t.minConfidence { candidates.append((s, si, score, answer)) }
             }
             // analyze stores in score order; trade takes confidence, then that order. Only
             // signals the gate could accept need ordering.
-            let actionable = candidates.contains { $0.signal.direction != .none && $0.signal.confidence >= t.minConfidence }
-            let ordered = !actionable ? [] : candidates.count == 1 ? candidates : candidates.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
+            let ordered = candidates.count <= 1 ? candidates : candidates.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
                 .map(\.element).enumerated().sorted { $0.element.signal.confidence != $1.element.signal.confidence
                     ? $0.element.signal.confidence > $1.element.signal.confidence : $0.offset < $1.offset }.map(\.element)
 
             // trade
             for cand in ordered where cand.signal.direction != .none && cand.signal.confidence >= t.minConfidence {
-                guard let rule = rules[cand.symbol] else { continue }
+                guard let rule = symbolRules[cand.si] else { continue }
                 // Integer checks the gate would also reject on, before any Decimal work.
                 if live.count >= r.maxOpenPositions || live.contains(where: { tradeSymbol[$0] == cand.si }) || lossBreakerUntil > now { continue }
                 if let last = lastOpened[cand.si], now - last < cooldownMs { continue }
@@ -340,7 +350,7 @@ public struct CoreBacktest {
                 if gateShortcuts, shortcut != nil,
                    let code = shortcut!.rejection(symbolIndex: cand.si, side: cand.signal.direction == .long ? .long : .short, price: priceD, rules: rule,
                                                   closedTrades: closedCount, wins: winCount, equity: equityNow, tradesToday: today.count,
-                                                  pnlToday: { pnl(day: day, week: week).today }, pnlWeek: { pnl(day: day, week: week).week }) {
+                                                  pnlWithinLimits: { pnl(day: day, week: week).withinLimits }) {
                     rejections[code, default: 0] += 1
                     continue
                 }

@@ -31,7 +31,7 @@ struct GateShortcut {
     let kellyFraction: Double, stopFraction: Double, maxPosition: Double
     let prior: Double, priorTrades: Int
     let stopPercent: Decimal, targetPercent: Decimal, minRewardRisk: Decimal
-    let maxTradesPerDay: Int, dailyLossFloor: Decimal, weeklyLossFloor: Decimal
+    let maxTradesPerDay: Int
     /// Per symbol index: the tick's decimals (nil when the tick is not a power of ten) and the
     /// rules' figures as `Double`.
     let tickScale: [Int?]
@@ -68,8 +68,6 @@ struct GateShortcut {
         targetPercent = t.takeProfitPercent
         minRewardRisk = r.minRewardRisk
         maxTradesPerDay = t.maxTradesPerDay
-        dailyLossFloor = -t.dailyLossLimitUSD
-        weeklyLossFloor = -r.weeklyLossLimitUSD
         tickScale = rules.map { $0.flatMap { Decimal.powerOfTenScale($0.tickSize) } }
         qtyStep = rules.map { $0.map { max($0.marketStepSize, $0.stepSize).doubleValue } ?? 0 }
         minQty = rules.map { $0?.marketMinQty.doubleValue ?? 0 }
@@ -133,7 +131,8 @@ struct GateShortcut {
 
     /// A rejection code the gate would surely give, or nil (then call the gate).
     mutating func rejection(symbolIndex si: Int, side: PositionSide, price: Double, rules: SymbolRules, closedTrades: Int, wins: Int,
-                            equity: Double, tradesToday: Int, pnlToday: () -> Decimal, pnlWeek: () -> Decimal) -> String? {
+                            equity: Double, tradesToday: Int, pnlWithinLimits: () -> Bool) -> String? {
+        // `pnlWithinLimits`: today's P&L > -daily_loss_limit_usd and the week's > -weekly_loss_limit_usd, the gate's checks.
         guard rules.status == "TRADING", qtyStep[si] > 0, let k = tickScale[si], let rr4 = rewardRisk4(side: side, price: price, tickScale: k) else { return nil }
         let b: Double
         if let known = rewardRisk[rr4] {
@@ -148,7 +147,7 @@ struct GateShortcut {
             guard prices.rewardRisk >= minRewardRisk else { return nil }
             b = prices.rewardRisk.doubleValue
         }
-        guard tradesToday < maxTradesPerDay, pnlToday() > dailyLossFloor, pnlWeek() > weeklyLossFloor else { return nil }
+        guard tradesToday < maxTradesPerDay, pnlWithinLimits() else { return nil }
         let p = KellySizer.winRate(closedTrades: closedTrades, wins: wins, prior: prior, priorTrades: priorTrades)
         let fullKelly = KellySizer.fullKelly(winRate: p, rewardRisk: b)
         guard fullKelly > 0 else {
