@@ -75,6 +75,7 @@ extension Gobot {
                          engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds),
                          Self.met(Double(engine.value.candles) / engine.seconds >= 5e6), engine.value.trades.count,
                          "\(engine.value.ledgerNet.rounded(scale: 4))"))
+            print(Self.rejections(engine.value))
 
             // 1. The whole `gobot backtest` process.
             let exe = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0] : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
@@ -189,6 +190,7 @@ extension Gobot {
             print(String(format: "engine: %d symbols, %d candles in %.3f s = %@candles/s (target >= 5 M/s per symbol-year), %d trades, net %@ USD; peak RSS %.0f MB",
                          symbols.count, engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds),
                          engine.value.trades.count, "\(engine.value.ledgerNet.rounded(scale: 4))", Benchmarks.peakRSSMegabytes()))
+            print(Self.rejections(engine.value))
             if engineOnly { return }
             // The pipeline on the last `days` days (plus warm-up) of the folder.
             let end = parse.value.values.compactMap { $0.last?.openTimeMs }.min() ?? 0
