@@ -40,6 +40,9 @@ public struct CoreBacktest {
         public var cycleTimesMs: [Int64] = []
         /// The last traded price per symbol at the end of the run, for marking open positions.
         public var lastPrices: [String: Double] = [:]
+        /// Calls of the real risk gate, and rejections proven without it (``CoreBacktest/gateShortcuts``).
+        public var gateCalls = 0
+        public var gateShortcutAnswers = 0
 
         public init(trades: [Trade], ledgerNet: Decimal, ledgerFees: Decimal, ledgerFunding: Decimal, equity: [Double], candles: Int, cycles: Int) {
             self.trades = trades
@@ -72,6 +75,9 @@ public struct CoreBacktest {
     let rules: [String: SymbolRules]
     /// 1m mark-price candles by symbol: stops and targets trigger on them where present.
     let marks: [String: [Candle]]
+    /// Gate rejections the engine can prove without `RiskGate.evaluate`'s Decimal work are counted
+    /// without calling it (see `GateShortcut`). Off only in the tests that show it changes nothing.
+    public var gateShortcuts = true
 
     public init(config: GobotConfig, series: [String: [Candle]], funding: [String: [Int64: Double]], rules: [String: SymbolRules],
                 markSeries: [String: [Candle]] = [:]) {
@@ -149,6 +155,10 @@ public struct CoreBacktest {
         var lossStreak = 0, closedCount = 0, winCount = 0
         var cursors1 = [Int](repeating: 0, count: symbols.count), cursors5 = cursors1, cursors15 = cursors1
         let m1s = symbols.map { m1[$0]! }, m5s = symbols.map { m5[$0]! }, m15s = symbols.map { m15[$0]! }
+        // The 5m and 15m closes alone, for the indicator blocks' vector loads (1m windows are read
+        // five candles apart: strided loads from the candles cost the same without a copy of the year).
+        let closes5 = m5s.map { $0.map(\.close) }, closes15 = m15s.map { $0.map(\.close) }
+        let symbolRules = symbols.map { rules[$0] }
         /// Open time of the last entry per symbol (cooldown), and the 15m figures at their last close count.
         var lastOpened = [Int64?](repeating: nil, count: symbols.count)
         var frame15 = [(closed: Int, score: Double, trend: Double)](repeating: (-1, 0, 0), count: symbols.count)
@@ -167,14 +177,10 @@ public struct CoreBacktest {
         var candidates: [(symbol: String, si: Int, score: Double, signal: Signal)] = []
         candidates.reserveCapacity(symbols.count)
         var cycles = 0
-        // reward:risk after tick rounding is never below take-profit/stop-loss (the stop moves toward
-        // the entry, the target away), and rounding it to 4 decimals cannot take it below a ratio
-        // that has at most 4 decimals: then the gate's reward:risk check surely passes.
-        let ratio = t.takeProfitPercent / t.stopLossPercent
-        let rewardRiskSure = ratio == ratio.rounded(scale: 4) && ratio >= r.minRewardRisk
-        let rewardRiskFloor = ratio.doubleValue, stopFraction = t.stopLossPercent.doubleValue / 100
-        let maxPositionValue = t.maxPositionUSD.doubleValue
         var rejections: [String: Int] = [:]
+        // Gate rejections proven without the gate's Decimal work (see GateShortcut).
+        var shortcut = GateShortcut(config: config, rules: symbols.map { rules[$0] })
+        var gateCalls = 0
 
         func fill(_ symbol: Int, _ side: OrderSide, _ qty: Decimal, _ price: Decimal, _ atMs: Int64) {
             let a = amt[symbol]
@@ -259,6 +265,17 @@ public struct CoreBacktest {
             return total
         }
 
+        // Today's and this week's realized P&L, summed again only when the ledger or the day changes.
+        let dailyLossFloor = -t.dailyLossLimitUSD, weeklyLossFloor = -r.weeklyLossLimitUSD
+        var pnlCache = (entries: -1, dayStart: Int64(0), weekStart: Int64(0), today: Decimal(0), week: Decimal(0), withinLimits: false)
+        func pnl(day: Int64, week: Int64) -> (today: Decimal, week: Decimal, withinLimits: Bool) {
+            if pnlCache.entries != ledgerByTime.count || pnlCache.dayStart != day || pnlCache.weekStart != week {
+                let today = ledgerSum(from: day), thisWeek = ledgerSum(from: week)
+                pnlCache = (ledgerByTime.count, day, week, today, thisWeek, today > dailyLossFloor && thisWeek > weeklyLossFloor)
+            }
+            return (pnlCache.today, pnlCache.week, pnlCache.withinLimits)
+        }
+
         while now <= rangeEnd {
             cycles += 1
 
@@ -266,8 +283,11 @@ public struct CoreBacktest {
             // this cycle (every slot taken, loss breaker open) the answers cannot matter: skip the analysis.
             let canEnter = live.count < r.maxOpenPositions && lossBreakerUntil <= now
             candidates.removeAll(keepingCapacity: true)
+            // Analyzed symbols; only actionable answers are kept in `candidates` (the rest can
+            // neither trade nor change the order of those that can: both sorts are stable).
+            var analyzed = 0
             for si in symbols.indices {
-                if candidates.count >= config.universe.maxSymbols { break }
+                if analyzed >= config.universe.maxSymbols { break }
                 let s = symbols[si]
                 if live.contains(where: { tradeSymbol[$0] == si }) { continue }
                 if let last = lastOpened[si], now - last < cooldownMs { continue }
@@ -279,22 +299,22 @@ public struct CoreBacktest {
                 // Everything computed from closed 15m bars changes only when one more closes.
                 if frame15[si].closed != n15 {
                     let w15 = c15[max(0, n15 - 60)..<n15]
-                    let (fast, slow) = score15[si].values(c15, end: n15) ?? Indicators.emaLastPair(w15, fast: 9, slow: 21)
+                    let (fast, slow) = score15[si].values(closes: closes15[si], end: n15) ?? Indicators.emaLastPair(w15, fast: 9, slow: 21)
                     let atr = Indicators.atrFraction(w15) ?? 0.01
-                    let trend = trend15[si].values(c15, end: n15).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) }
+                    let trend = trend15[si].values(closes: closes15[si], end: n15).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) }
                         ?? RulesAnalyst.trend(c15[max(0, n15 - 120)..<n15])
                     frame15[si] = (n15, abs(fast - slow) / slow / max(atr, 0.0001), trend)
                 }
                 let score = frame15[si].score
                 guard canEnter else {
-                    candidates.append((s, si, score, Signal(direction: .none, confidence: 0, rationale: "", model: RulesAnalyst.model)))
+                    analyzed += 1  // no answer can matter: not kept
                     continue
                 }
                 let signal: Signal
                 if n1 >= 60, n5 >= 120 {
                     // Full windows: the same decision from the cached lane figures (bit for bit the slices' values).
                     signal = RulesAnalyst.decide(trend15: frame15[si].trend,
-                                                 trend5: { trend5[si].values(c5, end: n5).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) } ?? 0 },
+                                                 trend5: { trend5[si].values(closes: closes5[si], end: n5).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) } ?? 0 },
                                                  last: c1[n1 - 1].close,
                                                  ema1: { m1Figures[si].values(c1, end: n1)?.0 ?? 0 }, rsi1: { m1Figures[si].values(c1, end: n1)?.1 ?? 50 },
                                                  atr5: { Indicators.atrFraction(c5[(n5 - 40)..<n5]) ?? 0 })
@@ -304,67 +324,45 @@ public struct CoreBacktest {
                     signal = RulesAnalyst.analyze(m1: c1[first1..<n1], m5: c5[max(0, n5 - 120)..<n5], m15: c15[max(0, n15 - 120)..<n15],
                                                   withRationale: false, trend15: frame15[si].trend)
                 }
-                candidates.append((s, si, score, signals?(s, now, signal) ?? signal))
+                analyzed += 1
+                let answer = signals?(s, now, signal) ?? signal
+                if answer.direction != .none && answer.confidence >= t.minConfidence { candidates.append((s, si, score, answer)) }
             }
             // analyze stores in score order; trade takes confidence, then that order. Only
             // signals the gate could accept need ordering.
-            let actionable = candidates.contains { $0.signal.direction != .none && $0.signal.confidence >= t.minConfidence }
-            let ordered = !actionable ? [] : candidates.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
+            let ordered = candidates.count <= 1 ? candidates : candidates.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
                 .map(\.element).enumerated().sorted { $0.element.signal.confidence != $1.element.signal.confidence
                     ? $0.element.signal.confidence > $1.element.signal.confidence : $0.offset < $1.offset }.map(\.element)
 
             // trade
             for cand in ordered where cand.signal.direction != .none && cand.signal.confidence >= t.minConfidence {
-                guard let rule = rules[cand.symbol] else { continue }
+                guard let rule = symbolRules[cand.si] else { continue }
                 // Integer checks the gate would also reject on, before any Decimal work.
                 if live.count >= r.maxOpenPositions || live.contains(where: { tradeSymbol[$0] == cand.si }) || lossBreakerUntil > now { continue }
                 if let last = lastOpened[cand.si], now - last < cooldownMs { continue }
-                // Even the capped size cannot reach the minimum: the gate would say below_min_notional.
-                // Only a clear miss is skipped here; near the boundary the Decimal gate decides.
                 // The gate sizes on the mark price, as the trade step does.
-                let priceD = markPrice(cand.si), step = rule.marketStepSize.doubleValue
-                let maxQty = (t.maxPositionUSD.doubleValue / priceD / step).rounded(.down) * step
-                if maxQty * priceD < rule.minNotional.doubleValue * 0.999 || maxQty < rule.marketMinQty.doubleValue * 0.999 {
-                    rejections["below_min_notional", default: 0] += 1
-                    continue
-                }
-                // A clearly negative Kelly edge, even at the best reward:risk tick rounding allows.
-                let p = KellySizer.winRate(closedTrades: closedCount, wins: winCount, prior: r.kellyPriorWinRate, priorTrades: r.kellyPriorTrades)
-                let tick = rule.tickSize.doubleValue
-                let rrMax = (t.takeProfitPercent.doubleValue / 100 * priceD + tick) / max(t.stopLossPercent.doubleValue / 100 * priceD - tick, 1e-12)
-                if p - (1 - p) / rrMax < -1e-9 {
-                    rejections["kelly", default: 0] += 1
-                    continue
-                }
+                let priceD = markPrice(cand.si)
                 let day = TradingCalendar.startOfDay(now), week = TradingCalendar.startOfWeek(now)
                 // Trades are appended in time order: today's are a suffix.
                 var firstToday = trades.count
                 while firstToday > 0 && trades[firstToday - 1].openedAtMs >= day { firstToday -= 1 }
                 let today = trades[firstToday...]
+                if gateShortcuts, shortcut != nil,
+                   let code = shortcut!.rejection(symbolIndex: cand.si, side: cand.signal.direction == .long ? .long : .short, price: priceD, rules: rule,
+                                                  closedTrades: closedCount, wins: winCount, equity: equityNow, tradesToday: today.count,
+                                                  pnlWithinLimits: { pnl(day: day, week: week).withinLimits }) {
+                    rejections[code, default: 0] += 1
+                    continue
+                }
+                let sums = pnl(day: day, week: week)
                 let state = RiskState(nowMs: now, equityUSD: t.initialCapitalUSD + ledgerNet, tradesToday: today.count,
-                                      pnlTodayUSD: ledgerSum(from: day), pnlWeekUSD: ledgerSum(from: week),
+                                      pnlTodayUSD: sums.today, pnlWeekUSD: sums.week,
                                       exposureTodayUSD: today.reduce(Decimal(0)) { $0 + $1.entryPrice * $1.quantity },
                                       openPositions: live.count, symbolHasPosition: live.contains { trades[$0].symbol == cand.symbol },
                                       lastEntryOnSymbolMs: tradeSymbol.lastIndex(of: cand.si).map { trades[$0].openedAtMs },
                                       openBreakers: lossBreakerUntil > now ? ["losses"] : [], halted: false)
-                // The Kelly-sized entry clearly below the exchange minimum: the gate would reject it
-                // as below_min_notional after Decimal work that dominated the engine. Only when every
-                // check the gate makes before sizing surely passes (see `rewardRiskSure`), and the
-                // largest size the gate could compute, with margins for rounding, still misses.
-                if rewardRiskSure, rule.status == "TRADING", priceD * stopFraction > tick * 1.01, state.tradesToday < t.maxTradesPerDay,
-                   state.pnlTodayUSD > -t.dailyLossLimitUSD, state.pnlWeekUSD > -r.weeklyLossLimitUSD,
-                   p - (1 - p) / (rewardRiskFloor * (1 - 1e-12)) > 1e-9 {
-                    let stake = (p - (1 - p) / (rrMax + 0.001)) * r.kellyFraction
-                    let notional = min(equityNow * stake / stopFraction, maxPositionValue) * (1 + 1e-9)
-                    let qtyStep = max(rule.marketStepSize, rule.stepSize).doubleValue
-                    let steps = (notional / priceD / qtyStep * (1 + 1e-9)).rounded(.down)
-                    if steps <= 0 || steps * qtyStep * priceD * (1 + 1e-9) < rule.minNotional.doubleValue
-                        || steps * qtyStep < rule.marketMinQty.doubleValue - qtyStep / 2 {
-                        rejections["below_min_notional", default: 0] += 1
-                        continue
-                    }
-                }
                 let px = Self.decimal(priceD)
+                gateCalls += 1
                 let verdict = RiskGate.evaluate(symbol: cand.symbol, signal: cand.signal, price: px, rules: rule, state: state,
                                                 config: config, closedTrades: closedCount, wins: winCount)
                 guard case .success(let plan) = verdict else {
@@ -473,6 +471,8 @@ public struct CoreBacktest {
         var result = Result(trades: trades, ledgerNet: ledgerNet, ledgerFees: ledgerFees, ledgerFunding: ledgerFunding, equity: equity,
                             candles: symbols.reduce(0) { $0 + (m1[$1]?.count ?? 0) }, cycles: cycles)
         result.rejections = rejections
+        result.gateCalls = gateCalls
+        result.gateShortcutAnswers = shortcut?.answered ?? 0
         result.triggerSource = .from(withMark: marks.count, of: symbols.count)
         result.markedEquity = markedEquity
         result.cycleTimesMs = cycleTimes

@@ -13,12 +13,17 @@ public enum KellySizer {
         (Double(wins) + prior * Double(priorTrades)) / Double(closedTrades + priorTrades)
     }
 
+    /// The full Kelly fraction p - (1 - p) / b; the engine's gate shortcut uses the same function,
+    /// so its sign is bit for bit the gate's.
+    @inline(__always)
+    public static func fullKelly(winRate p: Double, rewardRisk b: Double) -> Double { p - (1 - p) / b }
+
     public static func size(equityUSD: Decimal, price: Decimal, stopPercent: Decimal, rewardRisk: Decimal, rules: SymbolRules,
                             config: GobotConfig, closedTrades: Int, wins: Int) -> Result<Size, RiskRejection> {
         let r = config.risk
         let p = winRate(closedTrades: closedTrades, wins: wins, prior: r.kellyPriorWinRate, priorTrades: r.kellyPriorTrades)
         let b = rewardRisk.doubleValue
-        let fullKelly = p - (1 - p) / b
+        let fullKelly = fullKelly(winRate: p, rewardRisk: b)
         guard fullKelly > 0 else { return .failure(.kellyNotPositive(winRate: p, rewardRisk: b)) }
         let stake = fullKelly * r.kellyFraction
         // The stake is the fraction of equity put at risk; the stop distance turns it into notional.

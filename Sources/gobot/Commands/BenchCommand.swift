@@ -78,6 +78,7 @@ extension Gobot {
                          engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds),
                          Self.met(Double(engine.value.candles) / engine.seconds >= 5e6), engine.value.trades.count,
                          "\(engine.value.ledgerNet.rounded(scale: 4))"))
+            print(Self.rejections(engine.value))
 
             // 1. The whole `gobot backtest` process.
             let exe = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0] : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
@@ -156,12 +157,21 @@ extension Gobot {
             var config = GobotConfig()
             config.universe.symbols = [symbol]
             let engine = Benchmarks.best(of: 3) { CoreBacktest(config: config, series: [symbol: parse.value], funding: [:], rules: rules).run() }
-            print(String(format: "engine: %d candles in %.3f s = %@candles/s (target >= 5 M/s), %d trades (%d won), net %@ USD (tick %@, step %@); peak RSS %.0f MB",
-                         engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds), engine.value.trades.count,
+            print(String(format: "engine: %d candles in %.3f s = %@candles/s (target >= 5 M/s: %@), %d trades (%d won), net %@ USD (tick %@, step %@); peak RSS %.0f MB",
+                         engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds),
+                         Self.met(Double(engine.value.candles) / engine.seconds >= 5e6), engine.value.trades.count,
                          engine.value.trades.filter { $0.net > 0 }.count,
                          "\(engine.value.ledgerNet.rounded(scale: 4))", rules[symbol]!.tickSize.plainString, rules[symbol]!.marketStepSize.plainString,
                          Benchmarks.peakRSSMegabytes()))
+            print(Self.rejections(engine.value))
             print(String(format: "total: parse + engine %.3f s", parse.seconds + engine.seconds))
+        }
+
+        /// The engine's gate rejections of actionable signals by reason, on one line.
+        static func rejections(_ r: CoreBacktest.Result) -> String {
+            let counts = r.rejections.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            return "engine rejections: " + (counts.isEmpty ? "none" : counts.joined(separator: ", "))
+                + " (\(r.gateCalls) risk-gate calls, \(r.gateShortcutAnswers) rejections proven without it)"
         }
 
         /// Parse, engine and pipeline figures on the user's own files.
@@ -188,6 +198,7 @@ extension Gobot {
             print(String(format: "engine: %d symbols, %d candles in %.3f s = %@candles/s (target >= 5 M/s per symbol-year), %d trades, net %@ USD; peak RSS %.0f MB",
                          symbols.count, engine.value.candles, engine.seconds, Self.rate(Double(engine.value.candles) / engine.seconds),
                          engine.value.trades.count, "\(engine.value.ledgerNet.rounded(scale: 4))", Benchmarks.peakRSSMegabytes()))
+            print(Self.rejections(engine.value))
             if engineOnly { return }
             // The pipeline on the last `days` days (plus warm-up) of the folder.
             let end = parse.value.values.compactMap { $0.last?.openTimeMs }.min() ?? 0
