@@ -20,8 +20,7 @@ if [ "${GOBOT_DEMO_RELEASE:-0}" = 1 ]; then
     swift build -c release --product gobot
     bin=.build/release/gobot
 else
-    # No index store (it serves IDEs only): scripts/test.sh builds the same way and reuses this build.
-    swift build --product gobot --disable-index-store
+    swift build --product gobot
     bin=.build/debug/gobot
 fi
 t2=$SECONDS

@@ -4,8 +4,7 @@
 # root, and the deploy/ manifests and Dockerfile offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Without the index store (IDEs only), as scripts/demo.sh builds: the demo's build is reused.
-swift build --build-tests --disable-index-store
+swift build --build-tests
 swift test --skip-build --disable-xctest
 scripts/test-install.sh
 scripts/test-deploy.sh
