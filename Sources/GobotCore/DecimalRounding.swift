@@ -63,11 +63,34 @@ extension Decimal {
     /// shape, `-?[0-9]+(.[0-9]+)?` with at most 19 significant digits, is read straight from the
     /// bytes into the Decimal Foundation's parser makes (no trailing zero in the mantissa; a test
     /// compares sign, exponent, significand and printing), four times as fast; anything else goes
-    /// to that parser.
+    /// to that parser, but only when the whole string is a number: Foundation reads the longest
+    /// number at the start, so "12.5.3" or "5abc" would become 12.5 or 5 instead of an error.
     public init?(exchangeString: String) {
         if let d = Self.plainDecimal(exchangeString.utf8) { self = d; return }
-        guard let d = Decimal(string: exchangeString, locale: Self.posix) else { return nil }
+        guard Self.isNumber(exchangeString.utf8), let d = Decimal(string: exchangeString, locale: Self.posix) else { return nil }
         self = d
+    }
+
+    /// `[+-]?` digits with at most one `.` (a digit on at least one side), then `[eE][+-]?digits`
+    /// optionally; nothing before or after.
+    static func isNumber(_ bytes: String.UTF8View) -> Bool {
+        var i = bytes.startIndex
+        func at(_ set: (UInt8) -> Bool) -> Bool { i < bytes.endIndex && set(bytes[i]) }
+        func digits() -> Int {
+            var n = 0
+            while at({ $0 >= 48 && $0 <= 57 }) { n += 1; i = bytes.index(after: i) }
+            return n
+        }
+        if at({ $0 == 43 || $0 == 45 }) { i = bytes.index(after: i) }
+        var count = digits()
+        if at({ $0 == 46 }) { i = bytes.index(after: i); count += digits() }
+        guard count > 0 else { return false }
+        if at({ $0 == 101 || $0 == 69 }) {
+            i = bytes.index(after: i)
+            if at({ $0 == 43 || $0 == 45 }) { i = bytes.index(after: i) }
+            guard digits() > 0 else { return false }
+        }
+        return i == bytes.endIndex
     }
 
     static func plainDecimal(_ bytes: String.UTF8View) -> Decimal? {

@@ -106,7 +106,8 @@ struct GateShortcut {
     /// The gate's reward:risk × 10^4 for an entry of `side` at `price`, exactly; nil when it
     /// cannot be had exactly (see the type's comment).
     func rewardRisk4(side: PositionSide, price: Double, tickScale k: Int) -> Int? {
-        guard let (m, d) = Self.decimalParts(price) else { return nil }
+        // Ticks finer than 10^-12 would index past `powers`: the gate decides those.
+        guard k <= 12, let (m, d) = Self.decimalParts(price) else { return nil }
         let one = Self.powers[fractionScale], shift = d + fractionScale - k
         guard targetNumerator < one else { return nil }
         // Stop and target in ticks: long rounds both up, short both down (ProtectivePrices).
@@ -124,7 +125,10 @@ struct GateShortcut {
         let (n, o4) = reward.multipliedReportingOverflow(by: 10_000)
         guard !o4 else { return nil }
         let q = n / risk, twice = 2 * (n % risk)
-        // The gate divides two Doubles and rounds half up: keep clear of the half.
+        // The gate divides two Doubles and rounds half up: keep clear of the half. The margin
+        // covers the Doubles' error (about rr × 10^4 × 2^-52 in these units) only for a moderate
+        // ratio: above 100 the gate decides.
+        guard q < 1_000_000 else { return nil }
         if Double(abs(twice - risk)) < 2e-9 * Double(risk) { return nil }
         return twice > risk ? q + 1 : q
     }

@@ -379,7 +379,7 @@ extension Steps {
     /// last minutes (booking is idempotent by tranId).
     static let incomeOverlapMs: Int64 = 10 * 60_000
     /// Pages read for one millisecond before giving up: far beyond any real account, a bound
-    /// against an endpoint that answers the same full page forever.
+    /// against an endpoint that answers new full pages forever.
     static let maxIncomePagesPerMs = 100
 
     /// Realized P&L, commission and funding from the income history, in windows of at most 7 days
@@ -409,14 +409,21 @@ extension Steps {
             var pagedFirstMs = false
             if records.count >= IncomeRecord.pageSize, records.last?.timeMs == start {
                 var page = 1, more = records
+                var seen = Set(records.map { "\($0.incomeType):\($0.tranId)" })
                 while more.count >= IncomeRecord.pageSize {
                     page += 1
-                    guard page <= maxIncomePagesPerMs else {
-                        throw StepError.failed("income: more than \(maxIncomePagesPerMs) full pages of \(IncomeRecord.pageSize) records at \(start) ms; "
-                                               + "the exchange keeps answering full pages, so the ledger stops before that millisecond and the next reconcile reads it again")
+                    more = page <= maxIncomePagesPerMs ? try await ex.income(startMs: start, endMs: start, page: page) : []
+                    let fresh = more.filter { seen.insert("\($0.incomeType):\($0.tranId)").inserted }
+                    // No page left, or one with nothing new (an endpoint that ignores `page`):
+                    // what was read is booked, the cursor stays before this millisecond, the run fails.
+                    if fresh.isEmpty {
+                        if waiting == nil {
+                            waiting = (start, StepError.failed("income at \(start) ms: \(records.count) records read in \(page - 1) full pages and page \(page) "
+                                                               + "brought nothing new; the ledger may miss the rest of that millisecond, the next reconcile reads it again"))
+                        }
+                        break
                     }
-                    more = try await ex.income(startMs: start, endMs: start, page: page)
-                    records += more
+                    records += fresh
                 }
                 pagedFirstMs = true
             }

@@ -119,6 +119,10 @@ public actor FakeBinance {
 
     /// `count` income records of `type` and `amount` each, all stamped with the same millisecond
     /// (more than a page of them tests paging where the time cursor cannot move).
+    /// An income endpoint that answers page 1 whatever `page` asks (a broken proxy, a changed API).
+    public var incomeIgnoresPage = false
+    public func setIncomeIgnoresPage(_ on: Bool) { incomeIgnoresPage = on }
+
     public func addIncome(symbol: String, type: String, amount: Decimal, atMs: Int64, count: Int) {
         for _ in 0..<count {
             nextId += 1
@@ -342,7 +346,7 @@ public actor FakeBinance {
             if let e = windowError(p) { return e }
             let start = Int64(p["startTime"] ?? "0") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
             // As Binance: oldest first, `limit` records (default 100, at most 1000) of page `page` (from 1).
-            let limit = min(Int(p["limit"] ?? "") ?? 100, 1000), page = max(Int(p["page"] ?? "") ?? 1, 1)
+            let limit = min(Int(p["limit"] ?? "") ?? 100, 1000), page = incomeIgnoresPage ? 1 : max(Int(p["page"] ?? "") ?? 1, 1)
             let rows = income.filter { (start...end).contains(($0["time"] as? Int64) ?? 0) }
                 .enumerated().sorted { (($0.element["time"] as? Int64) ?? 0, $0.offset) < (($1.element["time"] as? Int64) ?? 0, $1.offset) }.map(\.element)
             return Self.json(200, Array(rows.dropFirst((page - 1) * limit).prefix(limit)))

@@ -88,6 +88,24 @@ import Testing
         #expect(try s.db.ledgerRowCount() == 2_501)
     }
 
+    /// An endpoint that answers page 1 to every page: one more request shows nothing new, what
+    /// was read is booked, the later records too, and the run fails with the income cursor left
+    /// before that millisecond (so a later run reads it again), without spending 100 requests.
+    @Test func anIncomeEndpointThatIgnoresPageFailsTheRunAfterOneRequestWithoutMovingPast() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        await s.fake.setIncomeIgnoresPage(true)
+        let t = s.ctx.exchangeNowMs - 3_600_000
+        await s.fake.addIncome(symbol: "XRPUSDT", type: "REALIZED_PNL", amount: Decimal(string: "0.001")!, atMs: t, count: 1_500)
+        await s.fake.addIncome(symbol: "XRPUSDT", type: "COMMISSION", amount: Decimal(string: "-0.01")!, atMs: t + 1, count: 1)
+        let report = try await Steps.reconcile(s.ctx)
+        #expect(report.exit == .failed)
+        #expect(report.message.contains("brought nothing new"))
+        #expect(try s.db.ledgerRowCount() == 1_001)
+        #expect(await s.fake.requests.filter { $0.path == "/fapi/v1/income" }.compactMap { $0.query["page"] } == ["2"])
+        #expect(Int64(try s.db.value(forKey: "income_cursor_ms") ?? "") == t - 1)
+    }
+
     @Test func aSlowTimeRequestIsNotTakenForAWrongHostClock() async throws {
         let s = try await setUp()
         defer { Task { await s.fake.stop() } }
