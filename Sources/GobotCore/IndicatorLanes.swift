@@ -172,17 +172,24 @@ extension IndicatorLanes {
             return compute(closes: closes, end: end)
         }
 
+        /// The ends of the (up to eight) windows computed from `end` on, in a series of `count`;
+        /// sets how many are valid and the first.
+        mutating func laneEnds(end: Int, count: Int) -> SIMD8<Int> {
+            var ends = SIMD8<Int>(repeating: end)
+            valid = 1
+            for k in 1..<width where end + k * stride <= count {
+                ends[k] = end + k * stride
+                valid = k + 1
+            }
+            first = end
+            return ends
+        }
+
         mutating func compute(closes: [Double], end: Int) -> (Double, Double)? {
             guard end >= window, end <= closes.count else { return nil }
             guard end + (width - 1) * stride <= closes.count else {
                 // Near the end of the series: fewer than eight windows, the candle path's layout.
-                var ends = SIMD8<Int>(repeating: end)
-                valid = 1
-                for k in 1..<width where end + k * stride <= closes.count {
-                    ends[k] = end + k * stride
-                    valid = k + 1
-                }
-                first = end
+                let ends = laneEnds(end: end, count: closes.count)
                 let starts = ends &- SIMD8<Int>(repeating: window)
                 closes.withUnsafeBufferPointer { c in
                     let src = StridedCloses(p: c.baseAddress!, s: 0)
@@ -214,13 +221,7 @@ extension IndicatorLanes {
 
         mutating func compute(_ candles: [Candle], end: Int) -> (Double, Double)? {
             guard end >= window, end <= candles.count else { return nil }
-            var ends = SIMD8<Int>(repeating: end)
-            valid = 1
-            for k in 1..<width where end + k * stride <= candles.count {
-                ends[k] = end + k * stride
-                valid = k + 1
-            }
-            first = end
+            let ends = laneEnds(end: end, count: candles.count)
             if valid == width {
                 // All eight windows inside the series: fixed strides from one base, no index vector.
                 candles.withUnsafeBufferPointer { c in

@@ -43,15 +43,20 @@ import Testing
         #expect(try await compare(GobotConfig(), days: 7) > 0)
     }
 
-    @Test func sameTradesWithTightStopsAndTwoPositions() async throws {
-        var c = GobotConfig()
+    /// Tight stops, two positions, short cooldown: many more trades than the defaults make.
+    static func tight(_ base: GobotConfig = GobotConfig()) -> GobotConfig {
+        var c = base
         c.trading.stopLossPercent = Decimal(string: "0.5")!
         c.trading.takeProfitPercent = 1
         c.risk.maxOpenPositions = 2
         c.trading.symbolCooldownMinutes = 30
         c.trading.maxTradesPerDay = 20
         c.risk.dailyExposureLimitUSD = 200
-        #expect(try await compare(c, days: 4) >= 5)
+        return c
+    }
+
+    @Test func sameTradesWithTightStopsAndTwoPositions() async throws {
+        #expect(try await compare(Self.tight(), days: 4) >= 5)
     }
 
     /// Mark-price triggers and slippage are the same rules in both. The project has no real 1m

@@ -75,13 +75,7 @@ import Testing
         var base = GobotConfig()
         base.universe.symbols = market.symbols()
         base.universe.maxSymbols = max(base.universe.maxSymbols, market.symbols().count)
-        var tight = base
-        tight.trading.stopLossPercent = Decimal(string: "0.5")!
-        tight.trading.takeProfitPercent = 1
-        tight.risk.maxOpenPositions = 2
-        tight.trading.symbolCooldownMinutes = 30
-        tight.trading.maxTradesPerDay = 20
-        tight.risk.dailyExposureLimitUSD = 200
+        let tight = CoreBacktestTests.tight(base)
         var even = Self.breakEven(capital: 100)
         even.universe = base.universe
         var evenRich = Self.breakEven(capital: 10_000)
