@@ -414,9 +414,10 @@ extension Steps {
                     page += 1
                     more = page <= maxIncomePagesPerMs ? try await ex.income(startMs: start, endMs: start, page: page) : []
                     let fresh = more.filter { seen.insert("\($0.incomeType):\($0.tranId)").inserted }
-                    // No page left, or one with nothing new (an endpoint that ignores `page`):
-                    // what was read is booked, the cursor stays before this millisecond, the run fails.
-                    if fresh.isEmpty {
+                    // An empty page is the end. Past the page limit, or a page with nothing new (an
+                    // endpoint that ignores `page`): what was read is booked, the cursor stays
+                    // before this millisecond, the run fails.
+                    if page > maxIncomePagesPerMs || (!more.isEmpty && fresh.isEmpty) {
                         if waiting == nil {
                             waiting = (start, StepError.failed("income at \(start) ms: \(records.count) records read in \(page - 1) full pages and page \(page) "
                                                                + "brought nothing new; the ledger may miss the rest of that millisecond, the next reconcile reads it again"))

@@ -88,6 +88,19 @@ import Testing
         #expect(try s.db.ledgerRowCount() == 2_501)
     }
 
+    /// Exactly two full pages in one millisecond: the third page is empty, which is the end, not
+    /// an endpoint ignoring `page`.
+    @Test func exactlyTwoFullPagesInOneMillisecondEndAtTheEmptyThird() async throws {
+        let s = try await setUp()
+        defer { Task { await s.fake.stop() } }
+        let t = s.ctx.exchangeNowMs - 3_600_000
+        await s.fake.addIncome(symbol: "XRPUSDT", type: "REALIZED_PNL", amount: Decimal(string: "0.001")!, atMs: t, count: 2_000)
+        let report = try await Steps.reconcile(s.ctx)
+        #expect(report.exit == .ok, "\(report.message)")
+        #expect(try s.db.ledgerRowCount() == 2_000)
+        #expect(await s.fake.requests.filter { $0.path == "/fapi/v1/income" }.compactMap { $0.query["page"] } == ["2", "3"])
+    }
+
     /// An endpoint that answers page 1 to every page: one more request shows nothing new, what
     /// was read is booked, the later records too, and the run fails with the income cursor left
     /// before that millisecond (so a later run reads it again), without spending 100 requests.
