@@ -35,21 +35,34 @@ public struct Candle: Sendable, Equatable {
 /// Builds longer bars from shorter ones, aligned on open time; this reproduces Binance's own
 /// 5m and 15m bars exactly from 1m bars.
 public enum CandleResampler {
+    /// Consecutive candles of one bucket merged (open of the first, close of the last). The bucket
+    /// is found with two divisions only when a candle leaves the current one (once per bucket for
+    /// sorted input): in the engine, resampling a year to 5m and 15m cost more than a third of a
+    /// replay with a division pair per candle.
     public static func resample(_ candles: [Candle], to interval: Interval) -> [Candle] {
+        let ms = interval.ms
         var out: [Candle] = []
-        out.reserveCapacity(candles.count / Int(interval.ms / 60_000) + 1)
-        for c in candles {
-            let bucket = c.openTimeMs - ((c.openTimeMs % interval.ms) + interval.ms) % interval.ms
-            if var last = out.last, last.openTimeMs == bucket {
-                last.high = max(last.high, c.high)
-                last.low = min(last.low, c.low)
-                last.close = c.close
-                last.volume += c.volume
-                out[out.count - 1] = last
+        out.reserveCapacity(candles.count / Int(ms / 60_000) + 1)
+        guard var current = candles.first.map({ Candle(openTimeMs: bucket($0.openTimeMs, ms), open: $0.open, high: $0.high, low: $0.low,
+                                                       close: $0.close, volume: $0.volume) }) else { return out }
+        var end = current.openTimeMs + ms
+        for c in candles.dropFirst() {
+            if c.openTimeMs >= current.openTimeMs && c.openTimeMs < end {
+                current.high = max(current.high, c.high)
+                current.low = min(current.low, c.low)
+                current.close = c.close
+                current.volume += c.volume
             } else {
-                out.append(Candle(openTimeMs: bucket, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume))
+                out.append(current)
+                current = Candle(openTimeMs: bucket(c.openTimeMs, ms), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
+                end = current.openTimeMs + ms
             }
         }
+        out.append(current)
         return out
     }
+
+    /// The start of the `ms` bucket holding `t` (floor, also before 1970).
+    @inline(__always)
+    static func bucket(_ t: Int64, _ ms: Int64) -> Int64 { t - ((t % ms) + ms) % ms }
 }
