@@ -134,7 +134,7 @@ enum BinanceResponses {
     static func algos(_ list: [Algo], endpoint: String) throws -> [AlgoOrder] {
         try list.compactMap { a in
             do { return try algo(a, endpoint: endpoint) } catch {
-                if let id = a.clientAlgoId, id.hasPrefix("gb-") { throw error }  // the prefix of ClientOrderId.make
+                if let id = a.clientAlgoId, ClientOrderId.isGobots(id) { throw error }
                 return nil
             }
         }

@@ -50,7 +50,7 @@ public enum ExchangeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// budget, the ban, the breaker, missing keys). Everything else on an order is "unknown".
     public var provesNothingExecuted: Bool {
         switch self {
-        case .rejected(let code, _): code != -4116 && code != -1000  // -1000 UNKNOWN: may have executed
+        case .rejected(let code, _): !isDuplicateClientId && code != -1000  // -1000 UNKNOWN: may have executed
         case .rateLimited, .banned, .breakerOpen, .notConfigured, .invalidRequest: true
         case .unknownOutcome, .unavailable, .badResponse: false
         }

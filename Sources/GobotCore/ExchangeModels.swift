@@ -131,6 +131,9 @@ public struct IncomeRecord: Sendable, Equatable {
     /// Records a page of `/fapi/v1/income` holds (its `limit` maximum); a shorter page is the last.
     public static let pageSize = 1000
 
+    /// The ledger's reference for this record: `tranId` is unique per income type only.
+    public var ledgerRef: String { "\(incomeType):\(tranId)" }
+
     public var tranId: String
     public var symbol: String
     public var incomeType: String

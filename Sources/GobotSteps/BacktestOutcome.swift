@@ -61,17 +61,14 @@ public struct BacktestOutcome: Sendable {
         ((mark - entry) * quantity * (side == .long ? 1 : -1)).rounded(scale: 8)
     }
 
-    /// `2025-05-20 13:05` (UTC).
-    public static func minute(_ ms: Int64) -> String { TradingCalendar.minuteString(ms) }
-
     /// One line per trade: entry and exit to the minute; an open position says so and is marked.
     public static func line(_ p: Trade) -> String {
         let side = p.side.rawValue, qty = p.quantity.plainString, entry = p.entryPrice.plainString
         if p.isOpen {
-            return "\(minute(p.openedAtMs)) → OPEN at the end  \(side) \(p.symbol) qty \(qty) @ \(entry), marked at \(p.markPrice?.plainString ?? "-"), "
+            return "\(TradingCalendar.minuteString(p.openedAtMs)) → OPEN at the end  \(side) \(p.symbol) qty \(qty) @ \(entry), marked at \(p.markPrice?.plainString ?? "-"), "
                 + "unrealized \(p.net.rounded(scale: 4)) USD"
         }
-        return "\(minute(p.openedAtMs)) → \(p.closedAtMs.map(minute) ?? "-")  \(side) \(p.symbol) qty \(qty) @ \(entry) → "
+        return "\(TradingCalendar.minuteString(p.openedAtMs)) → \(p.closedAtMs.map(TradingCalendar.minuteString) ?? "-")  \(side) \(p.symbol) qty \(qty) @ \(entry) → "
             + "\(p.exitPrice?.plainString ?? "-") \(p.exitReason) net \(p.net.rounded(scale: 4))"
     }
 
@@ -79,7 +76,7 @@ public struct BacktestOutcome: Sendable {
     public func summary(listing: Int = 20) -> String {
         let closed = self.closed, open = self.open
         let w = Statistics.wilson(successes: wins, trials: closed.count)
-        var lines = ["backtest (\(engine)) \(Self.minute(startMs)) → \(Self.minute(endMs)) UTC, \(candles) 1m candles"]
+        var lines = ["backtest (\(engine)) \(TradingCalendar.minuteString(startMs)) → \(TradingCalendar.minuteString(endMs)) UTC, \(candles) 1m candles"]
         for reason in neverTradable { lines.append("never tradable: \(reason)") }
         lines += [
             "trades: \(closed.count) closed, \(wins) won" + (closed.isEmpty ? "" : String(format: ", win rate %.1f%% (95%% Wilson %.1f–%.1f%%)",

@@ -16,7 +16,7 @@ public enum BacktestReport {
         try Data(png).write(to: URL(fileURLWithPath: pngPath))
         let rows = r.trades.map { p in
             let exit = p.isOpen ? "OPEN (marked at \(p.markPrice?.plainString ?? "-"))" : (p.exitPrice?.plainString ?? "")
-            return "<tr><td>\(BacktestOutcome.minute(p.openedAtMs))</td><td>\(p.closedAtMs.map(BacktestOutcome.minute) ?? "open")</td>"
+            return "<tr><td>\(TradingCalendar.minuteString(p.openedAtMs))</td><td>\(p.closedAtMs.map(TradingCalendar.minuteString) ?? "open")</td>"
                 + "<td>\(escape(p.symbol))</td><td>\(p.side.rawValue)</td><td>\(p.quantity.plainString)</td>"
                 + "<td>\(p.entryPrice.plainString)</td><td>\(exit)</td><td>\(p.isOpen ? "still open, unrealized" : escape(p.exitReason))</td>"
                 + "<td>\(p.net.rounded(scale: 4))</td></tr>"

@@ -22,7 +22,7 @@ public enum DataCheck {
         public var clean: Bool { findings.isEmpty }
 
         public var line: String {
-            let span = firstMs.map { "\(HistoryDownload.minute($0)) → \(HistoryDownload.minute(lastMs ?? $0))" } ?? "empty"
+            let span = firstMs.map { "\(TradingCalendar.minuteString($0)) → \(TradingCalendar.minuteString(lastMs ?? $0))" } ?? "empty"
             let head = "\(path): \(rows) rows, \(span)"
             guard !clean else { return head + ", ok" }
             return head + "\n" + findings.map { "  \($0.kind): \($0.count)" + ($0.examples.isEmpty ? "" : " (e.g. \($0.examples.joined(separator: ", ")))") }.joined(separator: "\n")
@@ -41,7 +41,7 @@ public enum DataCheck {
         var seen = Set<Int64>()
         var previous: Int64?
         for (i, c) in candles.enumerated() {
-            let at = HistoryDownload.minute(c.openTimeMs)
+            let at = TradingCalendar.minuteString(c.openTimeMs)
             if c.openTimeMs % 60_000 != 0 { note("open time not on a minute", "row \(i + 1) \(c.openTimeMs)") }
             if !seen.insert(c.openTimeMs).inserted { note("duplicate minutes", at) }
             if let p = previous {

@@ -35,7 +35,7 @@ public struct HistoryDownload: Sendable {
         public var lastMs: Int64?
 
         public var line: String {
-            let span = firstMs.map { "\(HistoryDownload.minute($0)) → \(HistoryDownload.minute(lastMs ?? $0))" } ?? "empty"
+            let span = firstMs.map { "\(TradingCalendar.minuteString($0)) → \(TradingCalendar.minuteString(lastMs ?? $0))" } ?? "empty"
             return "\(kind) \(rows) rows (\(added) new), \(span)"
         }
     }
@@ -68,16 +68,13 @@ public struct HistoryDownload: Sendable {
             case .unknownSymbol(let s, let near):
                 "\(s) is not a USDⓈ-M futures symbol on Binance" + (near.isEmpty ? "" : " (did you mean \(near.joined(separator: ", "))?)")
             case .beforeListing(let s, let listed, let to):
-                "\(s) was listed on \(HistoryDownload.minute(listed)) UTC, after the end of the range (\(HistoryDownload.minute(to))): no data to download"
+                "\(s) was listed on \(TradingCalendar.minuteString(listed)) UTC, after the end of the range (\(TradingCalendar.minuteString(to))): no data to download"
             case .badRange(let m): m
             case .interrupted(let e, let kept):
                 (["download stopped: \(e)", "kept (a second run resumes from here):"] + kept.map { "  " + $0.line }).joined(separator: "\n")
             }
         }
     }
-
-    /// `2025-05-20 14:03`, UTC.
-    public static func minute(_ ms: Int64) -> String { TradingCalendar.minuteString(ms) }
 
     let client: BinanceClient
     let nowMs: @Sendable () -> Int64
@@ -122,7 +119,7 @@ public struct HistoryDownload: Sendable {
                 var note: String?
                 if let onboard = listed[s] ?? nil, onboard > from {
                     from = (onboard + 59_999) / 60_000 * 60_000
-                    note = "listed \(HistoryDownload.minute(onboard)) UTC, data starts there"
+                    note = "listed \(TradingCalendar.minuteString(onboard)) UTC, data starts there"
                 }
                 if to < o.toMs { note = [note, "ends at the last closed minute"].compactMap { $0 }.joined(separator: "; ") }
                 var files: [FileReport] = []

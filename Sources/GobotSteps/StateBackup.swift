@@ -11,10 +11,8 @@ public enum StateBackup {
     public static func directory(_ paths: StepPaths) -> String { "\(paths.stateDir)/backups" }
 
     public static func path(_ paths: StepPaths, dayOf ms: Int64) -> String {
-        "\(directory(paths))/\(prefix)\(day(ms))\(suffix)"
+        "\(directory(paths))/\(prefix)\(TradingCalendar.dayString(ms))\(suffix)"
     }
-
-    static func day(_ ms: Int64) -> String { TradingCalendar.dayString(ms) }
 
     /// Partial copies left by a process killed while writing one (older than an hour).
     static func removeAbandonedPartials(_ paths: StepPaths, nowMs: Int64) {

@@ -98,7 +98,7 @@ public struct StepRunner: Sendable {
         } catch {
             backupNote = "daily backup of \(paths.database) failed: \(error)"
             _ = try? db.enqueue(channel: "telegram", kind: "error", payload: TelegramClient.escapeHTML("⚠️ \(backupNote!)"),
-                                dedupeKey: "backup-\(StateBackup.day(startedMs))", atMs: startedMs)
+                                dedupeKey: "backup-\(TradingCalendar.dayString(startedMs))", atMs: startedMs)
         }
         let services: StepServices
         do {

@@ -151,7 +151,7 @@ extension Steps {
         // must not stand in for gobot's 2 % stop.
         let mine = onSymbol.filter { $0.symbol == p.symbol && $0.side == p.side.exitSide && ClientOrderId.isGobots($0.clientAlgoId) }
         // A gobot order placed while its row could not be written (full disk) gets its row now.
-        for a in mine where a.clientAlgoId.hasPrefix("gb-") {
+        for a in mine {
             guard try ctx.db.order(clientOrderId: a.clientAlgoId) == nil else { continue }
             try ctx.db.recordIntent(clientOrderId: a.clientAlgoId, positionId: p.id, symbol: p.symbol, side: a.side,
                                     purpose: a.orderType == "STOP_MARKET" ? "stop" : "take_profit", type: a.orderType, quantity: size,
@@ -409,11 +409,11 @@ extension Steps {
             var pagedFirstMs = false
             if records.count >= IncomeRecord.pageSize, records.last?.timeMs == start {
                 var page = 1, more = records
-                var seen = Set(records.map { "\($0.incomeType):\($0.tranId)" })
+                var seen = Set(records.map(\.ledgerRef))
                 while more.count >= IncomeRecord.pageSize {
                     page += 1
                     more = page <= maxIncomePagesPerMs ? try await ex.income(startMs: start, endMs: start, page: page) : []
-                    let fresh = more.filter { seen.insert("\($0.incomeType):\($0.tranId)").inserted }
+                    let fresh = more.filter { seen.insert($0.ledgerRef).inserted }
                     // An empty page is the end. Past the page limit, or a page with nothing new (an
                     // endpoint that ignores `page`): what was read is booked, the cursor stays
                     // before this millisecond, the run fails.
@@ -436,7 +436,7 @@ extension Steps {
                 case "FUNDING_FEE": kind = "funding"
                 default: continue
                 }
-                let ref = "\(r.incomeType):\(r.tranId)"
+                let ref = r.ledgerRef
                 guard !(try ctx.db.hasLedger(ref: ref)) else { continue }
                 // One record that cannot be valued yet must not keep the rest (the realized P&L the
                 // loss limits read) out of the ledger: it waits, the cursor stops before it.

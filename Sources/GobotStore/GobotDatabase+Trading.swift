@@ -289,12 +289,12 @@ extension GobotDatabase {
         }
     }
 
-    /// Sums of the ledger in `[fromMs, toMs)`. Commission is negative (a cost), funding signed.
     /// Rows in the ledger (it is append-only: an unchanged count is an unchanged ledger).
     public func ledgerRowCount() throws -> Int {
         try read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM ledger")) ?? 0 }
     }
 
+    /// Sums of the ledger in `[fromMs, toMs)`. Commission is negative (a cost), funding signed.
     public func ledgerTotals(fromMs: Int64, toMs: Int64 = .max) throws -> LedgerTotals {
         try read { db in
             var t = LedgerTotals()
@@ -342,8 +342,9 @@ extension GobotDatabase {
         let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT realized_pnl, fees, funding FROM positions WHERE status = 'closed' ORDER BY closed_at_ms, id"))
         var closed = 0, wins = 0, streak = 0
         while let r = try rows.next() {
-            // net = realized - fees + funding > 0, with one Decimal operation fewer per trade.
-            let gross = (try r.optionalDecimal(at: 0, column: "realized_pnl", table: "positions") ?? 0)
+            // net = realized - fees + funding > 0, with one Decimal operation fewer per trade. A
+            // closed position always has its realized P&L (closePosition writes it): none is an error.
+            let gross = (try r.decimal(at: 0, column: "realized_pnl", table: "positions"))
                 + (try r.decimal(at: 2, column: "funding", table: "positions"))
             closed += 1
             if gross > (try r.decimal(at: 1, column: "fees", table: "positions")) { wins += 1; streak = 0 } else { streak += 1 }

@@ -99,7 +99,12 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'COMMISSION', ?, ?)").execute(arguments: [symbol, (-commission).plainString, atMs])
     }
 
-    static func decimal(_ x: Double) -> Decimal { Decimal(price: x) ?? 0 }
+    /// A market figure as an exact decimal; NaN or infinity (a broken recording) is an error,
+    /// never a fill or a mark at 0.
+    static func decimal(_ x: Double) throws -> Decimal {
+        guard let d = Decimal(price: x) else { throw ExchangeError.badResponse(endpoint: "paper market data", reason: "\(x) is not a price") }
+        return d
+    }
 
     // MARK: the simulation
 
@@ -147,7 +152,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                     if c.openTimeMs % 28_800_000 == 0, let r = ratesByTime[c.openTimeMs]?[s] {
                         let pos = try self.position(db, s)
                         if pos.amt != 0 {
-                            let amount = -(pos.amt * Self.decimal((mark ?? c).open) * Self.decimal(r)).rounded(scale: 8)
+                            let amount = -(pos.amt * (try Self.decimal((mark ?? c).open)) * (try Self.decimal(r))).rounded(scale: 8)
                             account.balance += amount
                             try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [s, amount.plainString, c.openTimeMs])
                         }
@@ -211,8 +216,8 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             let day = try await market.klines(symbol: s, interval: .m15, startMs: nowMs() - 86_400_000, limit: 96, nowMs: nowMs())
             guard let first = day.first, let last = day.last else { continue }
             let qv = day.reduce(0.0) { $0 + $1.volume * $1.close }
-            out.append(Ticker24h(symbol: s, lastPrice: Self.decimal(last.close), quoteVolume: Self.decimal(qv.rounded()),
-                                 priceChangePercent: Self.decimal(((last.close / first.open - 1) * 10_000).rounded() / 100)))
+            out.append(Ticker24h(symbol: s, lastPrice: try Self.decimal(last.close), quoteVolume: try Self.decimal(qv.rounded()),
+                                 priceChangePercent: try Self.decimal(((last.close / first.open - 1) * 10_000).rounded() / 100)))
         }
         return out
     }
@@ -234,7 +239,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         var out: [ExchangePosition] = []
         for (symbol, amt, entry) in rows {
             guard amt != 0 else { continue }
-            let mark = Self.decimal(try await market.price(symbol: symbol, atMs: nowMs()))
+            let mark = try Self.decimal(try await market.price(symbol: symbol, atMs: nowMs()))
             out.append(ExchangePosition(symbol: symbol, positionAmt: amt, entryPrice: entry, markPrice: mark, unrealizedProfit: (mark - entry) * amt))
         }
         return out
@@ -251,7 +256,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             throw ExchangeError.rejected(code: -1111, message: "Precision is over the maximum defined for this asset.")
         }
         let now = nowMs()
-        let last = Self.decimal(try await market.price(symbol: r.symbol, atMs: now))
+        let last = try Self.decimal(try await market.price(symbol: r.symbol, atMs: now))
         if !r.reduceOnly && last * r.quantity < rule.minNotional {
             throw ExchangeError.rejected(code: -4164, message: "Order's notional must be no smaller than \(rule.minNotional) (unless you choose reduce only).")
         }
@@ -309,7 +314,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
         let now = nowMs()
         // Binance checks against the mark price (workingType=MARK_PRICE).
-        let mark = Self.decimal(try await market.markPrice(symbol: r.symbol, atMs: now))
+        let mark = try Self.decimal(try await market.markPrice(symbol: r.symbol, atMs: now))
         let immediate: Bool = switch (r.kind, r.side) {
         case (.stopMarket, .sell): mark <= r.triggerPrice
         case (.stopMarket, .buy): mark >= r.triggerPrice

@@ -187,11 +187,11 @@ import Testing
         #expect(summary.contains("never tradable: BTCUSDT: smallest order 100 USDT > max_position_usd 10, skipped"))
         #expect(summary.contains("max drawdown:") && summary.contains("marked to market"))
         let first = o.closed[0]
-        #expect(BacktestOutcome.line(first).hasPrefix("\(BacktestOutcome.minute(first.openedAtMs)) → \(BacktestOutcome.minute(first.closedAtMs!))"))
+        #expect(BacktestOutcome.line(first).hasPrefix("\(TradingCalendar.minuteString(first.openedAtMs)) → \(TradingCalendar.minuteString(first.closedAtMs!))"))
         let dir = TempDir()
         _ = try BacktestReport.write(o, dir: dir.path)
         let html = try String(contentsOfFile: dir.file("backtest.html"), encoding: .utf8)
-        for t in o.trades { #expect(html.contains("<td>\(BacktestOutcome.minute(t.openedAtMs))</td>")) }
+        for t in o.trades { #expect(html.contains("<td>\(TradingCalendar.minuteString(t.openedAtMs))</td>")) }
         #expect(html.contains("All \(o.trades.count) trades"))
     }
 

@@ -37,6 +37,20 @@ import Testing
         await #expect(throws: RowDecodingError(table: "paper_algo", column: "side", value: "SIDEWAYS")) { _ = try await h.exchange.openAlgoOrders(symbol: nil) }
     }
 
+    /// A recording with a price that is not a number fails the order, never fills it at 0.
+    @Test func aPaperPriceThatIsNotANumberIsAnErrorNotAFillAtZero() async throws {
+        let h = try TradingHarness(prices: Array(repeating: Double.nan, count: 30))
+        do {
+            _ = try await h.exchange.placeMarketOrder(MarketOrderRequest(symbol: "XRPUSDT", side: .buy, quantity: 5, reduceOnly: false, clientOrderId: "gb-9-E"))
+            Issue.record("an order was filled at a price that is not a number")
+        } catch let error as ExchangeError {
+            // Not a refusal for notional (-4164), which a price read as 0 would give.
+            guard case .badResponse(_, let reason) = error else { Issue.record("\(error)"); return }
+            #expect(reason.contains("nan"))
+        }
+        #expect(try await h.exchangeState().amt == 0)
+    }
+
     @Test func killedAfterIntentLeavesNoOrderAndReconcileClosesTheIntent() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
         let id = try h.signal()

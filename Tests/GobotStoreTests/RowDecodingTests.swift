@@ -30,4 +30,16 @@ import Testing
         try db.write { db in try db.execute(sql: "UPDATE ledger SET amount_usd = 'n/a'") }
         #expect(throws: RowDecodingError(table: "ledger", column: "amount_usd", value: "n/a")) { try db.ledgerTotals(fromMs: 0) }
     }
+
+    /// A closed position without its realized P&L is not a break-even trade in the Kelly history.
+    @Test func aClosedPositionWithoutItsPnLStopsTheTradeHistory() throws {
+        let db = try GobotDatabase.inMemory()
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, closed_at_ms)
+                VALUES ('XRPUSDT', 'long', '4', '2.5', '2.45', '2.6', '10', 'closed', 1, 2)
+                """)
+        }
+        #expect(throws: RowDecodingError(table: "positions", column: "realized_pnl", value: "")) { try db.tradeHistory() }
+    }
 }
