@@ -19,15 +19,21 @@ public struct DatabaseExchangeState: ExchangeStateStore {
         self.breakerCooldownMs = breakerCooldownMs
     }
 
+    /// The client's view: a stored value that does not read is measured again (which overwrites
+    /// it), so a damaged row heals on the next signed request instead of failing every request.
     public func clockOffset() throws -> (offsetMs: Int64, syncedAtMs: Int64)? {
-        try clockSync().map { ($0.offsetMs, $0.syncedAtMs) }
+        do { return try clockSync().map { ($0.offsetMs, $0.syncedAtMs) } } catch is GobotStore.RowDecodingError { return nil }
     }
 
-    /// The last sync with its round trip (0 for values written before it was kept).
+    /// The last sync with its round trip (0 for values written before it was kept). A value that
+    /// does not read is an error, not "never synced": the skew gate and every history window rely
+    /// on it.
     public func clockSync() throws -> ClockSync? {
         guard let v = try db.value(forKey: Self.offsetKey) else { return nil }
-        let parts = v.split(separator: ":").map { Int64($0) }
-        guard parts.count == 2 || parts.count == 3, !parts.contains(nil) else { return nil }
+        let parts = v.split(separator: ":", omittingEmptySubsequences: false).map { Int64($0) }
+        guard parts.count == 2 || parts.count == 3, !parts.contains(nil) else {
+            throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(Self.offsetKey))", value: v)
+        }
         return ClockSync(offsetMs: parts[0]!, syncedAtMs: parts[1]!, roundTripMs: parts.count == 3 ? parts[2]! : 0)
     }
 

@@ -5,16 +5,14 @@ import GobotCore
 /// gobot asks for. The offset is the one the Binance client keeps in the state database (synced
 /// hourly and on -1021); the paper exchange has none (offset 0).
 extension StepContext {
-    /// Server time minus local time, in ms (0 until the client first synced).
-    public var exchangeOffsetMs: Int64 {
-        (try? DatabaseExchangeState(db: db, breakerThreshold: 1, breakerCooldownMs: 0).clockOffset())??.offsetMs ?? 0
+    /// Server time minus local time, in ms (0 until the client first synced). A database that
+    /// cannot be read is an error: an offset taken as 0 would shift every window gobot asks for.
+    public func exchangeOffsetMs() throws -> Int64 {
+        try DatabaseExchangeState(db: db, breakerThreshold: 1, breakerCooldownMs: 0).clockSync()?.offsetMs ?? 0
     }
 
     /// Now on the exchange's clock.
-    public var exchangeNowMs: Int64 { nowMs + exchangeOffsetMs }
-
-    /// A local timestamp (e.g. a position's `opened_at_ms`) on the exchange's clock.
-    func exchangeTime(local ms: Int64) -> Int64 { ms + exchangeOffsetMs }
+    public func exchangeNowMs() throws -> Int64 { nowMs + (try exchangeOffsetMs()) }
 
     /// Slack on every history window, for the error of the offset itself.
     static let windowMarginMs: Int64 = 60_000

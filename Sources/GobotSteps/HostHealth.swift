@@ -18,14 +18,20 @@ public enum HostHealth {
 
     /// The Binance client's last measurement of the exchange clock against this host's (it
     /// syncs at most hourly, on the first signed request); nil when it never synced (paper trading).
-    public static func clockSync(_ db: GobotDatabase) -> ClockSync? {
-        (try? DatabaseExchangeState(db: db, breakerThreshold: 1, breakerCooldownMs: 0).clockSync()) ?? nil
+    /// An unreadable value throws: the gate must not take it for "never synced".
+    public static func clockSync(_ db: GobotDatabase) throws -> ClockSync? {
+        try DatabaseExchangeState(db: db, breakerThreshold: 1, breakerCooldownMs: 0).clockSync()
     }
 
     /// What `status` should warn about on this host, in words a user can act on.
     public static func warnings(config: GobotConfig, paths: StepPaths, db: GobotDatabase, nowMs: Int64) -> [String] {
         var out: [String] = []
-        if let sync = clockSync(db) {
+        let sync: ClockSync?
+        do { sync = try clockSync(db) } catch {
+            out.append("the host clock's last measurement cannot be read (\(error)); trade refuses entries until it can")
+            sync = nil
+        }
+        if let sync {
             let limit = Int64(config.execution.maxClockSkewMs)
             // status's own threshold is 1 s (or the configured limit, if tighter).
             let warnAt = min(limit, 1000)
@@ -47,10 +53,10 @@ public enum HostHealth {
 
 extension RiskState {
     /// This state with the host measurements the gate checks before an entry.
-    public func measuringHost(_ ctx: StepContext) -> RiskState {
+    public func measuringHost(_ ctx: StepContext) throws -> RiskState {
         var s = self
         s.stateFreeMB = HostHealth.freeMB(atPath: ctx.paths.stateDir)
-        let sync = HostHealth.clockSync(ctx.db)
+        let sync = try HostHealth.clockSync(ctx.db)
         s.clockSkewMs = sync?.provableSkewMs
         s.clockRoundTripMs = sync?.roundTripMs
         return s

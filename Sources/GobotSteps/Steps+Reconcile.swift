@@ -278,18 +278,30 @@ extension Steps {
 
     /// Binance answers at most 7 days of fills a query.
     static let historyWindowMs: Int64 = 7 * 86_400_000 - 1
+    /// The most fills one userTrades answer holds (gobot asks for Binance's maximum, 1000).
+    static let userTradesPageSize = 1000
 
     /// Fills on `symbol` since a local time, in windows of at most 7 days on the exchange's clock.
     static func userTrades(_ ctx: StepContext, ex: any FuturesExchange, symbol: String, fromLocalMs: Int64) async throws -> [UserTrade] {
-        let end = ctx.exchangeNowMs + StepContext.windowMarginMs
-        var start = ctx.exchangeTime(local: fromLocalMs) - StepContext.windowMarginMs
+        let offset = try ctx.exchangeOffsetMs()
+        let end = ctx.nowMs + offset + StepContext.windowMarginMs
+        var start = fromLocalMs + offset - StepContext.windowMarginMs
         var trades: [UserTrade] = [], seen = Set<String>()
         while start <= end {
             let windowEnd = min(start + historyWindowMs, end)
             let page = try await ex.userTrades(symbol: symbol, startMs: start, endMs: windowEnd)
             for t in page where seen.insert(t.id).inserted { trades.append(t) }
             // A full page (1000) may hide more in the same window: go on from its last fill.
-            if page.count >= 1000, let last = page.map(\.timeMs).max(), last > start { start = last; continue }
+            if page.count >= userTradesPageSize, let last = page.map(\.timeMs).max() {
+                // A whole page in one millisecond cannot be paged by time: moving past it would
+                // skip the rest of that millisecond's fills (and their P&L and fees), so the look-up fails.
+                guard last > start else {
+                    throw StepError.failed("fills of \(symbol): \(page.count) in the one millisecond \(start) fill a whole page, "
+                                           + "and paging by time would skip the rest of them; gobot books nothing from this look-up")
+                }
+                start = last
+                continue
+            }
             start = windowEnd + 1
         }
         return trades.sorted { (a: UserTrade, b: UserTrade) in a.timeMs != b.timeMs ? a.timeMs < b.timeMs : a.id < b.id }
@@ -386,7 +398,7 @@ extension Steps {
     /// on the exchange's clock; the cursor advances past empty windows.
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
         let key = "income_cursor_ms"
-        let offset = ctx.exchangeOffsetMs, margin = StepContext.windowMarginMs
+        let offset = try ctx.exchangeOffsetMs(), margin = StepContext.windowMarginMs
         let now = ctx.nowMs + offset  // exchangeNowMs, with the offset read once
         let saved = Int64(try ctx.db.value(forKey: key) ?? "")
         var start = saved ?? (TradingCalendar.startOfDay(now) - 7 * TradingCalendar.dayMs)

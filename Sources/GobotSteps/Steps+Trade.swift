@@ -71,7 +71,7 @@ extension Steps {
         let now = ctx.nowMs
         // Day and week boundaries on the exchange's clock: the ledger is stamped with exchange
         // times, positions with local ones (shifted by the offset to compare).
-        let offset = ctx.exchangeOffsetMs
+        let offset = try ctx.exchangeOffsetMs()
         let day = TradingCalendar.startOfDay(now + offset), week = TradingCalendar.startOfWeek(now + offset)
         let inputs = try ctx.db.riskInputs(symbol: symbol, entriesFromMs: day - offset, dayFromMs: day, weekFromMs: week)
         return RiskState(nowMs: now,

@@ -30,8 +30,15 @@ import Testing
         // Written by a gobot from before the round trip was kept: no round trip, the offset counts whole.
         try db.setValue("-2500:1000", forKey: DatabaseExchangeState.offsetKey, atMs: 1_000)
         #expect(try s.clockSync() == ClockSync(offsetMs: -2_500, syncedAtMs: 1_000, roundTripMs: 0))
-        try db.setValue("garbage", forKey: DatabaseExchangeState.offsetKey, atMs: 1_000)
-        #expect(try s.clockSync() == nil)
+        // A damaged value is an error for the skew gate and the history windows, and "measure
+        // again" for the client, whose next sync overwrites it.
+        for damaged in ["garbage", "-2500:", ":1000", "-2500:1000:12:4"] {
+            try db.setValue(damaged, forKey: DatabaseExchangeState.offsetKey, atMs: 1_000)
+            #expect(throws: GobotStore.RowDecodingError.self) { try s.clockSync() }
+            #expect(try s.clockOffset() == nil)
+        }
+        try s.setClockOffset(-1_200, atMs: 2_000, roundTripMs: 30)
+        #expect(try s.clockSync() == ClockSync(offsetMs: -1_200, syncedAtMs: 2_000, roundTripMs: 30))
     }
 
     @Test func banAndBackoffPersistAndAreAudited() throws {

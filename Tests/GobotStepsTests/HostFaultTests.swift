@@ -213,6 +213,23 @@ import Testing
         #expect(h.exchange.marketOrders == 0)
     }
 
+    @Test func aClockMeasurementThatDoesNotReadStopsTheEntryInsteadOfReadingAsUnsynced() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        // A damaged row used to read as "never synced": offset 0 and no skew check at all.
+        try h.db.setValue("5000:", forKey: DatabaseExchangeState.offsetKey, atMs: h.clock.nowMs())
+        try h.signal()
+        await #expect(throws: GobotStore.RowDecodingError.self) { _ = try await Steps.trade(h.ctx) }
+        #expect(h.exchange.marketOrders == 0)
+        #expect(try h.db.orders().isEmpty)
+        let warnings = HostHealth.warnings(config: h.ctx.config, paths: h.ctx.paths, db: h.db, nowMs: h.clock.nowMs())
+        #expect(warnings.contains { $0.hasPrefix("the host clock's last measurement cannot be read") && $0.contains("kv.value") })
+        // The client's next sync overwrites it, and entries go on.
+        try DatabaseExchangeState(db: h.db, breakerThreshold: 5, breakerCooldownMs: 1000).setClockOffset(20, atMs: h.clock.nowMs(), roundTripMs: 10)
+        _ = try await Steps.trade(h.ctx)
+        #expect(h.exchange.marketOrders == 1)
+        #expect(try h.db.livePositions().count == 1)
+    }
+
     @Test func tradeSendsNoNewEntryOnceAStopIsRequested() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
         try h.signal()

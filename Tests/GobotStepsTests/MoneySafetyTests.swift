@@ -246,6 +246,27 @@ import Testing
         #expect(try h.db.ledgerTotals(fromMs: 0).realized == Decimal(string: "-0.25")!)
     }
 
+    @Test func fillsArePagedByTimeAndAWholePageInOneMillisecondFailsTheLookUp() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        func fill(_ id: Int, _ ms: Int64) -> UserTrade {
+            UserTrade(id: String(id), symbol: "XRPUSDT", orderId: "9", side: .buy, price: 2, qty: 1, realizedPnl: 0,
+                      commission: Decimal(string: "0.001")!, commissionAsset: "USDT", timeMs: ms)
+        }
+        let t = TradingHarness.t0
+        h.exchange.tradesPageLimit = 1000
+        // 2,500 fills over 2,500 ms: three full pages and the rest, every fill exactly once.
+        h.exchange.extraTrades = (0..<2500).map { fill($0, t + Int64($0)) }
+        let all = try await Steps.userTrades(h.ctx, ex: h.exchange, symbol: "XRPUSDT", fromLocalMs: t)
+        #expect(all.count == 2500)
+        #expect(Set(all.map(\.id)).count == 2500)
+        // 1,001 fills in one millisecond: a whole page there cannot be paged by time. The look-up
+        // used to go on after the window and lose the 1,001st fill without a word.
+        h.exchange.extraTrades = (0..<1001).map { fill($0, t + 5) }
+        await #expect(throws: StepError.self) {
+            _ = try await Steps.userTrades(h.ctx, ex: h.exchange, symbol: "XRPUSDT", fromLocalMs: t)
+        }
+    }
+
     @Test func theIncomeCursorAdvancesThroughEmptyWindows() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         _ = try await Steps.reconcile(h.ctx)  // no income at all

@@ -74,7 +74,7 @@ import Testing
     @Test func moreIncomeRecordsInOneMillisecondThanAPageHoldsAreAllBooked() async throws {
         let s = try await setUp()
         defer { Task { await s.fake.stop() } }
-        let t = s.ctx.exchangeNowMs - 3_600_000
+        let t = try s.ctx.exchangeNowMs() - 3_600_000
         await s.fake.addIncome(symbol: "XRPUSDT", type: "REALIZED_PNL", amount: Decimal(string: "0.001")!, atMs: t, count: 2_500)
         await s.fake.addIncome(symbol: "XRPUSDT", type: "COMMISSION", amount: Decimal(string: "-0.01")!, atMs: t + 1, count: 1)
         _ = try await Steps.reconcile(s.ctx)
@@ -93,7 +93,7 @@ import Testing
     @Test func exactlyTwoFullPagesInOneMillisecondEndAtTheEmptyThird() async throws {
         let s = try await setUp()
         defer { Task { await s.fake.stop() } }
-        let t = s.ctx.exchangeNowMs - 3_600_000
+        let t = try s.ctx.exchangeNowMs() - 3_600_000
         await s.fake.addIncome(symbol: "XRPUSDT", type: "REALIZED_PNL", amount: Decimal(string: "0.001")!, atMs: t, count: 2_000)
         let report = try await Steps.reconcile(s.ctx)
         #expect(report.exit == .ok, "\(report.message)")
@@ -108,7 +108,7 @@ import Testing
         let s = try await setUp()
         defer { Task { await s.fake.stop() } }
         await s.fake.setIncomeIgnoresPage(true)
-        let t = s.ctx.exchangeNowMs - 3_600_000
+        let t = try s.ctx.exchangeNowMs() - 3_600_000
         await s.fake.addIncome(symbol: "XRPUSDT", type: "REALIZED_PNL", amount: Decimal(string: "0.001")!, atMs: t, count: 1_500)
         await s.fake.addIncome(symbol: "XRPUSDT", type: "COMMISSION", amount: Decimal(string: "-0.01")!, atMs: t + 1, count: 1)
         let report = try await Steps.reconcile(s.ctx)

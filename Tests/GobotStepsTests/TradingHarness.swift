@@ -151,9 +151,18 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         windows.append((startMs, endMs))
         if endMs - startMs > Self.sevenDaysMs { throw ExchangeError.rejected(code: -4166, message: "The time between startTime and endTime cannot be longer than 7 days.") }
     }
+    /// Fills the paper exchange never made, answered with its own (e.g. more than a page holds).
+    var extraTrades: [UserTrade] = []
+    /// When set, a userTrades answer holds at most this many fills, oldest first, as Binance's `limit`.
+    var tradesPageLimit: Int?
     func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
         try checkWindow(startMs, endMs)
-        return try await inner.userTrades(symbol: symbol, startMs: startMs, endMs: endMs).map {
+        var answer = try await inner.userTrades(symbol: symbol, startMs: startMs, endMs: endMs)
+            + extraTrades.filter { $0.symbol == symbol && (startMs...endMs).contains($0.timeMs) }
+        if let limit = tradesPageLimit {
+            answer = Array(answer.sorted { ($0.timeMs, $0.id) < ($1.timeMs, $1.id) }.prefix(limit))
+        }
+        return answer.map {
             if let asset = tradeCommissionAsset {
                 var t = $0
                 t.commissionAsset = asset
