@@ -39,6 +39,7 @@ extension Steps {
             return r
         }
         var managed = Set<String>()
+        var bookedAClose = false
         for p in try ctx.db.livePositions() {
             managed.insert(p.symbol)
             do {
@@ -55,6 +56,7 @@ extension Steps {
                         }
                         continue
                     }
+                    bookedAClose = true
                     notes.append(try await bookClose(ctx, ex: ex, p: p))
                 }
             } catch {
@@ -68,8 +70,9 @@ extension Steps {
         // Conditional orders gobot did not place are the owner's and are left alone. With no
         // conditional order at all in the first listing there is no orphan to look for: this run
         // places orders only for positions the exchange holds, and the account lock keeps every
-        // other gobot step that places them out.
-        if let openAlgos, !openAlgos.isEmpty { do {
+        // other gobot step that places them out. A close booked in this run still scans: its
+        // sibling's cancel may have failed, and a listing can lag an order the look-up saw open.
+        if let openAlgos, !openAlgos.isEmpty || bookedAClose { do {
             let stillOpen = Set(try ctx.db.livePositions().map(\.symbol))
             let held = Set(try await ex.positions().filter { $0.positionAmt != 0 }.map(\.symbol))
             for a in try await ex.openAlgoOrders(symbol: nil)

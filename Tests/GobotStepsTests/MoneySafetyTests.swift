@@ -246,6 +246,20 @@ import Testing
         #expect(try h.db.ledgerTotals(fromMs: 0).realized == Decimal(string: "-0.25")!)
     }
 
+    @Test func aSiblingWhoseCancelFailsIsCancelledInTheSameRunEvenBehindALaggingListing() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 35)  // the stop filled; the take-profit is still open on the exchange
+        h.exchange.laggingAlgoListings = 1  // the first listing does not show it yet
+        h.exchange.algoCancelFailures = 1   // and the sibling cancel after the close fails once
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.message.contains("XRPUSDT: closed by stop-loss"))
+        #expect(r.message.contains("cancelled orphan TAKE_PROFIT_MARKET"))
+        #expect(try await h.exchange.inner.openAlgoOrders(symbol: nil).isEmpty)
+        #expect(try h.db.orders().first { $0.purpose == "take_profit" }?.status == "canceled")
+    }
+
     @Test func fillsArePagedByTimeAndAWholePageInOneMillisecondFailsTheLookUp() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         func fill(_ id: Int, _ ms: Int64) -> UserTrade {

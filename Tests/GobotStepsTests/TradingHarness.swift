@@ -142,11 +142,25 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? { try await inner.queryAlgoOrder(clientAlgoId: clientAlgoId).map(overridden) }
     /// The account-wide listing fails (e.g. an order of someone else's that does not decode).
     var failAccountWideAlgoListing = false
+    /// The next this many account-wide listings answer empty (a listing that lags the orders).
+    var laggingAlgoListings = 0
     func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] {
         if symbol == nil, failAccountWideAlgoListing { throw ExchangeError.badResponse(endpoint: "/fapi/v1/openAlgoOrders", reason: "missing triggerPrice at 3") }
+        if symbol == nil, laggingAlgoListings > 0 {
+            laggingAlgoListings -= 1
+            return []
+        }
         return try await inner.openAlgoOrders(symbol: symbol).map(overridden)
     }
-    func cancelAlgoOrder(clientAlgoId: String) async throws { try await inner.cancelAlgoOrder(clientAlgoId: clientAlgoId) }
+    /// The next this many conditional-order cancels fail (a passing outage).
+    var algoCancelFailures = 0
+    func cancelAlgoOrder(clientAlgoId: String) async throws {
+        if algoCancelFailures > 0 {
+            algoCancelFailures -= 1
+            throw ExchangeError.unavailable("DELETE /fapi/v1/algoOrder: HTTP 503")
+        }
+        try await inner.cancelAlgoOrder(clientAlgoId: clientAlgoId)
+    }
     func checkWindow(_ startMs: Int64, _ endMs: Int64) throws {
         windows.append((startMs, endMs))
         if endMs - startMs > Self.sevenDaysMs { throw ExchangeError.rejected(code: -4166, message: "The time between startTime and endTime cannot be longer than 7 days.") }
