@@ -57,12 +57,23 @@ extension GobotDatabase {
             guard code == SQLITE_ROW else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))), sql: stmt.sql)
             }
+            // sqlite3_column_* read text as 0: a damaged row must stop the analysis, not chart a
+            // price of 0 (the columns are INTEGER and REAL; an integral REAL is stored as an integer).
+            for c: Int32 in 0...5 {
+                let type = sqlite3_column_type(h, c)
+                guard type == SQLITE_INTEGER || (c > 0 && type == SQLITE_FLOAT) else {
+                    throw RowDecodingError(table: "candles", column: Self.candleColumns[Int(c)],
+                                           value: sqlite3_column_text(h, c).map { String(cString: $0) } ?? "")
+                }
+            }
             out.append(Candle(openTimeMs: sqlite3_column_int64(h, 0), open: sqlite3_column_double(h, 1), high: sqlite3_column_double(h, 2),
                               low: sqlite3_column_double(h, 3), close: sqlite3_column_double(h, 4), volume: sqlite3_column_double(h, 5)))
         }
         out.reverse()
         return out
     }
+
+    private static let candleColumns = ["open_time_ms", "open", "high", "low", "close", "volume"]
 
     public func lastCandleOpenMs(symbol: String, interval: Interval) throws -> Int64? {
         try read { db in try Self.lastCandleOpenMs(db, symbol: symbol, interval: interval) }

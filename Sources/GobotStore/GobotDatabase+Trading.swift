@@ -279,12 +279,14 @@ extension GobotDatabase {
         public var funding: Decimal = 0
         public var net: Decimal { realized + commission + funding }
 
-        mutating func add(kind: String, amount: Decimal) {
+        /// A kind gobot does not know is an error: a loss limit must not leave a row out unseen.
+        mutating func add(kind: String, amount: Decimal) throws {
             switch kind {
             case "realized_pnl": realized += amount
             case "commission": commission += amount
             case "funding": funding += amount
-            default: break
+            case "transfer": break  // capital moved in or out: neither profit nor loss
+            default: throw RowDecodingError(table: "ledger", column: "kind", value: kind)
             }
         }
     }
@@ -300,7 +302,7 @@ extension GobotDatabase {
             var t = LedgerTotals()
             let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT kind, amount_usd FROM ledger WHERE at_ms >= ? AND at_ms < ?"), arguments: [fromMs, toMs])
             while let row = try rows.next() {
-                t.add(kind: row[0], amount: try row.decimal(at: 1, column: "amount_usd", table: "ledger"))
+                try t.add(kind: row[0], amount: try row.decimal(at: 1, column: "amount_usd", table: "ledger"))
             }
             return t
         }
@@ -311,9 +313,9 @@ extension GobotDatabase {
         var totals = [LedgerTotals](repeating: LedgerTotals(), count: starts.count)
         let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT at_ms, kind, amount_usd FROM ledger"))
         while let row = try rows.next() {
-            let at: Int64 = row[0], kind: String = row[1]
+            let at = try row.int64(at: 0, column: "at_ms", table: "ledger"), kind: String = row[1]
             let amount = try row.decimal(at: 2, column: "amount_usd", table: "ledger")
-            for (i, start) in starts.enumerated() where at >= start { totals[i].add(kind: kind, amount: amount) }
+            for (i, start) in starts.enumerated() where at >= start { try totals[i].add(kind: kind, amount: amount) }
         }
         return totals
     }

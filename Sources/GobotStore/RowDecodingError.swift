@@ -47,6 +47,17 @@ extension Row {
         return d
     }
 
+    /// An integer column by index, for hot reads: a value stored as text or real (a damaged row)
+    /// is an error, where GRDB's fast path would read it as 0.
+    func int64(at index: Int, column: String, table: String) throws -> Int64 {
+        let value = self[index] as DatabaseValue
+        switch value.storage {
+        case .int64(let i): return i
+        case .string(let text): throw RowDecodingError(table: table, column: column, value: text)
+        default: throw RowDecodingError(table: table, column: column, value: value.isNull ? "" : value.description)
+        }
+    }
+
     public func enumValue<E: RawRepresentable>(_ column: String, table: String) throws -> E where E.RawValue == String {
         let text: String? = self[column]
         guard let text, let e = E(rawValue: text) else { throw RowDecodingError(table: table, column: column, value: text ?? "") }

@@ -31,6 +31,33 @@ import Testing
         #expect(throws: RowDecodingError(table: "ledger", column: "amount_usd", value: "n/a")) { try db.ledgerTotals(fromMs: 0) }
     }
 
+    /// The risk check's one pass over the ledger reads each time as an integer: a damaged one
+    /// used to read as 0 (before every day and week start, so left out of today's loss).
+    @Test func aLedgerTimeThatDoesNotReadStopsTheRiskInputs() throws {
+        let db = try GobotDatabase.inMemory()
+        #expect(try db.addLedger(atMs: 10_000, symbol: "XRPUSDT", kind: "realized_pnl", amount: -25, positionId: nil, ref: "a"))
+        #expect(try db.riskInputs(symbol: "XRPUSDT", entriesFromMs: 0, dayFromMs: 5_000, weekFromMs: 0).today.net == -25)
+        try db.write { db in try db.execute(sql: "UPDATE ledger SET at_ms = 'yesterday'") }
+        #expect(throws: RowDecodingError(table: "ledger", column: "at_ms", value: "yesterday")) {
+            try db.riskInputs(symbol: "XRPUSDT", entriesFromMs: 0, dayFromMs: 5_000, weekFromMs: 0)
+        }
+    }
+
+    /// Candles are read through SQLite's C API, whose readers turn text into 0.
+    @Test func aCandleThatDoesNotReadStopsTheAnalysisInsteadOfAPriceOfZero() throws {
+        let db = try GobotDatabase.inMemory()
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO candles (symbol, interval, open_time_ms, open, high, low, close, volume, close_time_ms)
+                VALUES ('XRPUSDT', '1m', 0, 2.5, 2.6, 2.4, 2, 100, 59999), ('XRPUSDT', '1m', 60000, 2.5, 2.6, 2.4, 'n/a', 100, 119999)
+                """)
+        }
+        #expect(try db.candles(symbol: "XRPUSDT", interval: .m1, closedByMs: 60_000, limit: 10).map(\.close) == [2])
+        #expect(throws: RowDecodingError(table: "candles", column: "close", value: "n/a")) {
+            try db.candles(symbol: "XRPUSDT", interval: .m1, closedByMs: 200_000, limit: 10)
+        }
+    }
+
     /// A closed position without its realized P&L is not a break-even trade in the Kelly history.
     @Test func aClosedPositionWithoutItsPnLStopsTheTradeHistory() throws {
         let db = try GobotDatabase.inMemory()
