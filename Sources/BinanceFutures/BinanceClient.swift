@@ -411,12 +411,22 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         try Self.checkWindow(ep, startMs, endMs)
         let data = try await request("GET", ep, params: [("symbol", symbol), ("startTime", String(startMs)), ("endTime", String(endMs)), ("limit", "1000")],
                                      weight: 5, signed: true)
-        return try decode([BinanceResponses.Trade].self, data, ep).map {
+        return try decodeTrades(data, ep)
+    }
+
+    func decodeTrades(_ data: Data, _ ep: String) throws -> [UserTrade] {
+        try decode([BinanceResponses.Trade].self, data, ep).map {
             UserTrade(id: String($0.id), symbol: $0.symbol, orderId: String($0.orderId), side: try BinanceResponses.side($0.side, ep),
                       price: try BinanceResponses.decimal($0.price, "price", ep), qty: try BinanceResponses.decimal($0.qty, "qty", ep),
                       realizedPnl: try BinanceResponses.decimal($0.realizedPnl, "realizedPnl", ep),
                       commission: try BinanceResponses.decimal($0.commission, "commission", ep), commissionAsset: $0.commissionAsset, timeMs: $0.time)
         }
+    }
+
+    public func userTrades(symbol: String, fromId: Int64) async throws -> [UserTrade] {
+        let ep = "/fapi/v1/userTrades"
+        let data = try await request("GET", ep, params: [("symbol", symbol), ("fromId", String(fromId)), ("limit", "1000")], weight: 5, signed: true)
+        return try decodeTrades(data, ep)
     }
 
     public func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {

@@ -28,6 +28,9 @@ public protocol FuturesExchange: Sendable {
 
     /// Fills in [startMs, endMs]; Binance answers at most 7 days a query, so callers page by window.
     func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade]
+    /// Fills on `symbol` from fill id `fromId` on, oldest first, at most 1000 (Binance takes
+    /// `fromId` without times): the way past a millisecond that holds a whole page of fills.
+    func userTrades(symbol: String, fromId: Int64) async throws -> [UserTrade]
     /// Income (realized P&L, commission, funding) in [startMs, endMs], at most 7 days a query,
     /// oldest first, `IncomeRecord.pageSize` records a page; `page` counts from 1.
     func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord]

@@ -18,14 +18,19 @@ public struct DatabaseAnalystLedger: AnalystLedger {
     }
 
     public func spentUSD(day: String) throws -> Decimal {
-        try db.read { db in
-            Decimal(exchangeString: try String.fetchOne(db, sql: "SELECT cost_usd FROM analyst_spend WHERE day = ?", arguments: [day]) ?? "0") ?? 0
-        }
+        try db.read { db in try Self.spent(db, day: day) }
+    }
+
+    /// Nothing spent yet is 0; a stored figure that does not read is an error, never 0 (which
+    /// would loosen the daily budget and then be overwritten).
+    static func spent(_ db: Database, day: String) throws -> Decimal {
+        guard let row = try Row.fetchOne(db, sql: "SELECT cost_usd FROM analyst_spend WHERE day = ?", arguments: [day]) else { return 0 }
+        return try row.decimal("cost_usd", table: "analyst_spend")
     }
 
     public func addSpend(day: String, usd: Decimal) throws {
         try db.write { db in
-            let current = Decimal(exchangeString: try String.fetchOne(db, sql: "SELECT cost_usd FROM analyst_spend WHERE day = ?", arguments: [day]) ?? "0") ?? 0
+            let current = try Self.spent(db, day: day)
             try db.execute(sql: """
                 INSERT INTO analyst_spend (day, cost_usd, calls) VALUES (?, ?, 1)
                 ON CONFLICT(day) DO UPDATE SET cost_usd = excluded.cost_usd, calls = calls + 1

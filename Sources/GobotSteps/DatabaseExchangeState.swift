@@ -32,7 +32,9 @@ public struct DatabaseExchangeState: ExchangeStateStore {
         guard let v = try db.value(forKey: Self.offsetKey) else { return nil }
         let parts = v.split(separator: ":", omittingEmptySubsequences: false).map { Int64($0) }
         guard parts.count == 2 || parts.count == 3, !parts.contains(nil) else {
-            throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(Self.offsetKey))", value: v)
+            throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(Self.offsetKey))", value: v,
+                                              remedy: "the next signed request to Binance (`gobot reconcile`) measures the clock again and "
+                                                  + "overwrites it; on the paper exchange delete it: DELETE FROM kv WHERE key = '\(Self.offsetKey)'")
         }
         return ClockSync(offsetMs: parts[0]!, syncedAtMs: parts[1]!, roundTripMs: parts.count == 3 ? parts[2]! : 0)
     }
@@ -45,12 +47,13 @@ public struct DatabaseExchangeState: ExchangeStateStore {
         let window = nowMs / 60_000 * 60_000
         let verdict: ExchangeError? = try db.write { db in
             let row = try Row.fetchOne(db, sql: "SELECT * FROM rate_budget WHERE scope = 'ip'")
-            let banned: Int64 = row?["banned_until_ms"] ?? 0
-            let backoff: Int64 = row?["backoff_until_ms"] ?? 0
+            // A recorded ban or back-off that does not read must not read as none (0).
+            func int(_ column: String) throws -> Int64 { try row?.optionalInt64(column, table: "rate_budget") ?? 0 }
+            let banned = try int("banned_until_ms"), backoff = try int("backoff_until_ms")
             if banned > nowMs { return .banned(untilMs: banned) }
             if backoff > nowMs { return .rateLimited(untilMs: backoff) }
-            var used: Int = row?["used"] ?? 0
-            if (row?["window_start_ms"] ?? 0) != window { used = 0 }
+            var used = Int(try int("used"))
+            if try int("window_start_ms") != window { used = 0 }
             if used + weight > budget { return .rateLimited(untilMs: window + 60_000) }
             try db.execute(sql: """
                 INSERT INTO rate_budget (scope, window_start_ms, used, banned_until_ms, backoff_until_ms) VALUES ('ip', ?, ?, ?, ?)

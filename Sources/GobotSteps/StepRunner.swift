@@ -187,8 +187,12 @@ public struct StepRunner: Sendable {
     /// Why steps that open risk must not run now, or nil when they may.
     public func haltReason(config: GobotConfig, db: GobotDatabase) -> String? {
         if let reason = Self.killSwitchReason(config) { return reason }
-        if let halt = try? db.haltState(), halt.halted {
-            return "halted by \(halt.actor): \(halt.reason) (run `gobot resume`)"
+        do {
+            let halt = try db.haltState()
+            if halt.halted { return "halted by \(halt.actor): \(halt.reason) (run `gobot resume`)" }
+        } catch {
+            // Unreadable is not "running": nothing that opens risk runs on a flag it cannot read.
+            return "the halt flag cannot be read (\(error))"
         }
         return nil
     }

@@ -284,6 +284,32 @@ extension Steps {
     /// The most fills one userTrades answer holds (gobot asks for Binance's maximum, 1000).
     static let userTradesPageSize = 1000
 
+    /// The most pages of one millisecond's fills read by id before the look-up gives up.
+    static let maxFillPagesPerMs = 100
+
+    /// The rest of millisecond `ms`'s fills after a full page of them, read by fill id (Binance's
+    /// ids grow with time; `fromId` takes no times). Fails rather than return part of it.
+    static func fillsByID(_ ex: any FuturesExchange, symbol: String, inMs ms: Int64, after page: [UserTrade]) async throws -> [UserTrade] {
+        func id(_ t: UserTrade) throws -> Int64 {
+            guard let n = Int64(t.id) else { throw StepError.failed("fills of \(symbol): fill id '\(t.id)' is not a number, so fills in \(ms) ms cannot be paged by id") }
+            return n
+        }
+        var out: [UserTrade] = [], seen = Set(page.map(\.id))
+        var next = try page.map(id).max()! + 1
+        for _ in 0..<maxFillPagesPerMs {
+            let more = try await ex.userTrades(symbol: symbol, fromId: next)
+            let fresh = more.filter { seen.insert($0.id).inserted }
+            guard more.isEmpty || !fresh.isEmpty else {
+                throw StepError.failed("fills of \(symbol) from id \(next): the answer brought nothing new; fills in \(ms) ms may be missing, gobot books nothing from this look-up")
+            }
+            out += fresh.filter { $0.timeMs == ms }
+            // Done at the end of the history or once the answer leaves this millisecond.
+            if more.count < userTradesPageSize || more.contains(where: { $0.timeMs > ms }) { return out }
+            next = try more.map(id).max()! + 1
+        }
+        throw StepError.failed("fills of \(symbol): more than \(maxFillPagesPerMs) pages in the one millisecond \(ms); gobot books nothing from this look-up")
+    }
+
     /// Fills on `symbol` since a local time, in windows of at most 7 days on the exchange's clock.
     static func userTrades(_ ctx: StepContext, ex: any FuturesExchange, symbol: String, fromLocalMs: Int64) async throws -> [UserTrade] {
         let offset = try ctx.exchangeOffsetMs()
@@ -296,13 +322,11 @@ extension Steps {
             for t in page where seen.insert(t.id).inserted { trades.append(t) }
             // A full page (1000) may hide more in the same window: go on from its last fill.
             if page.count >= userTradesPageSize, let last = page.map(\.timeMs).max() {
-                // A whole page in one millisecond cannot be paged by time: moving past it would
-                // skip the rest of that millisecond's fills (and their P&L and fees), so the look-up fails.
-                guard last > start else {
-                    throw StepError.failed("fills of \(symbol): \(page.count) in the one millisecond \(start) fill a whole page, "
-                                           + "and paging by time would skip the rest of them; gobot books nothing from this look-up")
-                }
-                start = last
+                if last > start { start = last; continue }
+                // A whole page in one millisecond: paging by time would skip the rest of it, so
+                // that millisecond is read on by fill id.
+                for t in try await fillsByID(ex, symbol: symbol, inMs: start, after: page) where seen.insert(t.id).inserted { trades.append(t) }
+                start += 1
                 continue
             }
             start = windowEnd + 1
@@ -373,9 +397,15 @@ extension Steps {
                     try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "canceled", atMs: ctx.nowMs)
                 }
             } else if algo.isOpen {
-                // The sibling. If the cancel fails, the orphan scan retries it.
-                if (try? await ex.cancelAlgoOrder(clientAlgoId: o.clientOrderId)) != nil {
+                // The sibling. If the cancel fails while it is still open, the orphan scan retries
+                // it; if it ended meanwhile (expired, cancelled), its row records how.
+                do {
+                    try await ex.cancelAlgoOrder(clientAlgoId: o.clientOrderId)
                     try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "canceled", atMs: ctx.nowMs)
+                } catch {
+                    if let now = try? await ex.queryAlgoOrder(clientAlgoId: o.clientOrderId), !now.isOpen, let status = algoRowStatus(now) {
+                        try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: status, atMs: ctx.nowMs)
+                    }
                 }
             } else if let status = algoRowStatus(algo) {
                 try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: status, atMs: ctx.nowMs)
@@ -403,7 +433,17 @@ extension Steps {
         let key = "income_cursor_ms"
         let offset = try ctx.exchangeOffsetMs(), margin = StepContext.windowMarginMs
         let now = ctx.nowMs + offset  // exchangeNowMs, with the offset read once
-        let saved = Int64(try ctx.db.value(forKey: key) ?? "")
+        // A cursor that does not read, or one past now (nothing would ever be booked again and the
+        // loss limits would read an incomplete ledger), is an error, not a restart or a silence.
+        let stored = try ctx.db.value(forKey: key)
+        let saved = try stored.map { text in
+            guard let ms = Int64(text), ms <= now + margin else {
+                throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
+                                                  remedy: "it must be a time in ms no later than now; delete it (DELETE FROM kv WHERE key = '\(key)') "
+                                                      + "and reconcile reads the last 7 days of income again, each record booked once")
+            }
+            return ms
+        }
         var start = saved ?? (TradingCalendar.startOfDay(now) - 7 * TradingCalendar.dayMs)
         var booked = 0, fundingNotes: [String] = []
         var waiting: (timeMs: Int64, error: any Error)?

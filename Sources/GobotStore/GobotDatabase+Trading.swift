@@ -300,8 +300,13 @@ extension GobotDatabase {
     public func ledgerTotals(fromMs: Int64, toMs: Int64 = .max) throws -> LedgerTotals {
         try read { db in
             var t = LedgerTotals()
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT kind, amount_usd FROM ledger WHERE at_ms >= ? AND at_ms < ?"), arguments: [fromMs, toMs])
+            // A time that is not an integer is selected too, to fail: SQL's comparison would
+            // leave it out of every window without a word.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT kind, amount_usd, at_ms FROM ledger WHERE (at_ms >= ? AND at_ms < ?) OR typeof(at_ms) != 'integer'
+                """), arguments: [fromMs, toMs])
             while let row = try rows.next() {
+                _ = try row.int64(at: 2, column: "at_ms", table: "ledger")
                 try t.add(kind: row[0], amount: try row.decimal(at: 1, column: "amount_usd", table: "ledger"))
             }
             return t

@@ -8,16 +8,19 @@ public struct RowDecodingError: Error, Sendable, Equatable, CustomStringConverti
     public var table: String
     public var column: String
     public var value: String
+    /// What to do when it is not "fix the row or restore a backup" (e.g. a measurement gobot takes again).
+    public var remedy: String?
 
-    public init(table: String, column: String, value: String) {
+    public init(table: String, column: String, value: String, remedy: String? = nil) {
         self.table = table
         self.column = column
         self.value = value
+        self.remedy = remedy
     }
 
     public var description: String {
         "state database: \(table).\(column) holds \(value.isEmpty ? "no value" : "'\(value)'"), which gobot cannot read; "
-            + "fix that row or restore the database from state/backups/ (README, \"Restoring the state database\")"
+            + (remedy ?? "fix that row or restore the database from state/backups/ (README, \"Restoring the state database\")")
     }
 }
 
@@ -55,6 +58,17 @@ extension Row {
         case .int64(let i): return i
         case .string(let text): throw RowDecodingError(table: table, column: column, value: text)
         default: throw RowDecodingError(table: table, column: column, value: value.isNull ? "" : value.description)
+        }
+    }
+
+    /// An integer column that may be NULL (nil), by name; text or real in it is an error.
+    public func optionalInt64(_ column: String, table: String) throws -> Int64? {
+        let value = self[column] as DatabaseValue
+        switch value.storage {
+        case .null: return nil
+        case .int64(let i): return i
+        case .string(let text): throw RowDecodingError(table: table, column: column, value: text)
+        default: throw RowDecodingError(table: table, column: column, value: value.description)
         }
     }
 

@@ -339,9 +339,16 @@ public actor FakeBinance {
             return HTTPResponse(statusCode: .ok, headers: [HTTPHeader("Content-Type"): "application/json"], body: exchangeInfo)
         case ("GET", "/fapi/v1/userTrades"):
             if let e = require(p, ["symbol"]) { return e }
+            // As Binance: oldest first, `limit` fills (default 500, at most 1000); `fromId` without times.
+            let limit = min(Int(p["limit"] ?? "") ?? 500, 1000)
+            let mine = trades.filter { ($0["symbol"] as? String) == p["symbol"] }
+            if let fromId = p["fromId"].flatMap({ Int64($0) }) {
+                guard p["startTime"] == nil, p["endTime"] == nil else { return Self.error(400, -1128, "Combination of optional parameters invalid.") }
+                return Self.json(200, Array(mine.filter { (($0["id"] as? Int64) ?? 0) >= fromId }.prefix(limit)))
+            }
             if let e = windowError(p) { return e }
             let start = Int64(p["startTime"] ?? "0") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max
-            return Self.json(200, trades.filter { ($0["symbol"] as? String) == p["symbol"] && (start...end).contains(($0["time"] as? Int64) ?? 0) })
+            return Self.json(200, Array(mine.filter { (start...end).contains(($0["time"] as? Int64) ?? 0) }.prefix(limit)))
         case ("GET", "/fapi/v1/income"):
             if let e = windowError(p) { return e }
             let start = Int64(p["startTime"] ?? "0") ?? 0, end = Int64(p["endTime"] ?? "") ?? .max

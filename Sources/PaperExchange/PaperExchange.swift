@@ -373,12 +373,22 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         try await settle()
         return try db.read { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_trades WHERE symbol = ? AND time_ms BETWEEN ? AND ? ORDER BY id"),
-                             arguments: [symbol, startMs, endMs]).map {
-                UserTrade(id: String($0["id"] as Int64), symbol: $0["symbol"], orderId: $0["order_id"], side: try $0.enumValue("side", table: "paper_trades"),
-                          price: try $0.decimal("price", table: "paper_trades"), qty: try $0.decimal("qty", table: "paper_trades"),
-                          realizedPnl: try $0.decimal("realized_pnl", table: "paper_trades"), commission: try $0.decimal("commission", table: "paper_trades"),
-                          commissionAsset: "USDT", timeMs: $0["time_ms"])
-            }
+                             arguments: [symbol, startMs, endMs]).map(Self.userTrade)
+        }
+    }
+
+    private static func userTrade(_ row: Row) throws -> UserTrade {
+        UserTrade(id: String(row["id"] as Int64), symbol: row["symbol"], orderId: row["order_id"], side: try row.enumValue("side", table: "paper_trades"),
+                  price: try row.decimal("price", table: "paper_trades"), qty: try row.decimal("qty", table: "paper_trades"),
+                  realizedPnl: try row.decimal("realized_pnl", table: "paper_trades"), commission: try row.decimal("commission", table: "paper_trades"),
+                  commissionAsset: "USDT", timeMs: row["time_ms"])
+    }
+
+    public func userTrades(symbol: String, fromId: Int64) async throws -> [UserTrade] {
+        try await settle()
+        return try db.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_trades WHERE symbol = ? AND id >= ? ORDER BY id LIMIT 1000"),
+                             arguments: [symbol, fromId]).map(Self.userTrade)
         }
     }
 

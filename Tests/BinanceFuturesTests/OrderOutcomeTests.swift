@@ -255,6 +255,26 @@ extension OrderOutcomeTests {
         }
     }
 
+    @Test func fillsAreReadFromAnIdWithoutTimes() async throws {
+        let fake = try FakeBinance()
+        let url = try await fake.start()
+        defer { Task { await fake.stop() } }
+        await fake.setMark("XRPUSDT", 2)
+        let c = client(url)
+        for i in 0..<3 {
+            var order = Self.entry
+            order.clientOrderId = "gb-fromid-\(i)"
+            _ = try await c.placeMarketOrder(order)
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let ids = try await c.userTrades(symbol: "XRPUSDT", startMs: now - 60_000, endMs: now + 60_000).compactMap { Int64($0.id) }
+        #expect(ids.count == 3)
+        // Binance refuses fromId with times (-1128): the client sends it alone, and gets the fills from that id on.
+        let from = try await c.userTrades(symbol: "XRPUSDT", fromId: ids[1])
+        #expect(from.compactMap { Int64($0.id) } == Array(ids[1...]))
+        #expect(await fake.count(path: "/fapi/v1/userTrades") == 2)
+    }
+
     @Test func feesPaidInBNBKeepTheirAssetThroughTheClient() async throws {
         let fake = try FakeBinance()
         let url = try await fake.start()

@@ -41,6 +41,28 @@ import Testing
         #expect(try s.clockSync() == ClockSync(offsetMs: -1_200, syncedAtMs: 2_000, roundTripMs: 30))
     }
 
+    @Test func aRecordedBanThatDoesNotReadIsAnErrorNotNoBan() throws {
+        let db = try GobotDatabase.inMemory()
+        let s = DatabaseExchangeState(db: db, breakerThreshold: 3, breakerCooldownMs: 1000)
+        try s.admit(weight: 1, budget: 100, nowMs: 1_700_000_000_000)
+        try db.write { try $0.execute(sql: "UPDATE rate_budget SET banned_until_ms = 'soon'") }
+        #expect(throws: GobotStore.RowDecodingError(table: "rate_budget", column: "banned_until_ms", value: "soon")) {
+            try s.admit(weight: 1, budget: 100, nowMs: 1_700_000_000_000)
+        }
+    }
+
+    @Test func anAnalystSpendThatDoesNotReadIsAnErrorNotZero() throws {
+        let db = try GobotDatabase.inMemory()
+        let ledger = DatabaseAnalystLedger(db: db)
+        #expect(try ledger.spentUSD(day: "2026-11-27") == 0)
+        try ledger.addSpend(day: "2026-11-27", usd: Decimal(string: "0.75")!)
+        #expect(try ledger.spentUSD(day: "2026-11-27") == Decimal(string: "0.75")!)
+        try db.write { try $0.execute(sql: "UPDATE analyst_spend SET cost_usd = 'lots'") }
+        #expect(throws: GobotStore.RowDecodingError.self) { try ledger.spentUSD(day: "2026-11-27") }
+        // Adding to it would have overwritten the unreadable figure with the new cost alone.
+        #expect(throws: GobotStore.RowDecodingError.self) { try ledger.addSpend(day: "2026-11-27", usd: 1) }
+    }
+
     @Test func banAndBackoffPersistAndAreAudited() throws {
         let dir = TempDir()
         let db = try GobotDatabase.open(path: dir.file("s.sqlite"))

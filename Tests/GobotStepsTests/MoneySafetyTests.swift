@@ -260,7 +260,7 @@ import Testing
         #expect(try h.db.orders().first { $0.purpose == "take_profit" }?.status == "canceled")
     }
 
-    @Test func fillsArePagedByTimeAndAWholePageInOneMillisecondFailsTheLookUp() async throws {
+    @Test func fillsArePagedByTimeAndAWholePageInOneMillisecondIsReadOnByID() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         func fill(_ id: Int, _ ms: Int64) -> UserTrade {
             UserTrade(id: String(id), symbol: "XRPUSDT", orderId: "9", side: .buy, price: 2, qty: 1, realizedPnl: 0,
@@ -269,15 +269,30 @@ import Testing
         let t = TradingHarness.t0
         h.exchange.tradesPageLimit = 1000
         // 2,500 fills over 2,500 ms: three full pages and the rest, every fill exactly once.
-        h.exchange.extraTrades = (0..<2500).map { fill($0, t + Int64($0)) }
-        let all = try await Steps.userTrades(h.ctx, ex: h.exchange, symbol: "XRPUSDT", fromLocalMs: t)
-        #expect(all.count == 2500)
-        #expect(Set(all.map(\.id)).count == 2500)
-        // 1,001 fills in one millisecond: a whole page there cannot be paged by time. The look-up
-        // used to go on after the window and lose the 1,001st fill without a word.
-        h.exchange.extraTrades = (0..<1001).map { fill($0, t + 5) }
+        h.exchange.extraTrades = (0..<2500).map { fill(100 + $0, t + Int64($0)) }
+        var all = try await Steps.userTrades(h.ctx, ex: h.exchange, symbol: "XRPUSDT", fromLocalMs: t)
+        #expect(all.count == 2500 && Set(all.map(\.id)).count == 2500)
+        // 2,100 fills in one millisecond, then 5 later ones: paging by time cannot pass that
+        // millisecond (it used to skip the rest of it without a word); by id it reads all of them.
+        h.exchange.extraTrades = (0..<2100).map { fill(100 + $0, t + 5) } + (0..<5).map { fill(5000 + $0, t + 9) }
+        all = try await Steps.userTrades(h.ctx, ex: h.exchange, symbol: "XRPUSDT", fromLocalMs: t)
+        #expect(all.count == 2105 && Set(all.map(\.id)).count == 2105)
+        // Ids that are not numbers cannot be paged by id: the look-up fails, it never returns part.
+        h.exchange.extraTrades = (0..<1001).map { fill($0, t + 5) }.map { var f = $0; f.id = "x\(f.id)"; return f }
         await #expect(throws: StepError.self) {
             _ = try await Steps.userTrades(h.ctx, ex: h.exchange, symbol: "XRPUSDT", fromLocalMs: t)
+        }
+    }
+
+    @Test func anIncomeCursorThatDoesNotReadOrLiesInTheFutureFailsTheIncomeBooking() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        for damaged in ["soon", String(TradingHarness.t0 + 86_400_000)] {
+            try h.db.setValue(damaged, forKey: "income_cursor_ms", atMs: TradingHarness.t0)
+            let r = try await Steps.reconcile(h.ctx)
+            // A future cursor booked nothing ever again, without a word; text restarted 7 days back.
+            #expect(r.exit == .failed)
+            #expect(r.message.contains("income_cursor_ms"))
+            #expect(try h.db.value(forKey: "income_cursor_ms") == damaged)
         }
     }
 

@@ -50,6 +50,16 @@ import Testing
         #expect(ran.message == "scanned")
     }
 
+    @Test func aHaltFlagThatCannotBeReadBlocksStepsThatOpenRisk() async throws {
+        let dir = TempDir()
+        let runner = try runner(dir, killSwitch: dir.file("absent"))
+        let db = try GobotDatabase.open(path: dir.file("state/gobot.sqlite"))
+        try db.write { try $0.execute(sql: "DROP TABLE halt_state") }
+        // It read as "running" (try?): an unreadable flag must not let trade run.
+        let reason = try #require(runner.haltReason(config: GobotConfig(), db: db))
+        #expect(reason.hasPrefix("the halt flag cannot be read"))
+    }
+
     @Test func badConfigExits78AndTryLaterErrorsExit75() async throws {
         let dir = TempDir()
         try "trading:\n  max_trades_per_day: many\n".write(toFile: dir.file("bad.yaml"), atomically: true, encoding: .utf8)

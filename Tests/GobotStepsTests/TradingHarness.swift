@@ -165,6 +165,11 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         windows.append((startMs, endMs))
         if endMs - startMs > Self.sevenDaysMs { throw ExchangeError.rejected(code: -4166, message: "The time between startTime and endTime cannot be longer than 7 days.") }
     }
+    func userTrades(symbol: String, fromId: Int64) async throws -> [UserTrade] {
+        let extra = extraTrades.filter { $0.symbol == symbol && (Int64($0.id) ?? 0) >= fromId }
+        return Array((try await inner.userTrades(symbol: symbol, fromId: fromId) + extra)
+            .sorted { (Int64($0.id) ?? 0) < (Int64($1.id) ?? 0) }.prefix(tradesPageLimit ?? 1000))
+    }
     /// Fills the paper exchange never made, answered with its own (e.g. more than a page holds).
     var extraTrades: [UserTrade] = []
     /// When set, a userTrades answer holds at most this many fills, oldest first, as Binance's `limit`.
@@ -174,7 +179,7 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
         var answer = try await inner.userTrades(symbol: symbol, startMs: startMs, endMs: endMs)
             + extraTrades.filter { $0.symbol == symbol && (startMs...endMs).contains($0.timeMs) }
         if let limit = tradesPageLimit {
-            answer = Array(answer.sorted { ($0.timeMs, $0.id) < ($1.timeMs, $1.id) }.prefix(limit))
+            answer = Array(answer.sorted { ($0.timeMs, Int64($0.id) ?? 0) < ($1.timeMs, Int64($1.id) ?? 0) }.prefix(limit))
         }
         return answer.map {
             if let asset = tradeCommissionAsset {
