@@ -17,7 +17,10 @@ extension Steps {
                 lines.append("\(c.symbol) skipped (\(why))")
                 continue
             }
-            let frames = try ctx.db.candles(symbol: c.symbol, intervals: [.m1, .m5, .m15], closedByMs: now, limit: 120)
+            guard let frames = try readingCandleCache(ctx, symbol: c.symbol, { try ctx.db.candles(symbol: c.symbol, intervals: [.m1, .m5, .m15], closedByMs: now, limit: 120) }) else {
+                lines.append("\(c.symbol) skipped (stored candles did not read: deleted, fetched again next scan)")
+                continue
+            }
             let set = ChartSet(symbol: c.symbol, m1: frames[0], m5: frames[1], m15: frames[2])
             let pngs = ctx.analyst.needsCharts || ctx.saveCharts ? try ChartOutput.render(set, ctx: ctx) : []
             let signal: Signal

@@ -32,6 +32,7 @@ extension Steps {
             picked.append(symbol)
         }
         var queued: [String] = []
+        var refetch: [String] = []
         var stored = 0
         for symbol in picked {
             let lasts = try ctx.db.lastCandleOpenMs(symbol: symbol, intervals: Interval.allCases)
@@ -48,7 +49,10 @@ extension Steps {
             }
             // Fetched first, then one transaction: no write is held open across a request.
             try ctx.db.storeCandles(symbol: symbol, frames: frames)
-            let m15 = try ctx.db.candles(symbol: symbol, interval: .m15, closedByMs: now, limit: 60)
+            guard let m15 = try readingCandleCache(ctx, symbol: symbol, { try ctx.db.candles(symbol: symbol, interval: .m15, closedByMs: now, limit: 60) }) else {
+                refetch.append(symbol)
+                continue
+            }
             guard let lastClose = m15.last?.close, m15.count >= 30 else { continue }
             // Cheap feature: trend strength over volatility; the analyst decides the direction.
             let closes = m15.map(\.close)
@@ -62,6 +66,7 @@ extension Steps {
         try ctx.db.pruneCandles(olderThanMs: now - 3 * 86_400_000)
         var message = "scan: \(queued.count) candidate\(queued.count == 1 ? "" : "s") (\(queued.joined(separator: ", "))), \(stored) new candles"
         if !skipped.isEmpty { message += "; skipped \(skipped.joined(separator: ", "))" }
+        if !refetch.isEmpty { message += "; stored candles of \(refetch.joined(separator: ", ")) did not read: deleted, fetched again next scan" }
         if !dropped.isEmpty {
             message += "; dropped \(dropped.count) symbol\(dropped.count == 1 ? "" : "s") not made of A-Z and 0-9 (\(dropped.prefix(5).map { $0.debugDescription }.joined(separator: ", ")))"
         }

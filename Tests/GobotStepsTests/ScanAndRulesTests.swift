@@ -34,6 +34,28 @@ import Testing
     }
 }
 
+extension ScanTests {
+    @Test func aStoredCandleThatDoesNotReadIsDeletedAndFetchedAgainNotAnOutage() async throws {
+        var h = try TradingHarness(prices: (0..<1500).map { 2.0 + Double($0 % 30) * 0.001 })
+        h.at(minute: 1400)
+        h.ctx.config.universe.symbols = ["XRPUSDT"]
+        #expect(try await Steps.scan(h.ctx).message.hasPrefix("scan: 1 candidate (XRPUSDT)"))
+        try h.db.write { try $0.execute(sql: "UPDATE candles SET close = 'n/a' WHERE interval = '15m' AND open_time_ms = (SELECT MAX(open_time_ms) FROM candles WHERE interval = '15m')") }
+        h.at(minute: 1405)
+        // It used to fail every scan from here on: scan fetches only after the newest stored candle.
+        let healing = try await Steps.scan(h.ctx)
+        #expect(healing.message.contains("stored candles of XRPUSDT did not read: deleted"))
+        #expect(try h.db.candles(symbol: "XRPUSDT", interval: .m15, closedByMs: .max, limit: 10).isEmpty)
+        h.at(minute: 1410)
+        #expect(try await Steps.scan(h.ctx).message.hasPrefix("scan: 1 candidate (XRPUSDT)"))
+        // The analysis meets damage in a frame scan does not read (1m) the same way.
+        try h.db.write { try $0.execute(sql: "UPDATE candles SET open = 'n/a' WHERE interval = '1m' AND open_time_ms = (SELECT MAX(open_time_ms) FROM candles WHERE interval = '1m')") }
+        let analysis = try await Steps.analyze(h.ctx)
+        #expect(analysis.message.contains("XRPUSDT skipped (stored candles did not read"))
+        #expect(try h.db.candles(symbol: "XRPUSDT", interval: .m1, closedByMs: .max, limit: 10).isEmpty)
+    }
+}
+
 @Suite struct RulesAnalystOnRealDataTests {
     static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("sample-data").path
