@@ -281,6 +281,8 @@ extension Steps {
 
     /// Binance answers at most 7 days of fills a query.
     static let historyWindowMs: Int64 = 7 * 86_400_000 - 1
+    /// How far back Binance answers userTrades (3 months since 2026-08-26; 90 days is inside it).
+    static let fillHistoryMs: Int64 = 90 * 86_400_000
     /// The most fills one userTrades answer holds (gobot asks for Binance's maximum, 1000).
     static let userTradesPageSize = 1000
 
@@ -380,6 +382,14 @@ extension Steps {
                         text: "⚠️ \(p.symbol) position \(p.id): fee \(unvalued.joined(separator: ", ")) could not be valued in USDT; the position's fees leave it out, the ledger books it when a price exists")
         }
         let qty = closing.reduce(Decimal(0)) { $0 + $1.qty }
+        // A flat listing with no closing fill may be a listing that lags or a passing empty
+        // answer: closing the row on it would let the orphan scan cancel the stop under a live
+        // position. The row waits for a fill, unless the position is older than Binance's fill
+        // history, where none can be found any more.
+        if qty == 0, ctx.nowMs - p.openedAtMs < fillHistoryMs {
+            throw StepError.tryLater("\(p.symbol) position \(p.id): the exchange lists no position but no closing fill was found; "
+                                     + "the position and its stop stay until a fill shows how it closed")
+        }
         let exitPrice = qty > 0 ? closing.reduce(Decimal(0)) { $0 + $1.price * $1.qty } / qty : nil
         var reason = "closed outside gobot"
         for o in orders where o.purpose == "stop" || o.purpose == "take_profit" || o.purpose == "close" {

@@ -246,6 +246,23 @@ import Testing
         #expect(try h.db.ledgerTotals(fromMs: 0).realized == Decimal(string: "-0.25")!)
     }
 
+    @Test func aFlatListingWithoutAClosingFillNeitherClosesThePositionNorCancelsItsStop() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 10)
+        h.exchange.flatPositionListings = 2  // both readings of this run answer flat; the position is live
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit != .ok)
+        #expect(r.message.contains("no closing fill was found"))
+        // It used to be booked "closed outside gobot", and the orphan scan then cancelled its stop.
+        #expect(try h.db.livePositions().count == 1)
+        #expect(try await h.exchange.inner.openAlgoOrders(symbol: nil).map(\.orderType).sorted() == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+        h.at(minute: 11)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.livePositions().count == 1)
+    }
+
     @Test func aSiblingWhoseCancelFailsIsCancelledInTheSameRunEvenBehindALaggingListing() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)
         try h.signal()

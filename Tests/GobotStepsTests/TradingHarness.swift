@@ -61,10 +61,16 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     /// Someone adds this quantity by hand right after gobot's entry fills: the exchange then
     /// holds more than gobot recorded.
     var addedByHandAfterEntry: Decimal?
+    /// The next this many position listings answer flat (an empty answer during maintenance).
+    var flatPositionListings = 0
     func positions() async throws -> [ExchangePosition] {
         if positionsFailures > 0 {
             positionsFailures -= 1
             throw ExchangeError.unavailable("GET /fapi/v3/positionRisk: HTTP 503")
+        }
+        if flatPositionListings > 0 {
+            flatPositionListings -= 1
+            return []
         }
         return try await inner.positions()
     }
