@@ -443,13 +443,15 @@ extension Steps {
         let key = "income_cursor_ms"
         let offset = try ctx.exchangeOffsetMs(), margin = StepContext.windowMarginMs
         let now = ctx.nowMs + offset  // exchangeNowMs, with the offset read once
-        // A cursor that does not read, or one past now (nothing would ever be booked again and the
-        // loss limits would read an incomplete ledger), is an error, not a restart or a silence.
+        // A cursor that does not read, or one far past now (nothing would be booked for that long
+        // and the loss limits would read an incomplete ledger), is an error, not a restart or a
+        // silence. A day of slack: a host clock corrected before the client's next hourly sync
+        // puts a good cursor up to the old error ahead of "now".
         let stored = try ctx.db.value(forKey: key)
         let saved = try stored.map { text in
-            guard let ms = Int64(text), ms <= now + margin else {
+            guard let ms = Int64(text), ms <= now + TradingCalendar.dayMs else {
                 throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
-                                                  remedy: "it must be a time in ms no later than now; delete it (DELETE FROM kv WHERE key = '\(key)') "
+                                                  remedy: "it must be a time in ms no later than a day from now; delete it (DELETE FROM kv WHERE key = '\(key)') "
                                                       + "and reconcile reads the last 7 days of income again, each record booked once")
             }
             return ms

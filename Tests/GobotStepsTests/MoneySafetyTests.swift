@@ -303,7 +303,7 @@ import Testing
 
     @Test func anIncomeCursorThatDoesNotReadOrLiesInTheFutureFailsTheIncomeBooking() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
-        for damaged in ["soon", String(TradingHarness.t0 + 86_400_000)] {
+        for damaged in ["soon", String(TradingHarness.t0 + 3 * 86_400_000)] {
             try h.db.setValue(damaged, forKey: "income_cursor_ms", atMs: TradingHarness.t0)
             let r = try await Steps.reconcile(h.ctx)
             // A future cursor booked nothing ever again, without a word; text restarted 7 days back.
@@ -311,6 +311,9 @@ import Testing
             #expect(r.message.contains("income_cursor_ms"))
             #expect(try h.db.value(forKey: "income_cursor_ms") == damaged)
         }
+        // An hour ahead is a host clock corrected before the client's next sync, not damage.
+        try h.db.setValue(String(h.clock.nowMs() + 3_600_000), forKey: "income_cursor_ms", atMs: TradingHarness.t0)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
     }
 
     @Test func theIncomeCursorAdvancesThroughEmptyWindows() async throws {
