@@ -48,7 +48,12 @@ public struct DatabaseExchangeState: ExchangeStateStore {
         let verdict: ExchangeError? = try db.write { db in
             let row = try Row.fetchOne(db, sql: "SELECT * FROM rate_budget WHERE scope = 'ip'")
             // A recorded ban or back-off that does not read must not read as none (0).
-            func int(_ column: String) throws -> Int64 { try row?.optionalInt64(column, table: "rate_budget") ?? 0 }
+            func int(_ column: String) throws -> Int64 {
+                do { return try row?.optionalInt64(column, table: "rate_budget") ?? 0 } catch var error as GobotStore.RowDecodingError {
+                    error.remedy = "delete the row (DELETE FROM rate_budget) and wait for any ban Binance announced: gobot rebuilds it from the next answers' weight headers"
+                    throw error
+                }
+            }
             let banned = try int("banned_until_ms"), backoff = try int("backoff_until_ms")
             if banned > nowMs { return .banned(untilMs: banned) }
             if backoff > nowMs { return .rateLimited(untilMs: backoff) }

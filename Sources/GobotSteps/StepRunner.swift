@@ -119,7 +119,10 @@ public struct StepRunner: Sendable {
         if stop.isRequested {
             result = Result(exit: .terminated, outcome: "terminated", message: "gobot \(step.rawValue): \(stop.signalName) received before the step began; nothing done")
         } else if step.opensRisk, let reason = haltReason(config: config, db: db) {
-            result = Result(exit: .ok, outcome: "halted", message: "gobot \(step.rawValue): halted, not run: \(reason)")
+            // A flag that cannot be read stops the step too, but as a failure that alerts.
+            let unreadable = reason.hasPrefix(Self.unreadableHaltFlag)
+            result = Result(exit: unreadable ? .failed : .ok, outcome: unreadable ? "failed" : "halted",
+                            message: "gobot \(step.rawValue): halted, not run: \(reason)")
         } else {
             do {
                 let report = try await body(context)
@@ -184,6 +187,8 @@ public struct StepRunner: Sendable {
         }
     }
 
+    static let unreadableHaltFlag = "the halt flag cannot be read"
+
     /// Why steps that open risk must not run now, or nil when they may.
     public func haltReason(config: GobotConfig, db: GobotDatabase) -> String? {
         if let reason = Self.killSwitchReason(config) { return reason }
@@ -192,7 +197,7 @@ public struct StepRunner: Sendable {
             if halt.halted { return "halted by \(halt.actor): \(halt.reason) (run `gobot resume`)" }
         } catch {
             // Unreadable is not "running": nothing that opens risk runs on a flag it cannot read.
-            return "the halt flag cannot be read (\(error))"
+            return "\(Self.unreadableHaltFlag) (\(error))"
         }
         return nil
     }

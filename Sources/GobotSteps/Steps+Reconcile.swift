@@ -44,6 +44,8 @@ extension Steps {
             managed.insert(p.symbol)
             do {
                 if let live = exPositions[p.symbol], live.positionAmt != 0 {
+                    // Listed again: a flat sighting before was a lag, its wait starts over.
+                    if try ctx.db.value(forKey: flatWithoutFillKey(p.id)) != nil { try ctx.db.deleteValue(forKey: flatWithoutFillKey(p.id)) }
                     notes.append(contentsOf: try await reconcileLive(ctx, ex: ex, p: p, live: live, openAlgos: openAlgos, rules: rules))
                 } else if p.status == "open" || p.status == "opening" {
                     let entry = try ctx.db.orders(positionId: p.id).first { $0.purpose == "entry" }
@@ -119,7 +121,10 @@ extension Steps {
         }
         let changes = notes.filter { !$0.isEmpty }
         guard failures.isEmpty else {
-            let temporary = failures.allSatisfy { ($0.error as? ExchangeError)?.isTemporary ?? false }
+            let temporary = failures.allSatisfy { f in
+                if case .tryLater? = f.error as? StepError { return true }
+                return (f.error as? ExchangeError)?.isTemporary ?? false
+            }
             let message = "reconcile: could not handle " + failures.map { "\($0.what) (\($0.error))" }.joined(separator: "; ")
                 + (changes.isEmpty ? "" : "; done: " + changes.joined(separator: "; "))
             return StepReport(outcome: temporary ? "try_later" : "failed", message: message, exit: temporary ? .tryLater : .failed)
@@ -281,8 +286,10 @@ extension Steps {
 
     /// Binance answers at most 7 days of fills a query.
     static let historyWindowMs: Int64 = 7 * 86_400_000 - 1
-    /// How far back Binance answers userTrades (3 months since 2026-08-26; 90 days is inside it).
-    static let fillHistoryMs: Int64 = 90 * 86_400_000
+    /// How long a position whose fills do not show its close must be listed flat before its row
+    /// closes anyway: longer than any listing lag, short enough not to hold a slot for long.
+    static let flatConfirmMs: Int64 = 15 * 60_000
+    static func flatWithoutFillKey(_ positionId: Int64) -> String { "flat_without_fill:\(positionId)" }
     /// The most fills one userTrades answer holds (gobot asks for Binance's maximum, 1000).
     static let userTradesPageSize = 1000
 
@@ -382,14 +389,22 @@ extension Steps {
                         text: "⚠️ \(p.symbol) position \(p.id): fee \(unvalued.joined(separator: ", ")) could not be valued in USDT; the position's fees leave it out, the ledger books it when a price exists")
         }
         let qty = closing.reduce(Decimal(0)) { $0 + $1.qty }
-        // A flat listing with no closing fill may be a listing that lags or a passing empty
-        // answer: closing the row on it would let the orphan scan cancel the stop under a live
-        // position. The row waits for a fill, unless the position is older than Binance's fill
-        // history, where none can be found any more.
-        if qty == 0, ctx.nowMs - p.openedAtMs < fillHistoryMs {
-            throw StepError.tryLater("\(p.symbol) position \(p.id): the exchange lists no position but no closing fill was found; "
-                                     + "the position and its stop stay until a fill shows how it closed")
+        // A flat listing whose fills do not close the whole position may be a listing that lags
+        // or a passing empty answer: closing the row on it would let the orphan scan cancel the
+        // stop under a live position. The row waits for the fills, or for the exchange to list
+        // the symbol flat for `flatConfirmMs` (a position netted with the owner's, history gone).
+        let flatKey = Self.flatWithoutFillKey(p.id)
+        if qty < p.quantity {
+            let firstSeen = try ctx.db.value(forKey: flatKey).flatMap { Int64($0) }
+            if firstSeen == nil { try ctx.db.setValue(String(ctx.nowMs), forKey: flatKey, atMs: ctx.nowMs) }
+            let waited = ctx.nowMs - (firstSeen ?? ctx.nowMs)
+            if waited < flatConfirmMs {
+                throw StepError.tryLater("\(p.symbol) position \(p.id): the exchange lists no position but the fills found close \(qty.plainString) of "
+                                         + "\(p.quantity.plainString); the position and its stop stay until a fill shows how it closed, or until the "
+                                         + "symbol has been listed flat for \(flatConfirmMs / 60_000) min (\(waited / 60_000) so far)")
+            }
         }
+        try ctx.db.deleteValue(forKey: flatKey)
         let exitPrice = qty > 0 ? closing.reduce(Decimal(0)) { $0 + $1.price * $1.qty } / qty : nil
         var reason = "closed outside gobot"
         for o in orders where o.purpose == "stop" || o.purpose == "take_profit" || o.purpose == "close" {
@@ -413,8 +428,10 @@ extension Steps {
                     try await ex.cancelAlgoOrder(clientAlgoId: o.clientOrderId)
                     try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: "canceled", atMs: ctx.nowMs)
                 } catch {
-                    if let now = try? await ex.queryAlgoOrder(clientAlgoId: o.clientOrderId), !now.isOpen, let status = algoRowStatus(now) {
-                        try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: status, atMs: ctx.nowMs)
+                    if let now = try? await ex.queryAlgoOrder(clientAlgoId: o.clientOrderId), !now.isOpen {
+                        // Triggered or finished meanwhile: filled only with a fill of its own.
+                        let ownFill = !now.actualOrderId.isEmpty && closing.contains { $0.orderId == now.actualOrderId }
+                        try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: algoRowStatus(now) ?? (ownFill ? "filled" : "canceled"), atMs: ctx.nowMs)
                     }
                 }
             } else if let status = algoRowStatus(algo) {
@@ -443,18 +460,22 @@ extension Steps {
         let key = "income_cursor_ms"
         let offset = try ctx.exchangeOffsetMs(), margin = StepContext.windowMarginMs
         let now = ctx.nowMs + offset  // exchangeNowMs, with the offset read once
-        // A cursor that does not read, or one far past now (nothing would be booked for that long
-        // and the loss limits would read an incomplete ledger), is an error, not a restart or a
-        // silence. A day of slack: a host clock corrected before the client's next hourly sync
-        // puts a good cursor up to the old error ahead of "now".
+        // A cursor that does not read is an error, not a restart. One ahead of now (a host clock
+        // set back, a damaged value) must not skip income until now catches up, and says nothing
+        // of what was read before: the last 7 days are read again (each record is booked once, by
+        // its ref), and the cursor is written back from there.
         let stored = try ctx.db.value(forKey: key)
-        let saved = try stored.map { text in
-            guard let ms = Int64(text), ms <= now + TradingCalendar.dayMs else {
+        let saved = try stored.flatMap { text -> Int64? in
+            guard let ms = Int64(text) else {
                 throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
-                                                  remedy: "it must be a time in ms no later than a day from now; delete it (DELETE FROM kv WHERE key = '\(key)') "
+                                                  remedy: "it must be a time in ms; delete it (DELETE FROM kv WHERE key = '\(key)') "
                                                       + "and reconcile reads the last 7 days of income again, each record booked once")
             }
-            return ms
+            return ms <= now ? ms : nil
+        }
+        if let stored, let ms = Int64(stored), ms > now + margin {
+            Alerts.send(ctx, kind: "error", key: "income-cursor-ahead-\(TradingCalendar.startOfDay(now))",
+                        text: "⚠️ the income cursor was \((ms - now) / 60_000) min ahead of the exchange's clock; the last 7 days of income are read again")
         }
         var start = saved ?? (TradingCalendar.startOfDay(now) - 7 * TradingCalendar.dayMs)
         var booked = 0, fundingNotes: [String] = []
@@ -501,6 +522,7 @@ extension Steps {
                 case "REALIZED_PNL": kind = "realized_pnl"
                 case "COMMISSION": kind = "commission"
                 case "FUNDING_FEE": kind = "funding"
+                case "INSURANCE_CLEAR": kind = "commission"  // the liquidation clearance fee: a cost like a fee
                 default: continue
                 }
                 let ref = r.ledgerRef

@@ -58,6 +58,14 @@ extension Steps {
                 }
                 // SIGTERM: no new entry; what was entered before it is protected to completion.
                 if ctx.stop.isRequested { lines.append("\(s.symbol): not entered, \(ctx.stop.signalName) received"); continue }
+                // The gate saw no position of gobot's here, so one on the exchange is the owner's
+                // (or one gobot lost track of): in one-way mode the entry would net with it, gobot's
+                // stop would close it, and a flat account would look like a close without a fill.
+                if let held = try await ex.positions().first(where: { $0.symbol == s.symbol && $0.positionAmt != 0 }) {
+                    try ctx.db.decideSignal(s.id, status: "rejected", decision: "position_held: the account already holds \(held.positionAmt.plainString) \(s.symbol) that gobot did not open")
+                    lines.append("\(s.symbol): rejected, the account already holds \(held.positionAmt.plainString) that gobot did not open")
+                    continue
+                }
                 let result = try await enter(ctx, ex: ex, plan: plan, signalId: s.id, rules: rule)
                 lines.append(result.line)
                 unresolved = unresolved || result.unresolved

@@ -6,6 +6,10 @@ extension GobotDatabase {
         try read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [key]) }
     }
 
+    public func deleteValue(forKey key: String) throws {
+        try write { db in try db.cachedStatement(sql: "DELETE FROM kv WHERE key = ?").execute(arguments: [key]) }
+    }
+
     public func setValue(_ value: String, forKey key: String, atMs: Int64) throws {
         try write { db in try Self.setValue(db, value, forKey: key, atMs: atMs) }
     }

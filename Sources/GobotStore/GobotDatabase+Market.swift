@@ -95,12 +95,12 @@ extension GobotDatabase {
                            arguments: [symbol, interval.rawValue])
     }
 
-    /// Keeps the candle table bounded: cron runs forever.
     /// Every stored candle of `symbol` (they are fetched again from the exchange).
     public func deleteCandles(symbol: String) throws {
         try write { db in try db.execute(sql: "DELETE FROM candles WHERE symbol = ?", arguments: [symbol]) }
     }
 
+    /// Keeps the candle table bounded: cron runs forever.
     public func pruneCandles(olderThanMs: Int64) throws {
         try write { db in try db.cachedStatement(sql: "DELETE FROM candles WHERE open_time_ms < ?").execute(arguments: [olderThanMs]) }
     }

@@ -61,6 +61,8 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     /// Someone adds this quantity by hand right after gobot's entry fills: the exchange then
     /// holds more than gobot recorded.
     var addedByHandAfterEntry: Decimal?
+    /// Once the entry is placed, the next this many position listings fail.
+    var positionsFailuresAfterEntry = 0
     /// The next this many position listings answer flat (an empty answer during maintenance).
     var flatPositionListings = 0
     func positions() async throws -> [ExchangePosition] {
@@ -97,6 +99,10 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
             o.status = "PARTIALLY_FILLED"
             o.executedQty = 2
             partlyFilled[request.clientOrderId] = o
+        }
+        if !request.reduceOnly, positionsFailuresAfterEntry > 0 {
+            positionsFailures = positionsFailuresAfterEntry
+            positionsFailuresAfterEntry = 0
         }
         if !request.reduceOnly, let extra = addedByHandAfterEntry {
             addedByHandAfterEntry = nil
