@@ -17,7 +17,9 @@ extension Steps {
                 lines.append("\(c.symbol) skipped (\(why))")
                 continue
             }
-            let frames = try ctx.db.candles(symbol: c.symbol, intervals: [.m1, .m5, .m15], closedByMs: now, limit: 120)
+            let drawn = ctx.analyst.needsCharts || ctx.saveCharts
+            let frames = try ctx.db.candles(symbol: c.symbol, intervals: [.m1, .m5, .m15], closedByMs: now,
+                                            limits: drawn ? Array(repeating: ChartSet.chartCandles, count: 3) : ctx.analyst.candlesPerFrame)
             let set = ChartSet(symbol: c.symbol, m1: frames[0], m5: frames[1], m15: frames[2])
             let pngs = ctx.analyst.needsCharts || ctx.saveCharts ? try ChartOutput.render(set, ctx: ctx) : []
             let signal: Signal

@@ -152,6 +152,15 @@ extension GobotDatabase {
         try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM orders WHERE client_order_id = ?"), arguments: [clientOrderId]).map(OrderRow.init) }
     }
 
+    /// Which of `clientOrderIds` have an order row, in one statement.
+    public func recordedClientOrderIds(_ clientOrderIds: [String]) throws -> Set<String> {
+        guard !clientOrderIds.isEmpty else { return [] }
+        return try read { db in
+            let sql = "SELECT client_order_id FROM orders WHERE client_order_id IN (" + repeatElement("?", count: clientOrderIds.count).joined(separator: ",") + ")"
+            return Set(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(clientOrderIds)))
+        }
+    }
+
     public func orders(statuses: [String]? = nil) throws -> [OrderRow] {
         try read { db in
             if let statuses {
@@ -160,6 +169,17 @@ extension GobotDatabase {
                                         arguments: StatementArguments(statuses)).map(OrderRow.init)
             }
             return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM orders ORDER BY id")).map(OrderRow.init)
+        }
+    }
+
+    /// The orders reconcile looks up by client id: outcome not known (`intent`, `unknown`), and
+    /// market orders (entry, close) still `open`. Open protective orders are not among them:
+    /// the exchange's listing follows those.
+    public func ordersToResolve() throws -> [OrderRow] {
+        try read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT * FROM orders WHERE status IN ('intent','unknown') OR (status = 'open' AND purpose IN ('entry','close')) ORDER BY id
+                """)).map(OrderRow.init)
         }
     }
 
@@ -254,6 +274,22 @@ extension GobotDatabase {
 
     public func hasLedger(ref: String) throws -> Bool {
         try read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM ledger WHERE ref = ?"), arguments: [ref]) ?? false }
+    }
+
+    /// Which of `refs` are already booked, in one statement per 500 refs.
+    public func bookedLedgerRefs(_ refs: [String]) throws -> Set<String> {
+        guard !refs.isEmpty else { return [] }
+        return try read { db in
+            var found = Set<String>()
+            var start = 0
+            while start < refs.count {
+                let chunk = Array(refs[start..<min(start + 500, refs.count)])
+                let sql = "SELECT ref FROM ledger WHERE ref IN (" + repeatElement("?", count: chunk.count).joined(separator: ",") + ")"
+                found.formUnion(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(chunk)))
+                start += chunk.count
+            }
+            return found
+        }
     }
 
     /// One booked money movement with the asset it was paid in.
@@ -366,6 +402,24 @@ extension GobotDatabase {
         return (count, notional)
     }
 
+    /// What keeps scan away from symbols, in one statement: symbols with a live position, and
+    /// symbols with an entry (not a failed one) opened after `cooldownAfterMs`.
+    public func scanBlocks(cooldownAfterMs: Int64) throws -> (live: Set<String>, coolingDown: Set<String>) {
+        try read { db in
+            var live = Set<String>(), cooling = Set<String>()
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT symbol, status IN ('opening','open'), opened_at_ms > ? FROM positions
+                WHERE status IN ('opening','open') OR (status != 'failed' AND opened_at_ms > ?)
+                """), arguments: [cooldownAfterMs, cooldownAfterMs])
+            while let r = try rows.next() {
+                let symbol: String = r[0]
+                if r[1] as Bool { live.insert(symbol) }
+                if r[2] as Bool { cooling.insert(symbol) }
+            }
+            return (live, cooling)
+        }
+    }
+
     public func lastEntryMs(symbol: String) throws -> Int64? {
         try read { db in try Self.lastEntryMs(db, symbol: symbol) }
     }
@@ -392,10 +446,40 @@ extension GobotDatabase {
     public func riskInputs(symbol: String, entriesFromMs: Int64, dayFromMs: Int64, weekFromMs: Int64) throws -> RiskInputs {
         try read { db in
             let totals = try Self.ledgerTotals(db, from: [0, dayFromMs, weekFromMs])
-            return RiskInputs(entriesToday: try Self.entriesSince(db, entriesFromMs), live: try Self.livePositions(db),
-                              allTime: totals[0], today: totals[1], week: totals[2],
-                              lastEntryOnSymbolMs: try Self.lastEntryMs(db, symbol: symbol), breakers: try Self.allBreakers(db),
-                              halt: try Self.haltState(db))
+            let p = try Self.positionInputs(db, symbol: symbol, entriesFromMs: entriesFromMs)
+            return RiskInputs(entriesToday: p.entriesToday, live: p.live, allTime: totals[0], today: totals[1], week: totals[2],
+                              lastEntryOnSymbolMs: p.lastEntryOnSymbolMs, breakers: try Self.allBreakers(db), halt: try Self.haltState(db))
         }
+    }
+
+    /// The limits that come from positions: today's entries, live positions, the symbol's last entry.
+    public struct PositionInputs: Sendable {
+        public var entriesToday: (count: Int, notional: Decimal)
+        public var live: [PositionRow]
+        public var lastEntryOnSymbolMs: Int64?
+    }
+
+    /// The positions part of ``riskInputs(symbol:entriesFromMs:dayFromMs:weekFromMs:)`` alone
+    /// (analyze's check whether an answer could matter needs no ledger, breaker or halt flag).
+    public func positionInputs(symbol: String, entriesFromMs: Int64) throws -> PositionInputs {
+        try read { db in try Self.positionInputs(db, symbol: symbol, entriesFromMs: entriesFromMs) }
+    }
+
+    static func positionInputs(_ db: Database, symbol: String, entriesFromMs: Int64) throws -> PositionInputs {
+        // One statement: the rows that are live, opened since `entriesFromMs`, or the symbol's
+        // latest entry (failed entries never count).
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT * FROM positions WHERE status != 'failed' AND (status IN ('opening','open') OR opened_at_ms >= ?
+                OR id = (SELECT id FROM positions WHERE symbol = ? AND status != 'failed' ORDER BY opened_at_ms DESC LIMIT 1))
+            ORDER BY id
+            """), arguments: [entriesFromMs, symbol])
+        var out = PositionInputs(entriesToday: (0, 0), live: [], lastEntryOnSymbolMs: nil)
+        while let row = try rows.next() {
+            let p = try PositionRow(row: row)
+            if p.status == "opening" || p.status == "open" { out.live.append(p) }
+            if p.openedAtMs >= entriesFromMs { out.entriesToday.count += 1; out.entriesToday.notional += p.notionalUSD }
+            if p.symbol == symbol { out.lastEntryOnSymbolMs = max(out.lastEntryOnSymbolMs ?? p.openedAtMs, p.openedAtMs) }
+        }
+        return out
     }
 }
