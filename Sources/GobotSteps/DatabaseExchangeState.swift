@@ -25,7 +25,12 @@ public struct DatabaseExchangeState: ExchangeStateStore {
 
     /// The last sync with its round trip (0 for values written before it was kept).
     public func clockSync() throws -> ClockSync? {
-        guard let v = try db.value(forKey: Self.offsetKey) else { return nil }
+        Self.clockSync(stored: try db.value(forKey: Self.offsetKey))
+    }
+
+    /// The sync as stored under ``offsetKey``; nil when none was stored or it does not read.
+    static func clockSync(stored v: String?) -> ClockSync? {
+        guard let v else { return nil }
         let parts = v.split(separator: ":").map { Int64($0) }
         guard parts.count == 2 || parts.count == 3, !parts.contains(nil) else { return nil }
         return ClockSync(offsetMs: parts[0]!, syncedAtMs: parts[1]!, roundTripMs: parts.count == 3 ? parts[2]! : 0)
