@@ -20,6 +20,9 @@ extension GobotDatabase {
         }
     }
 
+    /// SQLite copies a bound text before the call returns (SQLITE_TRANSIENT).
+    static let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
     /// Rows per candle INSERT: 9 values each stays under SQLite's oldest limit of 999 variables.
     static let candleRowsPerInsert = 100
 
@@ -35,12 +38,24 @@ extension GobotDatabase {
                  ON CONFLICT(symbol, interval, open_time_ms) DO UPDATE SET open = excluded.open, high = excluded.high,
                     low = excluded.low, close = excluded.close, volume = excluded.volume
                 """)
-            var values: [any DatabaseValueConvertible] = []
-            values.reserveCapacity(chunk.count * 9)
+            // Bound through SQLite's C API, as candles are read: GRDB's arguments box every value.
+            let h = stmt.sqliteStatement
+            sqlite3_reset(h)
+            sqlite3_clear_bindings(h)
+            var i: Int32 = 1
             for (interval, c) in chunk {
-                values += [symbol, interval.rawValue, c.openTimeMs, c.open, c.high, c.low, c.close, c.volume, c.closeTimeMs(interval)] as [any DatabaseValueConvertible]
+                sqlite3_bind_text(h, i, symbol, -1, sqliteTransient)
+                sqlite3_bind_text(h, i + 1, interval.rawValue, -1, sqliteTransient)
+                sqlite3_bind_int64(h, i + 2, c.openTimeMs)
+                sqlite3_bind_double(h, i + 3, c.open)
+                sqlite3_bind_double(h, i + 4, c.high)
+                sqlite3_bind_double(h, i + 5, c.low)
+                sqlite3_bind_double(h, i + 6, c.close)
+                sqlite3_bind_double(h, i + 7, c.volume)
+                sqlite3_bind_int64(h, i + 8, c.closeTimeMs(interval))
+                i += 9
             }
-            try stmt.execute(arguments: StatementArguments(values))
+            try Self.step(stmt) { _ in }
             start += chunk.count
         }
     }

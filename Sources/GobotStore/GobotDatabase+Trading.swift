@@ -59,25 +59,33 @@ public struct PositionRow: Sendable, Equatable {
     public var fees: Decimal
     public var funding: Decimal
 
+    /// The columns ``init(row:)`` reads, in its order: every positions query selects exactly these.
+    static let columns = """
+        id, symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, \
+        closed_at_ms, exit_price, exit_reason, realized_pnl, fees, funding
+        """
+
+    /// Reads ``columns`` by position: a lookup by name lowercases the name on every access
+    /// (GRDB), a visible share of the step pipeline, which reads live positions every step.
     init(row: Row) throws {
         let t = "positions"
-        id = row["id"]
-        symbol = row["symbol"]
-        side = try row.enumValue("side", table: t)
-        signalId = row["signal_id"]
-        quantity = try row.decimal("quantity", table: t)
-        entryPrice = try row.decimal("entry_price", table: t)
-        stopPrice = try row.decimal("stop_price", table: t)
-        targetPrice = try row.decimal("target_price", table: t)
-        notionalUSD = try row.decimal("notional_usd", table: t)
-        status = row["status"]
-        openedAtMs = row["opened_at_ms"]
-        closedAtMs = row["closed_at_ms"]
-        exitPrice = try row.optionalDecimal("exit_price", table: t)
-        exitReason = row["exit_reason"]
-        realizedPnl = try row.optionalDecimal("realized_pnl", table: t)
-        fees = try row.decimal("fees", table: t)
-        funding = try row.decimal("funding", table: t)
+        id = row[0]
+        symbol = row[1]
+        side = try row.enumValue(at: 2, column: "side", table: t)
+        signalId = row[3]
+        quantity = try row.decimal(at: 4, column: "quantity", table: t)
+        entryPrice = try row.decimal(at: 5, column: "entry_price", table: t)
+        stopPrice = try row.decimal(at: 6, column: "stop_price", table: t)
+        targetPrice = try row.decimal(at: 7, column: "target_price", table: t)
+        notionalUSD = try row.decimal(at: 8, column: "notional_usd", table: t)
+        status = row[9]
+        openedAtMs = row[10]
+        closedAtMs = row[11]
+        exitPrice = try row.optionalDecimal(at: 12, column: "exit_price", table: t)
+        exitReason = row[13]
+        realizedPnl = try row.optionalDecimal(at: 14, column: "realized_pnl", table: t)
+        fees = try row.decimal(at: 15, column: "fees", table: t)
+        funding = try row.decimal(at: 16, column: "funding", table: t)
     }
 
     /// Net result: realized P&L after fees and funding.
@@ -194,15 +202,15 @@ extension GobotDatabase {
     }
 
     static func livePositions(_ db: Database) throws -> [PositionRow] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM positions WHERE status IN ('opening','open') ORDER BY id")).map(PositionRow.init)
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open') ORDER BY id")).map(PositionRow.init)
     }
 
     public func positions() throws -> [PositionRow] {
-        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM positions ORDER BY id")).map(PositionRow.init) }
+        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions ORDER BY id")).map(PositionRow.init) }
     }
 
     public func position(id: Int64) throws -> PositionRow? {
-        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM positions WHERE id = ?"), arguments: [id]).map(PositionRow.init) }
+        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions WHERE id = ?"), arguments: [id]).map(PositionRow.init) }
     }
 
     public func markPositionOpen(id: Int64, entryPrice: Decimal, quantity: Decimal, atMs: Int64) throws {
@@ -469,7 +477,7 @@ extension GobotDatabase {
         // One statement: the rows that are live, opened since `entriesFromMs`, or the symbol's
         // latest entry (failed entries never count).
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT * FROM positions WHERE status != 'failed' AND (status IN ('opening','open') OR opened_at_ms >= ?
+            SELECT \(PositionRow.columns) FROM positions WHERE status != 'failed' AND (status IN ('opening','open') OR opened_at_ms >= ?
                 OR id = (SELECT id FROM positions WHERE symbol = ? AND status != 'failed' ORDER BY opened_at_ms DESC LIMIT 1))
             ORDER BY id
             """), arguments: [entriesFromMs, symbol])
