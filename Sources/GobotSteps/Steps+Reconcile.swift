@@ -469,11 +469,12 @@ extension Steps {
             }
             let next: Int64
             if pagedFirstMs { next = start + 1 } else if records.count >= IncomeRecord.pageSize, let last = records.last?.timeMs { next = last } else { next = end + 1 }
-            // Never past now minus the overlap, never backwards. Stored once it has moved by
-            // `incomeCursorStrideMs` (a write every run was most of a quiet reconcile's writes):
-            // until then a run reads a little more history again, and booking is idempotent.
+            // Never past now minus the overlap, never backwards. Stored when the window held
+            // records, else once it has moved by `incomeCursorStrideMs` (a write every run was
+            // most of a quiet reconcile's writes): until then a run reads up to that much empty
+            // history again, and booking is idempotent.
             let cursor = max(saved ?? .min, min(next, now - incomeOverlapMs, (waiting?.timeMs ?? .max) - 1))
-            if saved.map({ cursor - $0 >= incomeCursorStrideMs }) ?? true {
+            if !records.isEmpty || saved.map({ cursor - $0 >= incomeCursorStrideMs }) ?? true {
                 try ctx.db.setValue(String(cursor), forKey: key, atMs: ctx.nowMs)
             }
             start = next
