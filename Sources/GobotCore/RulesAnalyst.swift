@@ -4,6 +4,9 @@
 /// repeatable and gives the vision analyst something to beat.
 public enum RulesAnalyst {
     public static let model = "rules-v1"
+    /// What `analyze` looks at of each frame (1m, 5m, 15m): the last 60 one-minute candles and
+    /// the trend's 120 closes; more candles give the same answer.
+    public static let candlesPerFrame = [60, 120, 120]
 
     public static func analyze(m1: [Candle], m5: [Candle], m15: [Candle]) -> Signal {
         analyze(m1: m1[...], m5: m5[...], m15: m15[...])

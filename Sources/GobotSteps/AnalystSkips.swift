@@ -9,10 +9,12 @@ import GobotStore
 enum AnalystSkips {
     /// Why no answer about `symbol` could lead to an entry now, or nil when one could.
     static func reason(_ ctx: StepContext, symbol: String, lastClose: Double, rules: SymbolRules?) throws -> String? {
-        let c = ctx.config, state = try Steps.riskState(ctx, symbol: symbol)
-        if state.openPositions >= c.risk.maxOpenPositions { return "max_open_positions" }
-        if state.tradesToday >= c.trading.maxTradesPerDay { return "max_trades_per_day" }
-        if state.symbolHasPosition { return "open_position" }
+        // Only the limits that come from positions (read as the gate reads them): the ledger,
+        // breakers and the halt flag are for trade to check before an entry.
+        let c = ctx.config, state = try ctx.db.positionInputs(symbol: symbol, entriesFromMs: Steps.riskBoundaries(ctx).localDay)
+        if state.live.count >= c.risk.maxOpenPositions { return "max_open_positions" }
+        if state.entriesToday.count >= c.trading.maxTradesPerDay { return "max_trades_per_day" }
+        if state.live.contains(where: { $0.symbol == symbol }) { return "open_position" }
         if let last = state.lastEntryOnSymbolMs, ctx.nowMs - last < Int64(c.trading.symbolCooldownMinutes) * 60_000 { return "cooldown" }
         if let r = rules, lastClose > 0 {
             // Even the capped size misses the minimum by more than a price move between now and the trade step.

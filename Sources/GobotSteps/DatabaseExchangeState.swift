@@ -29,7 +29,12 @@ public struct DatabaseExchangeState: ExchangeStateStore {
     /// does not read is an error, not "never synced": the skew gate and every history window rely
     /// on it.
     public func clockSync() throws -> ClockSync? {
-        guard let v = try db.value(forKey: Self.offsetKey) else { return nil }
+        try Self.clockSync(stored: try db.value(forKey: Self.offsetKey))
+    }
+
+    /// The sync as stored under ``offsetKey``; nil when none was stored, an error when it does not read.
+    static func clockSync(stored v: String?) throws -> ClockSync? {
+        guard let v else { return nil }
         let parts = v.split(separator: ":", omittingEmptySubsequences: false).map { Int64($0) }
         guard parts.count == 2 || parts.count == 3, !parts.contains(nil) else {
             throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(Self.offsetKey))", value: v,

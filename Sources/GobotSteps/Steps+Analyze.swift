@@ -17,7 +17,11 @@ extension Steps {
                 lines.append("\(c.symbol) skipped (\(why))")
                 continue
             }
-            guard let frames = try readingCandleCache(ctx, symbol: c.symbol, { try ctx.db.candles(symbol: c.symbol, intervals: [.m1, .m5, .m15], closedByMs: now, limit: 120) }) else {
+            let drawn = ctx.analyst.needsCharts || ctx.saveCharts
+            let limits = drawn ? Array(repeating: ChartSet.chartCandles, count: 3) : ctx.analyst.candlesPerFrame
+            guard let frames = try readingCandleCache(ctx, symbol: c.symbol, {
+                try ctx.db.candles(symbol: c.symbol, intervals: [.m1, .m5, .m15], closedByMs: now, limits: limits)
+            }) else {
                 // Counted as skipped, so a later analyze does not take it up on no candles.
                 try ctx.db.recordAnalystSkip(candidateId: c.id, day: TradingCalendar.dayString(now), reason: "candles_damaged", atMs: now)
                 lines.append("\(c.symbol) skipped (stored candles did not read: deleted, fetched again next scan)")

@@ -19,9 +19,8 @@ extension Steps {
         // 1. Every order whose outcome we do not know is looked up by its client id, never resent.
         // An entry or close answered NEW / PARTIALLY_FILLED is not final either: market orders
         // finish within moments, so its row is looked up until it is (filled, expired, cancelled).
-        let pending = try ctx.db.orders(statuses: ["intent", "unknown", "open"])
-        let unsettledMarketOrders = pending.filter { $0.status == "open" && ($0.purpose == "entry" || $0.purpose == "close") }
-        for o in pending.filter({ $0.status != "open" }) + unsettledMarketOrders {
+        let pending = try ctx.db.ordersToResolve()
+        for o in pending.filter({ $0.status != "open" }) + pending.filter({ $0.status == "open" }) {
             do { notes.append(try await resolve(ctx, ex: ex, order: o)) } catch { failed("\(o.symbol) \(o.purpose) order \(o.clientOrderId)", error) }
         }
 
@@ -109,9 +108,10 @@ extension Steps {
 
         // 6. Too many losses in a row opens the loss breaker.
         let history = try ctx.db.tradeHistory()
+        // Once opened for this many closed trades, the marker alone answers (one read, not two).
         if history.consecutiveLosses >= ctx.config.risk.maxConsecutiveLosses,
-           !(try ctx.db.breaker("losses").isOpen(atMs: ctx.nowMs)),
-           try ctx.db.value(forKey: "losses_breaker_at_closed") != String(history.closed) {
+           try ctx.db.value(forKey: "losses_breaker_at_closed") != String(history.closed),
+           !(try ctx.db.breaker("losses").isOpen(atMs: ctx.nowMs)) {
             let until = ctx.nowMs + Int64(ctx.config.risk.breakerCooldownMinutes) * 60_000
             try ctx.db.openBreaker("losses", reason: "\(history.consecutiveLosses) losing trades in a row", untilMs: until, atMs: ctx.nowMs)
             try ctx.db.setValue(String(history.closed), forKey: "losses_breaker_at_closed", atMs: ctx.nowMs)
@@ -159,8 +159,9 @@ extension Steps {
         // must not stand in for gobot's 2 % stop.
         let mine = onSymbol.filter { $0.symbol == p.symbol && $0.side == p.side.exitSide && ClientOrderId.isGobots($0.clientAlgoId) }
         // A gobot order placed while its row could not be written (full disk) gets its row now.
+        let recorded = try ctx.db.recordedClientOrderIds(mine.map(\.clientAlgoId))
         for a in mine {
-            guard try ctx.db.order(clientOrderId: a.clientAlgoId) == nil else { continue }
+            guard !recorded.contains(a.clientAlgoId) else { continue }
             try ctx.db.recordIntent(clientOrderId: a.clientAlgoId, positionId: p.id, symbol: p.symbol, side: a.side,
                                     purpose: a.orderType == "STOP_MARKET" ? "stop" : "take_profit", type: a.orderType, quantity: size,
                                     triggerPrice: a.triggerPrice, atMs: ctx.nowMs)
@@ -450,6 +451,8 @@ extension Steps {
     /// Income records may be published a little after their time: each run asks again for the
     /// last minutes (booking is idempotent by tranId).
     static let incomeOverlapMs: Int64 = 10 * 60_000
+    /// How far the income cursor moves before it is stored again.
+    static let incomeCursorStrideMs: Int64 = 60 * 60_000
     /// Pages read for one millisecond before giving up: far beyond any real account, a bound
     /// against an endpoint that answers new full pages forever.
     static let maxIncomePagesPerMs = 100
@@ -458,13 +461,16 @@ extension Steps {
     /// on the exchange's clock; the cursor advances past empty windows.
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
         let key = "income_cursor_ms"
-        let offset = try ctx.exchangeOffsetMs(), margin = StepContext.windowMarginMs
+        // The cursor and the clock offset (``StepContext/exchangeOffsetMs()``) in one read.
+        let values = try ctx.db.values(forKeys: [key, DatabaseExchangeState.offsetKey])
+        let offset = try DatabaseExchangeState.clockSync(stored: values[DatabaseExchangeState.offsetKey])?.offsetMs ?? 0
+        let margin = StepContext.windowMarginMs
         let now = ctx.nowMs + offset  // exchangeNowMs, with the offset read once
         // A cursor that does not read is an error, not a restart. One ahead of now (a host clock
         // set back, a damaged value) must not skip income until now catches up, and says nothing
         // of what was read before: the last 7 days are read again (each record is booked once, by
         // its ref), and the cursor is written back from there.
-        let stored = try ctx.db.value(forKey: key)
+        let stored = values[key]
         let saved = try stored.flatMap { text -> Int64? in
             guard let ms = Int64(text) else {
                 throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
@@ -516,6 +522,8 @@ extension Steps {
                 }
                 pagedFirstMs = true
             }
+            // The overlap and the cursor's stride bring back records already booked: one read says which.
+            let alreadyBooked = try ctx.db.bookedLedgerRefs(records.map(\.ledgerRef))
             for r in records {
                 let kind: String
                 switch r.incomeType {
@@ -526,7 +534,7 @@ extension Steps {
                 default: continue
                 }
                 let ref = r.ledgerRef
-                guard !(try ctx.db.hasLedger(ref: ref)) else { continue }
+                guard !alreadyBooked.contains(ref) else { continue }
                 // One record that cannot be valued yet must not keep the rest (the realized P&L the
                 // loss limits read) out of the ledger: it waits, the cursor stops before it.
                 let usdt: Decimal
@@ -550,9 +558,14 @@ extension Steps {
             }
             let next: Int64
             if pagedFirstMs { next = start + 1 } else if records.count >= IncomeRecord.pageSize, let last = records.last?.timeMs { next = last } else { next = end + 1 }
-            // Never past now minus the overlap, never backwards.
+            // Never past now minus the overlap, never backwards. Stored when the window held
+            // records, else once it has moved by `incomeCursorStrideMs` (a write every run was
+            // most of a quiet reconcile's writes): until then a run reads up to that much empty
+            // history again, and booking is idempotent.
             let cursor = max(saved ?? .min, min(next, now - incomeOverlapMs, (waiting?.timeMs ?? .max) - 1))
-            try ctx.db.setValue(String(cursor), forKey: key, atMs: ctx.nowMs)
+            if !records.isEmpty || saved.map({ cursor - $0 >= incomeCursorStrideMs }) ?? true {
+                try ctx.db.setValue(String(cursor), forKey: key, atMs: ctx.nowMs)
+            }
             start = next
         }
         if let waiting { throw waiting.error }

@@ -21,21 +21,25 @@ extension Steps {
             dropped = universe.filter { !Symbol.isValid($0) }
             universe.removeAll { !Symbol.isValid($0) }
         }
-        let live = Set(try ctx.db.livePositions().map(\.symbol))
         let cooldownMs = Int64(ctx.config.trading.symbolCooldownMinutes) * 60_000
+        let blocks = try ctx.db.scanBlocks(cooldownAfterMs: now - cooldownMs)
         var skipped: [String] = []
         var picked: [String] = []
         for symbol in universe {
             if picked.count >= cfg.maxSymbols { break }
-            if live.contains(symbol) { skipped.append("\(symbol) (open position)"); continue }
-            if let last = try ctx.db.lastEntryMs(symbol: symbol), now - last < cooldownMs { skipped.append("\(symbol) (cooldown)"); continue }
+            if blocks.live.contains(symbol) { skipped.append("\(symbol) (open position)"); continue }
+            if blocks.coolingDown.contains(symbol) { skipped.append("\(symbol) (cooldown)"); continue }
             picked.append(symbol)
         }
         var queued: [String] = []
         var refetch: [String] = []
         var stored = 0
+        var pruneDue = false
         for symbol in picked {
             let lasts = try ctx.db.lastCandleOpenMs(symbol: symbol, intervals: Interval.allCases)
+            // The candle table is pruned once an hour: when this scan is the first of its hour for
+            // a symbol (or the symbol has no 1m candle yet).
+            pruneDue = pruneDue || lasts[.m1].map { $0 / 3_600_000 != now / 3_600_000 } ?? true
             var frames: [(interval: Interval, candles: [Candle])] = []
             for interval in Interval.allCases {
                 // Only what the analyst needs: after a long skip (open position, outage) the gap is
@@ -47,23 +51,27 @@ extension Steps {
                 frames.append((interval, candles))
                 stored += candles.count
             }
-            // Fetched first, then one transaction: no write is held open across a request.
-            try ctx.db.storeCandles(symbol: symbol, frames: frames)
-            guard let m15 = try readingCandleCache(ctx, symbol: symbol, { try ctx.db.candles(symbol: symbol, interval: .m15, closedByMs: now, limit: 60) }) else {
+            // Fetched first, then one transaction (candles and candidate): no write is held open
+            // across a request. A stored candle that does not read rolls it back and the symbol's
+            // candles are fetched again next scan.
+            let added = try readingCandleCache(ctx, symbol: symbol) {
+                try ctx.db.storeScan(symbol: symbol, frames: frames, atMs: now, m15Limit: 60) { m15 in
+                    guard let lastClose = m15.last?.close, m15.count >= 30 else { return nil }
+                    // Cheap feature: trend strength over volatility; the analyst decides the direction.
+                    let closes = m15.map(\.close)
+                    let fast = Indicators.ema(closes, period: 9).last ?? lastClose
+                    let slow = Indicators.ema(closes, period: 21).last ?? lastClose
+                    let atr = Indicators.atrFraction(m15) ?? 0.01
+                    return (lastClose, abs(fast - slow) / slow / max(atr, 0.0001))
+                }
+            }
+            guard let added else {
                 refetch.append(symbol)
                 continue
             }
-            guard let lastClose = m15.last?.close, m15.count >= 30 else { continue }
-            // Cheap feature: trend strength over volatility; the analyst decides the direction.
-            let closes = m15.map(\.close)
-            let fast = Indicators.ema(closes, period: 9).last ?? lastClose
-            let slow = Indicators.ema(closes, period: 21).last ?? lastClose
-            let atr = Indicators.atrFraction(m15) ?? 0.01
-            let score = abs(fast - slow) / slow / max(atr, 0.0001)
-            try ctx.db.addCandidate(symbol: symbol, atMs: now, lastClose: lastClose, score: score)
-            queued.append(symbol)
+            if added { queued.append(symbol) }
         }
-        try ctx.db.pruneCandles(olderThanMs: now - 3 * 86_400_000)
+        if pruneDue { try ctx.db.pruneCandles(olderThanMs: now - 3 * 86_400_000) }
         var message = "scan: \(queued.count) candidate\(queued.count == 1 ? "" : "s") (\(queued.joined(separator: ", "))), \(stored) new candles"
         if !skipped.isEmpty { message += "; skipped \(skipped.joined(separator: ", "))" }
         if !refetch.isEmpty { message += "; stored candles of \(refetch.joined(separator: ", ")) did not read: deleted, fetched again next scan" }

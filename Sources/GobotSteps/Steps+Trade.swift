@@ -75,13 +75,18 @@ extension Steps {
         return unresolved ? StepReport(outcome: "unresolved", message: message, exit: .tryLater) : StepReport(message: message)
     }
 
+    /// Day and week starts on the exchange's clock (the ledger is stamped with exchange times), and
+    /// the day's start in local time (positions carry local times, shifted by the offset).
+    static func riskBoundaries(_ ctx: StepContext) throws -> (day: Int64, week: Int64, localDay: Int64) {
+        let now = ctx.nowMs, offset = try ctx.exchangeOffsetMs()
+        let day = TradingCalendar.startOfDay(now + offset)
+        return (day, TradingCalendar.startOfWeek(now + offset), day - offset)
+    }
+
     static func riskState(_ ctx: StepContext, symbol: String) throws -> RiskState {
         let now = ctx.nowMs
-        // Day and week boundaries on the exchange's clock: the ledger is stamped with exchange
-        // times, positions with local ones (shifted by the offset to compare).
-        let offset = try ctx.exchangeOffsetMs()
-        let day = TradingCalendar.startOfDay(now + offset), week = TradingCalendar.startOfWeek(now + offset)
-        let inputs = try ctx.db.riskInputs(symbol: symbol, entriesFromMs: day - offset, dayFromMs: day, weekFromMs: week)
+        let (day, week, localDay) = try riskBoundaries(ctx)
+        let inputs = try ctx.db.riskInputs(symbol: symbol, entriesFromMs: localDay, dayFromMs: day, weekFromMs: week)
         return RiskState(nowMs: now,
                          equityUSD: ctx.config.trading.initialCapitalUSD + inputs.allTime.net,
                          tradesToday: inputs.entriesToday.count,

@@ -7,11 +7,22 @@ extension GobotDatabase {
     }
 
     public func deleteValue(forKey key: String) throws {
-        try write { db in try db.cachedStatement(sql: "DELETE FROM kv WHERE key = ?").execute(arguments: [key]) }
+        try writeOne { db in try db.cachedStatement(sql: "DELETE FROM kv WHERE key = ?").execute(arguments: [key]) }
+    }
+
+    /// Several values in one statement; absent keys are absent from the answer.
+    public func values(forKeys keys: [String]) throws -> [String: String] {
+        guard !keys.isEmpty else { return [:] }
+        return try read { db in
+            let sql = "SELECT key, value FROM kv WHERE key IN (" + repeatElement("?", count: keys.count).joined(separator: ",") + ")"
+            var out: [String: String] = [:]
+            for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(keys)) { out[row[0]] = row[1] as String }
+            return out
+        }
     }
 
     public func setValue(_ value: String, forKey key: String, atMs: Int64) throws {
-        try write { db in try Self.setValue(db, value, forKey: key, atMs: atMs) }
+        try writeOne { db in try Self.setValue(db, value, forKey: key, atMs: atMs) }
     }
 
     static func setValue(_ db: Database, _ value: String, forKey key: String, atMs: Int64) throws {

@@ -8,22 +8,69 @@ extension GobotDatabase {
         try storeCandles(symbol: symbol, frames: [(interval, candles)])
     }
 
-    /// Upserts the candles of several intervals in one transaction.
+    /// Upserts the candles of several intervals atomically: one multi-row statement (no BEGIN and
+    /// COMMIT needed) for up to ``candleRowsPerInsert`` candles, one transaction beyond.
     public func storeCandles(symbol: String, frames: [(interval: Interval, candles: [Candle])]) throws {
-        guard frames.contains(where: { !$0.candles.isEmpty }) else { return }
-        try write { db in
-            let stmt = try db.cachedStatement(sql: """
-                INSERT INTO candles (symbol, interval, open_time_ms, open, high, low, close, volume, close_time_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(symbol, interval, open_time_ms) DO UPDATE SET open = excluded.open, high = excluded.high,
+        let count = frames.reduce(0) { $0 + $1.candles.count }
+        guard count > 0 else { return }
+        if count <= Self.candleRowsPerInsert {
+            try writeOne { db in try Self.insertCandles(db, symbol: symbol, frames: frames) }
+        } else {
+            try write { db in try Self.insertCandles(db, symbol: symbol, frames: frames) }
+        }
+    }
+
+    /// SQLite copies a bound text before the call returns (SQLITE_TRANSIENT).
+    static let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// Rows per candle INSERT: 9 values each stays under SQLite's oldest limit of 999 variables.
+    static let candleRowsPerInsert = 100
+
+    /// Upserts candles, up to ``candleRowsPerInsert`` in one statement (a scan's few new candles
+    /// are one statement, not one each).
+    static func insertCandles(_ db: Database, symbol: String, frames: [(interval: Interval, candles: [Candle])]) throws {
+        let rows = frames.flatMap { f in f.candles.map { (f.interval, $0) } }
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + candleRowsPerInsert, rows.count)]
+            let stmt = try db.cachedStatement(sql: "INSERT INTO candles (symbol, interval, open_time_ms, open, high, low, close, volume, close_time_ms) VALUES "
+                + repeatElement("(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ") + """
+                 ON CONFLICT(symbol, interval, open_time_ms) DO UPDATE SET open = excluded.open, high = excluded.high,
                     low = excluded.low, close = excluded.close, volume = excluded.volume
                 """)
-            for (interval, candles) in frames {
-                for c in candles {
-                    try stmt.execute(arguments: [symbol, interval.rawValue, c.openTimeMs, c.open, c.high, c.low, c.close, c.volume,
-                                                 c.closeTimeMs(interval)])
-                }
+            // Bound through SQLite's C API, as candles are read: GRDB's arguments box every value.
+            let h = stmt.sqliteStatement
+            sqlite3_reset(h)
+            sqlite3_clear_bindings(h)
+            var i: Int32 = 1
+            for (interval, c) in chunk {
+                sqlite3_bind_text(h, i, symbol, -1, sqliteTransient)
+                sqlite3_bind_text(h, i + 1, interval.rawValue, -1, sqliteTransient)
+                sqlite3_bind_int64(h, i + 2, c.openTimeMs)
+                sqlite3_bind_double(h, i + 3, c.open)
+                sqlite3_bind_double(h, i + 4, c.high)
+                sqlite3_bind_double(h, i + 5, c.low)
+                sqlite3_bind_double(h, i + 6, c.close)
+                sqlite3_bind_double(h, i + 7, c.volume)
+                sqlite3_bind_int64(h, i + 8, c.closeTimeMs(interval))
+                i += 9
             }
+            try Self.step(stmt) { _ in }
+            start += chunk.count
+        }
+    }
+
+    /// Scan's writes for one symbol in one transaction: its new candles, then the latest
+    /// `m15Limit` stored 15m candles go to `candidate`; when it gives a last close and a score, a
+    /// fresh candidate is queued (the symbol's earlier fresh ones expire). Returns whether one was.
+    public func storeScan(symbol: String, frames: [(interval: Interval, candles: [Candle])], atMs: Int64, m15Limit: Int,
+                          candidate: @Sendable ([Candle]) -> (lastClose: Double, score: Double)?) throws -> Bool {
+        try write { db in
+            try Self.insertCandles(db, symbol: symbol, frames: frames)
+            let m15 = try Self.candles(db, symbol: symbol, interval: .m15, closedByMs: atMs, limit: m15Limit)
+            guard let c = candidate(m15) else { return false }
+            try Self.addCandidate(db, symbol: symbol, atMs: atMs, lastClose: c.lastClose, score: c.score)
+            return true
         }
     }
 
@@ -32,9 +79,64 @@ extension GobotDatabase {
         try read { db in try Self.candles(db, symbol: symbol, interval: interval, closedByMs: closedByMs, limit: limit) }
     }
 
-    /// The latest candles of each interval in one read (the analyst's three frames).
+    /// The latest candles of each interval in one statement (the analyst's three frames): one
+    /// LIMIT query per interval, joined by UNION ALL, each row tagged with its frame.
     public func candles(symbol: String, intervals: [Interval], closedByMs: Int64, limit: Int) throws -> [[Candle]] {
-        try read { db in try intervals.map { try Self.candles(db, symbol: symbol, interval: $0, closedByMs: closedByMs, limit: limit) } }
+        try candles(symbol: symbol, intervals: intervals, closedByMs: closedByMs, limits: Array(repeating: limit, count: intervals.count))
+    }
+
+    /// The latest `limits[i]` candles of each `intervals[i]`, in one statement.
+    public func candles(symbol: String, intervals: [Interval], closedByMs: Int64, limits: [Int]) throws -> [[Candle]] {
+        precondition(limits.count == intervals.count, "one limit per interval")
+        guard intervals.count > 1 else {
+            return try read { db in try intervals.map { try Self.candles(db, symbol: symbol, interval: $0, closedByMs: closedByMs, limit: limits[0]) } }
+        }
+        return try read { db in
+            let stmt = try db.cachedStatement(sql: intervals.indices.map { i in
+                """
+                SELECT * FROM (SELECT \(i), open_time_ms, open, high, low, close, volume FROM candles
+                    WHERE symbol = ? AND interval = ? AND close_time_ms <= ? ORDER BY open_time_ms DESC LIMIT ?)
+                """
+            }.joined(separator: " UNION ALL "))
+            try stmt.setArguments(StatementArguments(zip(intervals, limits).flatMap { [symbol, $0.rawValue, closedByMs, $1] as [any DatabaseValueConvertible] }))
+            var frames = [[Candle]](repeating: [], count: intervals.count)
+            for i in frames.indices { frames[i].reserveCapacity(limits[i]) }
+            try Self.step(stmt) { h in
+                frames[Int(sqlite3_column_int64(h, 0))].append(try Self.candle(h, from: 1))
+            }
+            // Each frame came newest first; a compound select does not promise its order, so it is sorted.
+            return frames.map { $0.sorted { $0.openTimeMs < $1.openTimeMs } }
+        }
+    }
+
+    /// Steps a statement whose arguments are set through SQLite's C API, calling `row` per row.
+    static func step(_ stmt: Statement, row: (OpaquePointer) throws -> Void) throws {
+        let h = stmt.sqliteStatement
+        defer { sqlite3_reset(h) }
+        while true {
+            let code = sqlite3_step(h)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))), sql: stmt.sql)
+            }
+            try row(h)
+        }
+    }
+
+    /// The candle in columns `from`...`from + 5` (open time, open, high, low, close, volume).
+    /// sqlite3_column_* read text as 0: a damaged row must stop the analysis, not chart a price of
+    /// 0 (the columns are INTEGER and REAL; an integral REAL is stored as an integer).
+    @inline(__always)
+    static func candle(_ h: OpaquePointer, from i: Int32) throws -> Candle {
+        for c: Int32 in 0...5 {
+            let type = sqlite3_column_type(h, i + c)
+            guard type == SQLITE_INTEGER || (c > 0 && type == SQLITE_FLOAT) else {
+                throw RowDecodingError(table: "candles", column: candleColumns[Int(c)],
+                                       value: sqlite3_column_text(h, i + c).map { String(cString: $0) } ?? "")
+            }
+        }
+        return Candle(openTimeMs: sqlite3_column_int64(h, i), open: sqlite3_column_double(h, i + 1), high: sqlite3_column_double(h, i + 2),
+               low: sqlite3_column_double(h, i + 3), close: sqlite3_column_double(h, i + 4), volume: sqlite3_column_double(h, i + 5))
     }
 
     static func candles(_ db: Database, symbol: String, interval: Interval, closedByMs: Int64, limit: Int) throws -> [Candle] {
@@ -47,28 +149,9 @@ extension GobotDatabase {
             ORDER BY open_time_ms DESC LIMIT ?
             """)
         try stmt.setArguments([symbol, interval.rawValue, closedByMs, limit])
-        let h = stmt.sqliteStatement
-        defer { sqlite3_reset(h) }
         var out: [Candle] = []
         out.reserveCapacity(limit)
-        while true {
-            let code = sqlite3_step(h)
-            if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))), sql: stmt.sql)
-            }
-            // sqlite3_column_* read text as 0: a damaged row must stop the analysis, not chart a
-            // price of 0 (the columns are INTEGER and REAL; an integral REAL is stored as an integer).
-            for c: Int32 in 0...5 {
-                let type = sqlite3_column_type(h, c)
-                guard type == SQLITE_INTEGER || (c > 0 && type == SQLITE_FLOAT) else {
-                    throw RowDecodingError(table: "candles", column: Self.candleColumns[Int(c)],
-                                           value: sqlite3_column_text(h, c).map { String(cString: $0) } ?? "")
-                }
-            }
-            out.append(Candle(openTimeMs: sqlite3_column_int64(h, 0), open: sqlite3_column_double(h, 1), high: sqlite3_column_double(h, 2),
-                              low: sqlite3_column_double(h, 3), close: sqlite3_column_double(h, 4), volume: sqlite3_column_double(h, 5)))
-        }
+        try step(stmt) { h in out.append(try candle(h, from: 0)) }
         out.reverse()
         return out
     }
@@ -79,13 +162,17 @@ extension GobotDatabase {
         try read { db in try Self.lastCandleOpenMs(db, symbol: symbol, interval: interval) }
     }
 
-    /// The newest stored open time of each interval that has candles, in one read.
+    /// The newest stored open time of each interval that has candles, in one statement.
     public func lastCandleOpenMs(symbol: String, intervals: [Interval]) throws -> [Interval: Int64] {
-        try read { db in
-            // One MAX per interval: each is a single seek on the primary key, where a GROUP BY
-            // would read every stored candle of the symbol.
+        guard !intervals.isEmpty else { return [:] }
+        return try read { db in
+            // One MAX subquery per interval: each is a single seek on the primary key, where a
+            // GROUP BY would read every stored candle of the symbol.
+            let sql = "SELECT " + repeatElement("(SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?)", count: intervals.count)
+                .joined(separator: ", ")
+            let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(intervals.flatMap { [symbol, $0.rawValue] }))
             var out: [Interval: Int64] = [:]
-            for interval in intervals { out[interval] = try Self.lastCandleOpenMs(db, symbol: symbol, interval: interval) }
+            for (i, interval) in intervals.enumerated() { if let ms = row?[i] as Int64? { out[interval] = ms } }
             return out
         }
     }
@@ -97,12 +184,12 @@ extension GobotDatabase {
 
     /// Every stored candle of `symbol` (they are fetched again from the exchange).
     public func deleteCandles(symbol: String) throws {
-        try write { db in try db.execute(sql: "DELETE FROM candles WHERE symbol = ?", arguments: [symbol]) }
+        try writeOne { db in try db.execute(sql: "DELETE FROM candles WHERE symbol = ?", arguments: [symbol]) }
     }
 
     /// Keeps the candle table bounded: cron runs forever.
     public func pruneCandles(olderThanMs: Int64) throws {
-        try write { db in try db.cachedStatement(sql: "DELETE FROM candles WHERE open_time_ms < ?").execute(arguments: [olderThanMs]) }
+        try writeOne { db in try db.cachedStatement(sql: "DELETE FROM candles WHERE open_time_ms < ?").execute(arguments: [olderThanMs]) }
     }
 
     // MARK: candidates
@@ -116,22 +203,29 @@ extension GobotDatabase {
     }
 
     public func addCandidate(symbol: String, atMs: Int64, lastClose: Double, score: Double) throws {
-        try write { db in
-            try db.cachedStatement(sql: "UPDATE candidates SET status = 'expired' WHERE symbol = ? AND status = 'fresh'").execute(arguments: [symbol])
-            try db.cachedStatement(sql: "INSERT INTO candidates (symbol, created_at_ms, last_close, score) VALUES (?, ?, ?, ?)").execute(
-                           arguments: [symbol, atMs, lastClose, score])
-        }
+        try write { db in try Self.addCandidate(db, symbol: symbol, atMs: atMs, lastClose: lastClose, score: score) }
     }
 
-    /// Fresh candidates; older ones are expired first so a slow analyze never acts on stale data.
+    static func addCandidate(_ db: Database, symbol: String, atMs: Int64, lastClose: Double, score: Double) throws {
+        try db.cachedStatement(sql: "UPDATE candidates SET status = 'expired' WHERE symbol = ? AND status = 'fresh'").execute(arguments: [symbol])
+        try db.cachedStatement(sql: "INSERT INTO candidates (symbol, created_at_ms, last_close, score) VALUES (?, ?, ?, ?)").execute(
+                       arguments: [symbol, atMs, lastClose, score])
+    }
+
+    /// Fresh candidates; older ones are expired, never returned, so a slow analyze never acts on
+    /// stale data. Most runs find none stale: one read, and a write only when there are.
     public func freshCandidates(nowMs: Int64, maxAgeMs: Int64) throws -> [Candidate] {
-        try write { db in
-            try db.cachedStatement(sql: "UPDATE candidates SET status = 'expired' WHERE status = 'fresh' AND created_at_ms < ?").execute(
-                           arguments: [nowMs - maxAgeMs])
-            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM candidates WHERE status = 'fresh' ORDER BY score DESC")).map {
+        let all = try read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM candidates WHERE status = 'fresh' ORDER BY score DESC")).map {
                 Candidate(id: $0["id"], symbol: $0["symbol"], createdAtMs: $0["created_at_ms"], lastClose: $0["last_close"], score: $0["score"])
             }
         }
+        let oldest = nowMs - maxAgeMs
+        guard all.contains(where: { $0.createdAtMs < oldest }) else { return all }
+        try writeOne { db in
+            try db.cachedStatement(sql: "UPDATE candidates SET status = 'expired' WHERE status = 'fresh' AND created_at_ms < ?").execute(arguments: [oldest])
+        }
+        return all.filter { $0.createdAtMs >= oldest }
     }
 
     // MARK: signals
@@ -165,12 +259,18 @@ extension GobotDatabase {
         }
     }
 
+    /// Fresh signals; older ones are expired, never returned (a write only when there are).
     public func freshSignals(nowMs: Int64, maxAgeMs: Int64) throws -> [StoredSignal] {
-        try write { db in
-            try db.cachedStatement(sql: "UPDATE signals SET status = 'expired', decision = 'expired before trade' WHERE status = 'fresh' AND created_at_ms < ?").execute(
-                           arguments: [nowMs - maxAgeMs])
-            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM signals WHERE status = 'fresh' ORDER BY confidence DESC, id")).map(Self.signal)
+        let all = try read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM signals WHERE status = 'fresh' ORDER BY confidence DESC, id")).map(Self.signal)
         }
+        let oldest = nowMs - maxAgeMs
+        guard all.contains(where: { $0.createdAtMs < oldest }) else { return all }
+        try writeOne { db in
+            try db.cachedStatement(sql: "UPDATE signals SET status = 'expired', decision = 'expired before trade' WHERE status = 'fresh' AND created_at_ms < ?").execute(
+                           arguments: [oldest])
+        }
+        return all.filter { $0.createdAtMs >= oldest }
     }
 
     public func signals() throws -> [StoredSignal] {
@@ -193,7 +293,7 @@ extension GobotDatabase {
     }
 
     public func decideSignal(_ id: Int64, status: String, decision: String) throws {
-        try write { db in
+        try writeOne { db in
             try db.cachedStatement(sql: "UPDATE signals SET status = ?, decision = ? WHERE id = ?").execute(arguments: [status, decision, id])
         }
     }

@@ -59,25 +59,33 @@ public struct PositionRow: Sendable, Equatable {
     public var fees: Decimal
     public var funding: Decimal
 
+    /// The columns ``init(row:)`` reads, in its order: every positions query selects exactly these.
+    static let columns = """
+        id, symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, \
+        closed_at_ms, exit_price, exit_reason, realized_pnl, fees, funding
+        """
+
+    /// Reads ``columns`` by position: a lookup by name lowercases the name on every access
+    /// (GRDB), a visible share of the step pipeline, which reads live positions every step.
     init(row: Row) throws {
         let t = "positions"
-        id = row["id"]
-        symbol = row["symbol"]
-        side = try row.enumValue("side", table: t)
-        signalId = row["signal_id"]
-        quantity = try row.decimal("quantity", table: t)
-        entryPrice = try row.decimal("entry_price", table: t)
-        stopPrice = try row.decimal("stop_price", table: t)
-        targetPrice = try row.decimal("target_price", table: t)
-        notionalUSD = try row.decimal("notional_usd", table: t)
-        status = row["status"]
-        openedAtMs = row["opened_at_ms"]
-        closedAtMs = row["closed_at_ms"]
-        exitPrice = try row.optionalDecimal("exit_price", table: t)
-        exitReason = row["exit_reason"]
-        realizedPnl = try row.optionalDecimal("realized_pnl", table: t)
-        fees = try row.decimal("fees", table: t)
-        funding = try row.decimal("funding", table: t)
+        id = row[0]
+        symbol = row[1]
+        side = try row.enumValue(at: 2, column: "side", table: t)
+        signalId = row[3]
+        quantity = try row.decimal(at: 4, column: "quantity", table: t)
+        entryPrice = try row.decimal(at: 5, column: "entry_price", table: t)
+        stopPrice = try row.decimal(at: 6, column: "stop_price", table: t)
+        targetPrice = try row.decimal(at: 7, column: "target_price", table: t)
+        notionalUSD = try row.decimal(at: 8, column: "notional_usd", table: t)
+        status = row[9]
+        openedAtMs = row[10]
+        closedAtMs = row[11]
+        exitPrice = try row.optionalDecimal(at: 12, column: "exit_price", table: t)
+        exitReason = row[13]
+        realizedPnl = try row.optionalDecimal(at: 14, column: "realized_pnl", table: t)
+        fees = try row.decimal(at: 15, column: "fees", table: t)
+        funding = try row.decimal(at: 16, column: "funding", table: t)
     }
 
     /// Net result: realized P&L after fees and funding.
@@ -152,6 +160,15 @@ extension GobotDatabase {
         try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM orders WHERE client_order_id = ?"), arguments: [clientOrderId]).map(OrderRow.init) }
     }
 
+    /// Which of `clientOrderIds` have an order row, in one statement.
+    public func recordedClientOrderIds(_ clientOrderIds: [String]) throws -> Set<String> {
+        guard !clientOrderIds.isEmpty else { return [] }
+        return try read { db in
+            let sql = "SELECT client_order_id FROM orders WHERE client_order_id IN (" + repeatElement("?", count: clientOrderIds.count).joined(separator: ",") + ")"
+            return Set(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(clientOrderIds)))
+        }
+    }
+
     public func orders(statuses: [String]? = nil) throws -> [OrderRow] {
         try read { db in
             if let statuses {
@@ -160,6 +177,17 @@ extension GobotDatabase {
                                         arguments: StatementArguments(statuses)).map(OrderRow.init)
             }
             return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM orders ORDER BY id")).map(OrderRow.init)
+        }
+    }
+
+    /// The orders reconcile looks up by client id: outcome not known (`intent`, `unknown`), and
+    /// market orders (entry, close) still `open`. Open protective orders are not among them:
+    /// the exchange's listing follows those.
+    public func ordersToResolve() throws -> [OrderRow] {
+        try read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT * FROM orders WHERE status IN ('intent','unknown') OR (status = 'open' AND purpose IN ('entry','close')) ORDER BY id
+                """)).map(OrderRow.init)
         }
     }
 
@@ -174,15 +202,15 @@ extension GobotDatabase {
     }
 
     static func livePositions(_ db: Database) throws -> [PositionRow] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM positions WHERE status IN ('opening','open') ORDER BY id")).map(PositionRow.init)
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open') ORDER BY id")).map(PositionRow.init)
     }
 
     public func positions() throws -> [PositionRow] {
-        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM positions ORDER BY id")).map(PositionRow.init) }
+        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions ORDER BY id")).map(PositionRow.init) }
     }
 
     public func position(id: Int64) throws -> PositionRow? {
-        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM positions WHERE id = ?"), arguments: [id]).map(PositionRow.init) }
+        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions WHERE id = ?"), arguments: [id]).map(PositionRow.init) }
     }
 
     public func markPositionOpen(id: Int64, entryPrice: Decimal, quantity: Decimal, atMs: Int64) throws {
@@ -254,6 +282,22 @@ extension GobotDatabase {
 
     public func hasLedger(ref: String) throws -> Bool {
         try read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM ledger WHERE ref = ?"), arguments: [ref]) ?? false }
+    }
+
+    /// Which of `refs` are already booked, in one statement per 500 refs.
+    public func bookedLedgerRefs(_ refs: [String]) throws -> Set<String> {
+        guard !refs.isEmpty else { return [] }
+        return try read { db in
+            var found = Set<String>()
+            var start = 0
+            while start < refs.count {
+                let chunk = Array(refs[start..<min(start + 500, refs.count)])
+                let sql = "SELECT ref FROM ledger WHERE ref IN (" + repeatElement("?", count: chunk.count).joined(separator: ",") + ")"
+                found.formUnion(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(chunk)))
+                start += chunk.count
+            }
+            return found
+        }
     }
 
     /// One booked money movement with the asset it was paid in.
@@ -373,6 +417,24 @@ extension GobotDatabase {
         return (count, notional)
     }
 
+    /// What keeps scan away from symbols, in one statement: symbols with a live position, and
+    /// symbols with an entry (not a failed one) opened after `cooldownAfterMs`.
+    public func scanBlocks(cooldownAfterMs: Int64) throws -> (live: Set<String>, coolingDown: Set<String>) {
+        try read { db in
+            var live = Set<String>(), cooling = Set<String>()
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT symbol, status IN ('opening','open'), opened_at_ms > ? FROM positions
+                WHERE status IN ('opening','open') OR (status != 'failed' AND opened_at_ms > ?)
+                """), arguments: [cooldownAfterMs, cooldownAfterMs])
+            while let r = try rows.next() {
+                let symbol: String = r[0]
+                if r[1] as Bool { live.insert(symbol) }
+                if r[2] as Bool { cooling.insert(symbol) }
+            }
+            return (live, cooling)
+        }
+    }
+
     public func lastEntryMs(symbol: String) throws -> Int64? {
         try read { db in try Self.lastEntryMs(db, symbol: symbol) }
     }
@@ -399,10 +461,40 @@ extension GobotDatabase {
     public func riskInputs(symbol: String, entriesFromMs: Int64, dayFromMs: Int64, weekFromMs: Int64) throws -> RiskInputs {
         try read { db in
             let totals = try Self.ledgerTotals(db, from: [0, dayFromMs, weekFromMs])
-            return RiskInputs(entriesToday: try Self.entriesSince(db, entriesFromMs), live: try Self.livePositions(db),
-                              allTime: totals[0], today: totals[1], week: totals[2],
-                              lastEntryOnSymbolMs: try Self.lastEntryMs(db, symbol: symbol), breakers: try Self.allBreakers(db),
-                              halt: try Self.haltState(db))
+            let p = try Self.positionInputs(db, symbol: symbol, entriesFromMs: entriesFromMs)
+            return RiskInputs(entriesToday: p.entriesToday, live: p.live, allTime: totals[0], today: totals[1], week: totals[2],
+                              lastEntryOnSymbolMs: p.lastEntryOnSymbolMs, breakers: try Self.allBreakers(db), halt: try Self.haltState(db))
         }
+    }
+
+    /// The limits that come from positions: today's entries, live positions, the symbol's last entry.
+    public struct PositionInputs: Sendable {
+        public var entriesToday: (count: Int, notional: Decimal)
+        public var live: [PositionRow]
+        public var lastEntryOnSymbolMs: Int64?
+    }
+
+    /// The positions part of ``riskInputs(symbol:entriesFromMs:dayFromMs:weekFromMs:)`` alone
+    /// (analyze's check whether an answer could matter needs no ledger, breaker or halt flag).
+    public func positionInputs(symbol: String, entriesFromMs: Int64) throws -> PositionInputs {
+        try read { db in try Self.positionInputs(db, symbol: symbol, entriesFromMs: entriesFromMs) }
+    }
+
+    static func positionInputs(_ db: Database, symbol: String, entriesFromMs: Int64) throws -> PositionInputs {
+        // One statement: the rows that are live, opened since `entriesFromMs`, or the symbol's
+        // latest entry (failed entries never count).
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT \(PositionRow.columns) FROM positions WHERE status != 'failed' AND (status IN ('opening','open') OR opened_at_ms >= ?
+                OR id = (SELECT id FROM positions WHERE symbol = ? AND status != 'failed' ORDER BY opened_at_ms DESC LIMIT 1))
+            ORDER BY id
+            """), arguments: [entriesFromMs, symbol])
+        var out = PositionInputs(entriesToday: (0, 0), live: [], lastEntryOnSymbolMs: nil)
+        while let row = try rows.next() {
+            let p = try PositionRow(row: row)
+            if p.status == "opening" || p.status == "open" { out.live.append(p) }
+            if p.openedAtMs >= entriesFromMs { out.entriesToday.count += 1; out.entriesToday.notional += p.notionalUSD }
+            if p.symbol == symbol { out.lastEntryOnSymbolMs = max(out.lastEntryOnSymbolMs ?? p.openedAtMs, p.openedAtMs) }
+        }
+        return out
     }
 }

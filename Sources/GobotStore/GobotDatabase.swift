@@ -102,6 +102,14 @@ public final class GobotDatabase: Sendable {
         return try writer.write(body)
     }
 
+    /// Runs `body`, which must execute at most one writing statement, without BEGIN and COMMIT:
+    /// SQLite makes a single statement atomic on its own (autocommit), so the explicit
+    /// transaction of ``write(_:)`` would only add two statements.
+    public func writeOne<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        if let queue = inMemoryQueue { return try queue.writeWithoutTransaction(body) }
+        return try writer.writeWithoutTransaction(body)
+    }
+
     /// Names of applied migrations, oldest first.
     public func appliedMigrations() throws -> [String] {
         try writer.read { db in try Self.migrator.appliedMigrations(db) }

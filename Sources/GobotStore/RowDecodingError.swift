@@ -72,6 +72,20 @@ extension Row {
         }
     }
 
+    /// ``optionalDecimal(_:table:)`` by column index.
+    func optionalDecimal(at index: Int, column: String, table: String) throws -> Decimal? {
+        guard let text: String = self[index] else { return nil }
+        guard let d = Decimal(exchangeString: text) else { throw RowDecodingError(table: table, column: column, value: text) }
+        return d
+    }
+
+    /// ``enumValue(_:table:)`` by column index.
+    func enumValue<E: RawRepresentable>(at index: Int, column: String, table: String) throws -> E where E.RawValue == String {
+        let text: String? = self[index]
+        guard let text, let e = E(rawValue: text) else { throw RowDecodingError(table: table, column: column, value: text ?? "") }
+        return e
+    }
+
     public func enumValue<E: RawRepresentable>(_ column: String, table: String) throws -> E where E.RawValue == String {
         let text: String? = self[column]
         guard let text, let e = E(rawValue: text) else { throw RowDecodingError(table: table, column: column, value: text ?? "") }

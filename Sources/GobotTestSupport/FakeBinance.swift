@@ -28,6 +28,14 @@ public actor FakeBinance {
         /// Answer `status` with a proxy's HTML page instead of Binance's error body, without
         /// saying whether the request reached the exchange (here: it did not).
         case proxyPage(status: Int)
+
+        /// Faults that shape the answer of a request the exchange executed.
+        var afterExecution: Bool {
+            switch self {
+            case .delayAfterAccept, .executeThenDrop, .undecodable2xx: true
+            default: false
+            }
+        }
     }
 
     /// The longest startTime–endTime window userTrades answers; gobot pages income the same way.
@@ -183,7 +191,10 @@ public actor FakeBinance {
 
         var delay: Double?
         var after: Fault?
-        if let i = faults.firstIndex(where: { $0.path == path && ($0.method == nil || $0.method == request.method.rawValue) }) {
+        let matches = { (f: (path: String, method: String?, fault: Fault)) in f.path == path && (f.method == nil || f.method == request.method.rawValue) }
+        // Faults of an executed request wait for it to pass the signature and timestamp checks: a
+        // request refused there (-1021 on a loaded machine) was not executed and must not use them up.
+        if let i = faults.firstIndex(where: matches), !faults[i].fault.afterExecution {
             let fault = faults.remove(at: i).fault
             switch fault {
             case .status429(let s): return Self.json(429, ["code": -1003, "msg": "Too many requests; current limit is 2400 requests per minute."], headers: ["Retry-After": String(s)])
@@ -214,6 +225,10 @@ public actor FakeBinance {
             let server = nowMs()
             if ts >= server + 1000 { return Self.error(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.") }
             if server - ts > window { return Self.error(400, -1021, "Timestamp for this request is outside of the recvWindow.") }
+        }
+        if let i = faults.firstIndex(where: matches), faults[i].fault.afterExecution {
+            let fault = faults.remove(at: i).fault
+            if case .delayAfterAccept(let s) = fault { delay = s } else { after = fault }
         }
 
         let response = route(request.method.rawValue, path, params)

@@ -113,6 +113,16 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         let now = nowMs()
         let until = now / 60_000 * 60_000
         if isKnownSettled(until) { return }
+        // No open order to trigger and no position to pay funding (most minutes): only the time
+        // moves on, in one statement.
+        let moved = try db.writeOne { db in
+            try db.cachedStatement(sql: """
+                UPDATE paper_account SET processed_until_ms = ?1 WHERE id = 1 AND processed_until_ms < ?1
+                    AND NOT EXISTS (SELECT 1 FROM paper_algo WHERE status = 'NEW') AND NOT EXISTS (SELECT 1 FROM paper_positions WHERE amt != '0')
+                """).execute(arguments: [until])
+            return db.changesCount > 0
+        }
+        if moved { noteSettled(until); return }
         // Most calls come within the same minute as the last one (a step asks for positions,
         // orders and income in turn): nothing to replay, no write transaction.
         let settled = try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT processed_until_ms FROM paper_account WHERE id = 1")) }
@@ -146,6 +156,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         try db.write { db in
             var account = try self.account(db)
             for s in symbols {
+                var algos = try self.openAlgos(db, symbol: s)
                 for c in candlesBySymbol[s] ?? [] {
                     let mark = marksBySymbol[s]?[c.openTimeMs]
                     // Funding is settled at the start of the minute that begins on the 8h mark, on the mark price.
@@ -157,7 +168,9 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                             try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [s, amount.plainString, c.openTimeMs])
                         }
                     }
-                    try self.trigger(db, account: &account, symbol: s, candle: c, mark: mark, tickSize: ticks[s] ?? 0)
+                    if !algos.isEmpty, try self.trigger(db, account: &account, symbol: s, algos: algos, candle: c, mark: mark, tickSize: ticks[s] ?? 0) {
+                        algos = try self.openAlgos(db, symbol: s)
+                    }
                 }
             }
             account.processedUntilMs = until
@@ -166,9 +179,16 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         noteSettled(until)
     }
 
-    func trigger(_ db: Database, account: inout Account, symbol: String, candle c: Candle, mark: Candle?, tickSize: Decimal) throws {
-        let algos = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id"),
-                                     arguments: [symbol])
+    /// A symbol's waiting conditional orders, stops first (the pessimistic reading when both trigger in one candle).
+    func openAlgos(_ db: Database, symbol: String) throws -> [Row] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id"),
+                         arguments: [symbol])
+    }
+
+    /// Triggers what `candle` reaches of `algos` (the symbol's waiting orders); true when an
+    /// order changed status, so the caller reads them again.
+    func trigger(_ db: Database, account: inout Account, symbol: String, algos: [Row], candle c: Candle, mark: Candle?, tickSize: Decimal) throws -> Bool {
+        var changed = false
         for a in algos {
             let side: OrderSide = try a.enumValue("side", table: "paper_algo")
             let trig = try a.decimal("trigger_price", table: "paper_algo")
@@ -181,6 +201,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             let closes = side.reduces(pos.amt)
             guard closes else {
                 try db.cachedStatement(sql: "UPDATE paper_algo SET status = 'EXPIRED', time_ms = ? WHERE algo_id = ?").execute(arguments: [c.openTimeMs, algoId])
+                changed = true
                 continue
             }
             // TAKE_PROFIT_MARKET and STOP_MARKET both become market orders: both pay slippage.
@@ -194,8 +215,9 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 """).execute(arguments: [orderId, "algo-\(algoId)", symbol, side.rawValue, qty.plainString, qty.plainString, price.plainString, c.openTimeMs + 30_000])
             try fill(db, account: &account, symbol: symbol, side: side, qty: qty, price: price, orderId: String(orderId), atMs: c.openTimeMs + 30_000)
             try db.cachedStatement(sql: "UPDATE paper_algo SET status = 'FINISHED', actual_order_id = ?, time_ms = ? WHERE algo_id = ?").execute(arguments: [String(orderId), c.openTimeMs + 30_000, algoId])
-            return  // the position is gone; the sibling stays NEW until reconcile cancels it
+            return true  // the position is gone; the sibling stays NEW until reconcile cancels it
         }
+        return changed
     }
 
     // MARK: FuturesExchange
