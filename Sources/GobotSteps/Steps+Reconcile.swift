@@ -159,9 +159,10 @@ extension Steps {
         // must not stand in for gobot's 2 % stop.
         let mine = onSymbol.filter { $0.symbol == p.symbol && $0.side == p.side.exitSide && ClientOrderId.isGobots($0.clientAlgoId) }
         // A gobot order placed while its row could not be written (full disk) gets its row now.
-        let recorded = try ctx.db.recordedClientOrderIds(mine.map(\.clientAlgoId))
+        var recorded = try ctx.db.recordedClientOrderIds(mine.map(\.clientAlgoId))
         for a in mine {
-            guard !recorded.contains(a.clientAlgoId) else { continue }
+            // Inserted once even if the listing repeats it (a second insert would fail the run's stop repair).
+            guard recorded.insert(a.clientAlgoId).inserted else { continue }
             try ctx.db.recordIntent(clientOrderId: a.clientAlgoId, positionId: p.id, symbol: p.symbol, side: a.side,
                                     purpose: a.orderType == "STOP_MARKET" ? "stop" : "take_profit", type: a.orderType, quantity: size,
                                     triggerPrice: a.triggerPrice, atMs: ctx.nowMs)

@@ -36,7 +36,10 @@ extension Steps {
         var stored = 0
         var pruneDue = false
         for symbol in picked {
-            let lasts = try ctx.db.lastCandleOpenMs(symbol: symbol, intervals: Interval.allCases)
+            guard let lasts = try readingCandleCache(ctx, symbol: symbol, { try ctx.db.lastCandleOpenMs(symbol: symbol, intervals: Interval.allCases) }) else {
+                refetch.append(symbol)
+                continue
+            }
             // The candle table is pruned once an hour: when this scan is the first of its hour for
             // a symbol (or the symbol has no 1m candle yet).
             pruneDue = pruneDue || lasts[.m1].map { $0 / 3_600_000 != now / 3_600_000 } ?? true

@@ -172,7 +172,11 @@ extension GobotDatabase {
                 .joined(separator: ", ")
             let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(intervals.flatMap { [symbol, $0.rawValue] }))
             var out: [Interval: Int64] = [:]
-            for (i, interval) in intervals.enumerated() { if let ms = row?[i] as Int64? { out[interval] = ms } }
+            // Read strictly: GRDB traps on a MAX that is text (a damaged row); the error lets scan
+            // delete the symbol's candles and fetch them again.
+            for (i, interval) in intervals.enumerated() {
+                if let ms = try row?.optionalInt64(at: i, column: "open_time_ms", table: "candles") { out[interval] = ms }
+            }
             return out
         }
     }

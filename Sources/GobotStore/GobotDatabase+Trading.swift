@@ -69,18 +69,20 @@ public struct PositionRow: Sendable, Equatable {
     /// (GRDB), a visible share of the step pipeline, which reads live positions every step.
     init(row: Row) throws {
         let t = "positions"
-        id = row[0]
+        id = try row.int64(at: 0, column: "id", table: t)
         symbol = row[1]
         side = try row.enumValue(at: 2, column: "side", table: t)
-        signalId = row[3]
+        signalId = try row.optionalInt64(at: 3, column: "signal_id", table: t)
         quantity = try row.decimal(at: 4, column: "quantity", table: t)
         entryPrice = try row.decimal(at: 5, column: "entry_price", table: t)
         stopPrice = try row.decimal(at: 6, column: "stop_price", table: t)
         targetPrice = try row.decimal(at: 7, column: "target_price", table: t)
         notionalUSD = try row.decimal(at: 8, column: "notional_usd", table: t)
         status = row[9]
-        openedAtMs = row[10]
-        closedAtMs = row[11]
+        // Times read strictly: GRDB's fast path reads text as 0, which would drop a position
+        // opened today out of today's trade count and exposure.
+        openedAtMs = try row.int64(at: 10, column: "opened_at_ms", table: t)
+        closedAtMs = try row.optionalInt64(at: 11, column: "closed_at_ms", table: t)
         exitPrice = try row.optionalDecimal(at: 12, column: "exit_price", table: t)
         exitReason = row[13]
         realizedPnl = try row.optionalDecimal(at: 14, column: "realized_pnl", table: t)
@@ -280,10 +282,6 @@ extension GobotDatabase {
         }
     }
 
-    public func hasLedger(ref: String) throws -> Bool {
-        try read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM ledger WHERE ref = ?"), arguments: [ref]) ?? false }
-    }
-
     /// Which of `refs` are already booked, in one statement per 500 refs.
     public func bookedLedgerRefs(_ refs: [String]) throws -> Set<String> {
         guard !refs.isEmpty else { return [] }
@@ -433,14 +431,6 @@ extension GobotDatabase {
             }
             return (live, cooling)
         }
-    }
-
-    public func lastEntryMs(symbol: String) throws -> Int64? {
-        try read { db in try Self.lastEntryMs(db, symbol: symbol) }
-    }
-
-    static func lastEntryMs(_ db: Database, symbol: String) throws -> Int64? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(opened_at_ms) FROM positions WHERE symbol = ? AND status != 'failed'"), arguments: [symbol])
     }
 
     /// Everything the risk gate reads from the database, in one read: a step asks once per

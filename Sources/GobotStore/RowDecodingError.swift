@@ -63,7 +63,15 @@ extension Row {
 
     /// An integer column that may be NULL (nil), by name; text or real in it is an error.
     public func optionalInt64(_ column: String, table: String) throws -> Int64? {
-        let value = self[column] as DatabaseValue
+        try Self.optionalInt64(self[column] as DatabaseValue, column: column, table: table)
+    }
+
+    /// ``optionalInt64(_:table:)`` by column index.
+    func optionalInt64(at index: Int, column: String, table: String) throws -> Int64? {
+        try Self.optionalInt64(self[index] as DatabaseValue, column: column, table: table)
+    }
+
+    private static func optionalInt64(_ value: DatabaseValue, column: String, table: String) throws -> Int64? {
         switch value.storage {
         case .null: return nil
         case .int64(let i): return i

@@ -48,6 +48,12 @@ extension ScanTests {
         #expect(try h.db.candles(symbol: "XRPUSDT", interval: .m15, closedByMs: .max, limit: 10).isEmpty)
         h.at(minute: 1410)
         #expect(try await Steps.scan(h.ctx).message.hasPrefix("scan: 1 candidate (XRPUSDT)"))
+        // A damaged open time (scan's newest-candle read, where GRDB would trap) heals the same way.
+        try h.db.write { try $0.execute(sql: "UPDATE candles SET open_time_ms = 'later' WHERE interval = '5m' AND open_time_ms = (SELECT MAX(open_time_ms) FROM candles WHERE interval = '5m')") }
+        h.at(minute: 1411)
+        #expect(try await Steps.scan(h.ctx).message.contains("stored candles of XRPUSDT did not read: deleted"))
+        h.at(minute: 1412)
+        #expect(try await Steps.scan(h.ctx).message.hasPrefix("scan: 1 candidate (XRPUSDT)"))
         // The analysis meets damage in a frame scan does not read (1m) the same way.
         try h.db.write { try $0.execute(sql: "UPDATE candles SET open = 'n/a' WHERE interval = '1m' AND open_time_ms = (SELECT MAX(open_time_ms) FROM candles WHERE interval = '1m')") }
         let analysis = try await Steps.analyze(h.ctx)

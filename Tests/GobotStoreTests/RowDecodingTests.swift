@@ -45,6 +45,22 @@ import Testing
         #expect(throws: RowDecodingError(table: "ledger", column: "at_ms", value: "yesterday")) { try db.ledgerTotals(fromMs: 5_000, toMs: 20_000) }
     }
 
+    /// Positions are read by column index, where GRDB's fast path turns text into 0: a position
+    /// opened today would drop out of today's trade count and exposure.
+    @Test func aPositionTimeThatDoesNotReadStopsTheRiskInputs() throws {
+        let db = try GobotDatabase.inMemory()
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms)
+                VALUES ('XRPUSDT', 'long', '4', '2.5', '2.45', '2.6', '10', 'closed', 10000)
+                """)
+        }
+        #expect(try db.riskInputs(symbol: "XRPUSDT", entriesFromMs: 5_000, dayFromMs: 5_000, weekFromMs: 0).entriesToday.count == 1)
+        try db.write { db in try db.execute(sql: "UPDATE positions SET opened_at_ms = 'today'") }
+        #expect(throws: RowDecodingError(table: "positions", column: "opened_at_ms", value: "today")) { try db.positions() }
+        #expect(throws: GobotStore.RowDecodingError.self) { try db.riskInputs(symbol: "XRPUSDT", entriesFromMs: 5_000, dayFromMs: 5_000, weekFromMs: 0) }
+    }
+
     /// Candles are read through SQLite's C API, whose readers turn text into 0.
     @Test func aCandleThatDoesNotReadStopsTheAnalysisInsteadOfAPriceOfZero() throws {
         let db = try GobotDatabase.inMemory()
