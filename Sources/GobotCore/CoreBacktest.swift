@@ -248,6 +248,24 @@ public struct CoreBacktest {
         }
     }
 
+    /// An actionable answer of the analysis, in the order analyze stores them.
+    struct Candidate {
+        var symbol: String
+        var si: Int
+        var score: Double
+        var signal: Signal
+    }
+
+    /// Gate rejections by code: a handful of short codes, found by comparison instead of hashing a
+    /// string for every rejection.
+    struct Tally {
+        var codes: [String] = [], numbers: [Int] = []
+        mutating func add(_ code: String) {
+            if let i = codes.firstIndex(of: code) { numbers[i] += 1 } else { codes.append(code); numbers.append(1) }
+        }
+        var counts: [String: Int] { Dictionary(uniqueKeysWithValues: zip(codes, numbers)) }
+    }
+
     /// Today's and this week's realized P&L, summed again only when the ledger or the day changes.
     struct PnLSums {
         var entries = -1, dayStart: Int64 = 0, weekStart: Int64 = 0
@@ -328,16 +346,18 @@ public struct CoreBacktest {
         let analysis = UnsafeMutableBufferPointer<Analysis>.allocate(capacity: symbols.count)
         _ = analysis.initialize(repeating: Analysis(cycleMinutes: cycleMinutes))
         defer { analysis.deallocate() }  // trivial values: nothing to deinitialize
-        var equity: [Double] = []
-        equity.reserveCapacity(Int((rangeEnd - now) / cadenceMs) + 1)
+        // One point per cycle, written into buffers of the known cycle count (an append is a call
+        // with a uniqueness check) and copied into the result's arrays at the end.
+        let cycleCount = now <= rangeEnd ? Int((rangeEnd - now) / cadenceMs) + 1 : 0
+        let equity = UnsafeMutableBufferPointer<Double>.allocate(capacity: cycleCount), markedEquity = UnsafeMutableBufferPointer<Double>.allocate(capacity: cycleCount)
+        let cycleTimes = UnsafeMutableBufferPointer<Int64>.allocate(capacity: cycleCount)
+        defer { equity.deallocate(); markedEquity.deallocate(); cycleTimes.deallocate() }
         var equityNow = t.initialCapitalUSD.doubleValue
-        var markedEquity: [Double] = [], cycleTimes: [Int64] = []
-        markedEquity.reserveCapacity(equity.capacity)
-        cycleTimes.reserveCapacity(equity.capacity)
-        var candidates: [(symbol: String, si: Int, score: Double, signal: Signal)] = []
+        var candidates: [Candidate] = []
         candidates.reserveCapacity(symbols.count)
         var cycles = 0
-        var rejections: [String: Int] = [:]
+        var rejections = Tally()
+        let maxSymbols = config.universe.maxSymbols
         // Gate rejections proven without the gate's Decimal work (see GateShortcut).
         var shortcut = GateShortcut(config: config, rules: symbols.map { rules[$0] })
         var gateCalls = 0
@@ -357,7 +377,7 @@ public struct CoreBacktest {
             // neither trade nor change the order of those that can: both sorts are stable).
             var analyzed = 0
             for si in symbols.indices {
-                if analyzed >= config.universe.maxSymbols { break }
+                if analyzed >= maxSymbols { break }
                 let s = symbols[si]
                 if live.contains(where: { tradeSymbol[$0] == si }) { continue }
                 if let last = lastOpened[si], now - last < cooldownMs { continue }
@@ -370,7 +390,7 @@ public struct CoreBacktest {
                 if analysis[si].frame15.closed != n15 {
                     let w15 = c15[max(0, n15 - 60)..<n15]
                     let (fast, slow) = analysis[si].score15.values(closes: closes15[si], end: n15) ?? Indicators.emaLastPair(w15, fast: 9, slow: 21)
-                    let atr = Indicators.atrFraction(w15) ?? 0.01
+                    let atr = c15.withUnsafeBufferPointer { Indicators.atrFraction($0[max(0, n15 - 60)..<n15]) } ?? 0.01  // w15's, without slice overhead
                     let trend = analysis[si].trend15.values(closes: closes15[si], end: n15).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) }
                         ?? RulesAnalyst.trend(c15[max(0, n15 - 120)..<n15])
                     analysis[si].frame15 = (n15, abs(fast - slow) / slow / max(atr, 0.0001), trend)
@@ -387,7 +407,7 @@ public struct CoreBacktest {
                                                  trend5: { analysis[si].trend5.values(closes: closes5[si], end: n5).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) } ?? 0 },
                                                  last: c1[n1 - 1].close,
                                                  ema1: { analysis[si].m1Figures.values(c1, end: n1)?.0 ?? 0 }, rsi1: { analysis[si].m1Figures.values(c1, end: n1)?.1 ?? 50 },
-                                                 atr5: { Indicators.atrFraction(c5[(n5 - 40)..<n5]) ?? 0 })
+                                                 atr5: { c5.withUnsafeBufferPointer { Indicators.atrFraction($0[(n5 - 40)..<n5]) } ?? 0 })
                 } else {
                     // The step pipeline keeps about 150 m1 candles from its first scan on.
                     let first1 = max(0, n1 - 120)
@@ -396,7 +416,7 @@ public struct CoreBacktest {
                 }
                 analyzed += 1
                 let answer = signals?(s, now, signal) ?? signal
-                if answer.direction != .none && answer.confidence >= t.minConfidence { candidates.append((s, si, score, answer)) }
+                if answer.direction != .none && answer.confidence >= t.minConfidence { candidates.append(Candidate(symbol: s, si: si, score: score, signal: answer)) }
             }
             // analyze stores in score order; trade takes confidence, then that order. Only
             // signals the gate could accept need ordering.
@@ -424,7 +444,7 @@ public struct CoreBacktest {
                                                       pnlSums.update(ledgerByTime, day: day, week: week, dailyFloor: dailyLossFloor, weeklyFloor: weeklyLossFloor)
                                                       return pnlSums.withinLimits
                                                   }) {
-                    rejections[code, default: 0] += 1
+                    rejections.add(code)
                     continue
                 }
                 pnlSums.update(ledgerByTime, day: day, week: week, dailyFloor: dailyLossFloor, weeklyFloor: weeklyLossFloor)
@@ -440,7 +460,7 @@ public struct CoreBacktest {
                 let verdict = RiskGate.evaluate(symbol: cand.symbol, signal: cand.signal, price: px, rules: rule, state: state,
                                                 config: config, closedTrades: closedCount, wins: winCount)
                 guard case .success(let plan) = verdict else {
-                    if case .failure(let why) = verdict { rejections[why.code, default: 0] += 1 }
+                    if case .failure(let why) = verdict { rejections.add(why.code) }
                     continue
                 }
                 books.settle(now: now)
@@ -536,24 +556,24 @@ public struct CoreBacktest {
                 lossBreakerAtClosed = closedCount
             }
             if ledgerChanged { equityNow = (t.initialCapitalUSD + ledgerNet).doubleValue }
-            equity.append(equityNow)
+            equity[cycles - 1] = equityNow
             var unrealized = 0.0
             for index in live {
                 let s = tradeSymbol[index]
                 if books.hasPosition[s] { unrealized += books.amtValue[s] * (books.price(s, now) - books.entryValue[s]) }
             }
-            markedEquity.append(equityNow + unrealized)
-            cycleTimes.append(now)
+            markedEquity[cycles - 1] = equityNow + unrealized
+            cycleTimes[cycles - 1] = now
             now += cadenceMs
         }
-        var result = Result(trades: trades, ledgerNet: ledgerNet, ledgerFees: ledgerFees, ledgerFunding: ledgerFunding, equity: equity,
+        var result = Result(trades: trades, ledgerNet: ledgerNet, ledgerFees: ledgerFees, ledgerFunding: ledgerFunding, equity: Array(equity[..<cycles]),
                             candles: symbols.reduce(0) { $0 + (m1[$1]?.count ?? 0) }, cycles: cycles)
-        result.rejections = rejections
+        result.rejections = rejections.counts
         result.gateCalls = gateCalls
         result.gateShortcutAnswers = shortcut?.answered ?? 0
         result.triggerSource = .from(withMark: marks.count, of: symbols.count)
-        result.markedEquity = markedEquity
-        result.cycleTimesMs = cycleTimes
+        result.markedEquity = Array(markedEquity[..<cycles])
+        result.cycleTimesMs = Array(cycleTimes[..<cycles])
         now -= cadenceMs  // the last cycle
         for (si, s) in symbols.enumerated() { result.lastPrices[s] = Self.price(m1s[si], now) }
         return result
