@@ -236,7 +236,8 @@ public struct CoreBacktest {
     /// windows at a time (see IndicatorLanes).
     struct Analysis {
         var cursor1 = 0, cursor5 = 0, cursor15 = 0
-        var frame15 = (closed: -1, score: 0.0, trend: 0.0)
+        /// The 15m bar count the figures are for; the score is NaN until asked for at that count.
+        var frame15 = (closed: -1, score: Double.nan, trend: 0.0)
         var score15 = IndicatorLanes.Block(.emaPair(window: 60, fast: 9, slow: 21), stride: 1)
         var trend15 = IndicatorLanes.Block(.emaPair(window: 120, fast: 9, slow: 21), stride: 1)
         var trend5: IndicatorLanes.Block
@@ -386,19 +387,15 @@ public struct CoreBacktest {
                 let n5 = Self.closedCount(c5, Interval.m5.ms, now, &analysis[si].cursor5)
                 let n1 = Self.closedCount(c1, Interval.m1.ms, now, &analysis[si].cursor1)
                 guard n15 >= 30 else { continue }
-                // Everything computed from closed 15m bars changes only when one more closes.
-                if analysis[si].frame15.closed != n15 {
-                    let w15 = c15[max(0, n15 - 60)..<n15]
-                    let (fast, slow) = analysis[si].score15.values(closes: closes15[si], end: n15) ?? Indicators.emaLastPair(w15, fast: 9, slow: 21)
-                    let atr = c15.withUnsafeBufferPointer { Indicators.atrFraction($0[max(0, n15 - 60)..<n15]) } ?? 0.01  // w15's, without slice overhead
-                    let trend = analysis[si].trend15.values(closes: closes15[si], end: n15).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) }
-                        ?? RulesAnalyst.trend(c15[max(0, n15 - 120)..<n15])
-                    analysis[si].frame15 = (n15, abs(fast - slow) / slow / max(atr, 0.0001), trend)
-                }
-                let score = analysis[si].frame15.score
                 guard canEnter else {
                     analyzed += 1  // no answer can matter: not kept
                     continue
+                }
+                // The 15m trend changes only when one more 15m bar closes (the score below too).
+                if analysis[si].frame15.closed != n15 {
+                    let trend = analysis[si].trend15.values(closes: closes15[si], end: n15).map { RulesAnalyst.trend(fast: $0.0, slow: $0.1) }
+                        ?? RulesAnalyst.trend(c15[max(0, n15 - 120)..<n15])
+                    analysis[si].frame15 = (n15, .nan, trend)
                 }
                 let signal: Signal
                 if n1 >= 60, n5 >= 120 {
@@ -416,7 +413,16 @@ public struct CoreBacktest {
                 }
                 analyzed += 1
                 let answer = signals?(s, now, signal) ?? signal
-                if answer.direction != .none && answer.confidence >= t.minConfidence { candidates.append(Candidate(symbol: s, si: si, score: score, signal: answer)) }
+                if answer.direction != .none && answer.confidence >= t.minConfidence {
+                    // The score orders candidates only: computed for actionable answers, once per 15m bar.
+                    if analysis[si].frame15.score.isNaN {
+                        let w15 = c15[max(0, n15 - 60)..<n15]
+                        let (fast, slow) = analysis[si].score15.values(closes: closes15[si], end: n15) ?? Indicators.emaLastPair(w15, fast: 9, slow: 21)
+                        let atr = c15.withUnsafeBufferPointer { Indicators.atrFraction($0[max(0, n15 - 60)..<n15]) } ?? 0.01  // w15's, without slice overhead
+                        analysis[si].frame15.score = abs(fast - slow) / slow / max(atr, 0.0001)
+                    }
+                    candidates.append(Candidate(symbol: s, si: si, score: analysis[si].frame15.score, signal: answer))
+                }
             }
             // analyze stores in score order; trade takes confidence, then that order. Only
             // signals the gate could accept need ordering.
