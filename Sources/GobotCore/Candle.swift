@@ -40,26 +40,84 @@ public enum CandleResampler {
     /// sorted input): in the engine, resampling a year to 5m and 15m cost more than a third of a
     /// replay with a division pair per candle.
     public static func resample(_ candles: [Candle], to interval: Interval) -> [Candle] {
-        let ms = interval.ms
-        var out: [Candle] = []
-        out.reserveCapacity(candles.count / Int(ms / 60_000) + 1)
-        guard var current = candles.first.map({ Candle(openTimeMs: bucket($0.openTimeMs, ms), open: $0.open, high: $0.high, low: $0.low,
-                                                       close: $0.close, volume: $0.volume) }) else { return out }
-        var end = current.openTimeMs + ms
-        for c in candles.dropFirst() {
+        guard let first = candles.first else { return [] }
+        var bars = Bars(first, ms: interval.ms, capacity: candles.count / Int(interval.ms / 60_000) + 1, closes: false)
+        for c in candles.dropFirst() { bars.add(c) }
+        return bars.finish().candles
+    }
+
+    /// The 5m and 15m bars of `candles` (each exactly ``resample(_:to:)``) and their closes, in one
+    /// pass, and whether the open times never decrease. The engine builds these for every run: one
+    /// pass over a year of 1m candles (25 MB) instead of two, and no second pass for the closes.
+    public static func frames(_ candles: [Candle]) -> Frames {
+        guard let first = candles.first else { return Frames(m5: [], m15: [], closes5: [], closes15: [], ascending: true) }
+        var m5 = Bars(first, ms: Interval.m5.ms, capacity: candles.count / 5 + 1, closes: true)
+        var m15 = Bars(first, ms: Interval.m15.ms, capacity: candles.count / 15 + 1, closes: true)
+        var ascending = true, last = first.openTimeMs
+        candles.withUnsafeBufferPointer { all in
+            for c in all.dropFirst() {
+                m5.add(c)
+                m15.add(c)
+                ascending = ascending && c.openTimeMs >= last
+                last = c.openTimeMs
+            }
+        }
+        let a = m5.finish(), b = m15.finish()
+        return Frames(m5: a.candles, m15: b.candles, closes5: a.closes, closes15: b.closes, ascending: ascending)
+    }
+
+    /// What ``frames(_:)`` gives.
+    public struct Frames: Sendable {
+        public var m5: [Candle], m15: [Candle]
+        /// The closes of `m5` and `m15`, for the indicator blocks' vector loads.
+        public var closes5: [Double], closes15: [Double]
+        /// Open times never decrease (the engine then finds prices by a forward scan).
+        public var ascending: Bool
+    }
+
+    /// One output series being built: the bar of the current bucket and those closed before it.
+    struct Bars {
+        let ms: Int64
+        var current: Candle
+        var end: Int64
+        var candles: [Candle] = []
+        var closes: [Double] = []
+        let keepCloses: Bool
+
+        init(_ first: Candle, ms: Int64, capacity: Int, closes: Bool) {
+            self.ms = ms
+            current = Candle(openTimeMs: CandleResampler.bucket(first.openTimeMs, ms), open: first.open, high: first.high, low: first.low,
+                             close: first.close, volume: first.volume)
+            end = current.openTimeMs + ms
+            keepCloses = closes
+            candles.reserveCapacity(capacity)
+            if closes { self.closes.reserveCapacity(capacity) }
+        }
+
+        @inline(__always)
+        mutating func add(_ c: Candle) {
             if c.openTimeMs >= current.openTimeMs && c.openTimeMs < end {
                 current.high = max(current.high, c.high)
                 current.low = min(current.low, c.low)
                 current.close = c.close
                 current.volume += c.volume
             } else {
-                out.append(current)
-                current = Candle(openTimeMs: bucket(c.openTimeMs, ms), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
+                emit()
+                current = Candle(openTimeMs: CandleResampler.bucket(c.openTimeMs, ms), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
                 end = current.openTimeMs + ms
             }
         }
-        out.append(current)
-        return out
+
+        @inline(__always)
+        mutating func emit() {
+            candles.append(current)
+            if keepCloses { closes.append(current.close) }
+        }
+
+        mutating func finish() -> (candles: [Candle], closes: [Double]) {
+            emit()
+            return (candles, closes)
+        }
     }
 
     /// The start of the `ms` bucket holding `t` (floor, also before 1970).

@@ -109,6 +109,55 @@ public enum Benchmarks {
         return (best, value!)
     }
 
+    /// Wall times of repeated runs of one body: the engine's figure is the median, with the
+    /// spread beside it, because on a shared VM single runs of the same work vary by 1.5x.
+    public struct Timings: Sendable {
+        /// Seconds of each timed run, in the order they ran.
+        public var seconds: [Double]
+        /// CPU seconds of the calling thread in each run: wall well above it means the run waited
+        /// for a core (other processes), not that the work grew.
+        public var cpuSeconds: [Double] = []
+        /// Minor page faults of the calling thread in each run (first touches of fresh memory).
+        public var pageFaults: [Int] = []
+        public var min: Double { seconds.min() ?? 0 }
+        public var max: Double { seconds.max() ?? 0 }
+        /// The middle run (the mean of the two middle ones for an even count).
+        public var median: Double {
+            let s = seconds.sorted()
+            guard !s.isEmpty else { return 0 }
+            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+    }
+
+    /// `runs` timed runs of `body` after one untimed warm-up run (which pays first-touch page
+    /// faults and lazy initialisation), and the value of the last.
+    public static func timed<T>(runs: Int, _ body: () throws -> T) rethrows -> (timings: Timings, value: T) {
+        var value = try body()
+        var t = Timings(seconds: [])
+        for _ in 0..<max(runs, 1) {
+            let f0 = threadPageFaults(), c0 = threadCPUSeconds(), t0 = DispatchTime.now().uptimeNanoseconds
+            value = try body()
+            t.seconds.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            t.cpuSeconds.append(threadCPUSeconds() - c0)
+            t.pageFaults.append(threadPageFaults() - f0)
+        }
+        return (t, value)
+    }
+
+    /// Minor page faults of the calling thread so far.
+    static func threadPageFaults() -> Int {
+        var usage = rusage()
+        getrusage(1, &usage)  // RUSAGE_THREAD (glibc declares it only under _GNU_SOURCE)
+        return usage.ru_minflt
+    }
+
+    /// CPU time of the calling thread so far.
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// Wall seconds and peak RSS (MB) of a child process, which must exit 0.
     public static func timeChild(_ executable: String, _ arguments: [String], cwd: String) throws -> (seconds: Double, peakMB: Double, stdout: String) {
         let p = Process()

@@ -51,6 +51,11 @@ import Testing
             for interval in [Interval.m1, .m5, .m15] {
                 #expect(CandleResampler.resample(candles, to: interval) == Self.reference(candles, to: interval), "\(interval) of \(candles.count)")
             }
+            // The engine's one-pass 5m and 15m frames are the same bars, with their closes.
+            let frames = CandleResampler.frames(candles)
+            #expect(frames.m5 == Self.reference(candles, to: .m5) && frames.m15 == Self.reference(candles, to: .m15), "frames of \(candles.count)")
+            #expect(frames.closes5 == frames.m5.map(\.close) && frames.closes15 == frames.m15.map(\.close))
+            #expect(frames.ascending == zip(candles, candles.dropFirst()).allSatisfy { $0.openTimeMs <= $1.openTimeMs })
         }
     }
 }
