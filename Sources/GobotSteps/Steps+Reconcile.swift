@@ -330,6 +330,11 @@ extension Steps {
         while start <= end {
             let windowEnd = min(start + historyWindowMs, end)
             let page = try await ex.userTrades(symbol: symbol, startMs: start, endMs: windowEnd)
+            // An answer outside the window asked for (an endpoint that ignores the times) cannot be
+            // paged: moving on by its times would crawl, or skip.
+            if let stray = page.first(where: { $0.timeMs < start || $0.timeMs > windowEnd }) {
+                throw StepError.failed("fills of \(symbol): asked for \(start)...\(windowEnd) ms, the answer holds a fill at \(stray.timeMs) ms; gobot books nothing from this look-up")
+            }
             for t in page where seen.insert(t.id).inserted { trades.append(t) }
             // A full page (1000) may hide more in the same window: go on from its last fill.
             if page.count >= userTradesPageSize, let last = page.map(\.timeMs).max() {
@@ -342,7 +347,9 @@ extension Steps {
             }
             start = windowEnd + 1
         }
-        return trades.sorted { (a: UserTrade, b: UserTrade) in a.timeMs != b.timeMs ? a.timeMs < b.timeMs : a.id < b.id }
+        return trades.sorted { (a: UserTrade, b: UserTrade) in
+            a.timeMs != b.timeMs ? a.timeMs < b.timeMs : (Int64(a.id) ?? .max, a.id) < (Int64(b.id) ?? .max, b.id)
+        }
     }
 
     /// The USDT value of an amount paid in `asset` at `atMs` (exchange time): the 1m close of

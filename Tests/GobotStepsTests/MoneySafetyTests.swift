@@ -318,6 +318,16 @@ import Testing
         h.exchange.extraTrades = (0..<2100).map { fill(100 + $0, t + 5) } + (0..<5).map { fill(5000 + $0, t + 9) }
         all = try await Steps.userTrades(h.ctx, ex: h.exchange, symbol: "XRPUSDT", fromLocalMs: t)
         #expect(all.count == 2105 && Set(all.map(\.id)).count == 2105)
+        // Fills of one millisecond come back in id order, as numbers ("999" before "1000").
+        #expect(all.filter { $0.timeMs == t + 5 }.map { Int64($0.id)! } == Array(100..<2200))
+        // An endpoint that ignores the times cannot be paged by them: the look-up fails at once
+        // instead of crawling through the window a millisecond at a time.
+        h.exchange.tradesIgnoreTimes = true
+        h.exchange.extraTrades = (0..<1000).map { fill(100 + $0, t - 3 * 86_400_000) }
+        await #expect(throws: StepError.self) {
+            _ = try await Steps.userTrades(h.ctx, ex: h.exchange, symbol: "XRPUSDT", fromLocalMs: t)
+        }
+        h.exchange.tradesIgnoreTimes = false
         // Ids that are not numbers cannot be paged by id: the look-up fails, it never returns part.
         h.exchange.extraTrades = (0..<1001).map { fill($0, t + 5) }.map { var f = $0; f.id = "x\(f.id)"; return f }
         await #expect(throws: StepError.self) {

@@ -184,12 +184,14 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     }
     /// Fills the paper exchange never made, answered with its own (e.g. more than a page holds).
     var extraTrades: [UserTrade] = []
+    /// An endpoint that ignores startTime/endTime and answers every extra fill.
+    var tradesIgnoreTimes = false
     /// When set, a userTrades answer holds at most this many fills, oldest first, as Binance's `limit`.
     var tradesPageLimit: Int?
     func userTrades(symbol: String, startMs: Int64, endMs: Int64) async throws -> [UserTrade] {
         try checkWindow(startMs, endMs)
         var answer = try await inner.userTrades(symbol: symbol, startMs: startMs, endMs: endMs)
-            + extraTrades.filter { $0.symbol == symbol && (startMs...endMs).contains($0.timeMs) }
+            + extraTrades.filter { $0.symbol == symbol && (tradesIgnoreTimes || (startMs...endMs).contains($0.timeMs)) }
         if let limit = tradesPageLimit {
             answer = Array(answer.sorted { ($0.timeMs, Int64($0.id) ?? 0) < ($1.timeMs, Int64($1.id) ?? 0) }.prefix(limit))
         }
