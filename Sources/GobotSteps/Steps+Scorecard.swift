@@ -25,18 +25,22 @@ extension Steps {
         let horizon = Int64(c.risk.edgeBreaker.horizonHours) * 3_600_000
         var notes: [String] = [], labelled = 0
         for s in try ctx.db.unlabelledSignals(createdBeforeMs: now - horizon) {
-            func judge() throws -> (outcome: SignalLabel.Outcome, r: Double)? {
+            // Stored candles may have gaps (scan skips a symbol while it holds a position, damaged
+            // candles are deleted): a gap could hide the stop or the target, so a gapped record is
+            // fetched from the exchange first; what the exchange itself lacks is a fact.
+            func judge(acceptGaps: Bool) throws -> (outcome: SignalLabel.Outcome, r: Double)? {
                 let after = try ctx.db.candles1m(symbol: s.symbol, fromMs: s.createdAtMs, toMs: s.createdAtMs + horizon)
+                guard acceptGaps || isGapless(after, fromMs: s.createdAtMs) else { return nil }
                 return SignalScorecard.label(direction: s.signal.direction, atMs: s.createdAtMs, reference: s.referencePrice, after: after, nowMs: now,
                                              stopPercent: c.trading.stopLossPercent.doubleValue, targetPercent: c.trading.takeProfitPercent.doubleValue,
                                              feeRate: c.exchange.takerFeeRate.doubleValue, horizonMs: horizon)
             }
-            var verdict = try judge()
+            var verdict = try judge(acceptGaps: false)
             if verdict == nil {
                 // scan stores candles only while a symbol is a candidate: fetch the horizon once.
                 let fetched = try await ex.klines(symbol: s.symbol, interval: .m1, startMs: s.createdAtMs, limit: Int(min(1500, horizon / 60_000 + 1)))
                 try ctx.db.storeCandles(symbol: s.symbol, interval: .m1, fetched.filter { $0.openTimeMs + 60_000 <= now })
-                verdict = try judge()
+                verdict = try judge(acceptGaps: true)
             }
             guard let verdict else {
                 notes.append("\(s.symbol) signal \(s.id): not enough candles to label yet")
@@ -52,6 +56,12 @@ extension Steps {
         let breakerOpen = try ctx.db.breaker(edgeBreakerName).isOpen(atMs: now)
         if labelled > 0 || breakerOpen, let note = try checkEdgeBreaker(ctx) { notes.append(note) }
         return notes
+    }
+
+    /// Whether 1m candles run minute by minute from `fromMs` on.
+    static func isGapless(_ candles: [Candle], fromMs: Int64) -> Bool {
+        guard let first = candles.first, first.openTimeMs - fromMs < 60_000 else { return false }
+        return zip(candles, candles.dropFirst()).allSatisfy { $1.openTimeMs - $0.openTimeMs == 60_000 }
     }
 
     /// Opens the edge breaker when the current analyst's record shows it does not pay for its fees,

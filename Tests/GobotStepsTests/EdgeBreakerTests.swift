@@ -31,6 +31,23 @@ import Testing
                              referencePrice: Self.prices[minute], chartHashes: [])
     }
 
+    @Test func aGapInTheStoredCandlesIsFetchedBeforeTheSignalIsLabelled() async throws {
+        // Flat at 2.0 but for a dip to 1.95 at minutes 30–32: a long from 2.0 reaches its 2 % stop.
+        var h = try TradingHarness(prices: (0..<120).map { (30...32).contains($0) ? 1.95 : 2.0 })
+        h.ctx.config.risk.edgeBreaker.horizonHours = 1
+        h.at(minute: 5)
+        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                             referencePrice: 2.0, chartHashes: [])
+        h.at(minute: 90)
+        // scan stored the minutes around it but none while it skipped the symbol (25–40).
+        let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { !(25...40).contains(($0.openTimeMs - TradingHarness.t0) / 60_000) && $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        _ = try await Steps.reconcile(h.ctx)
+        // Labelled over the gap it was "expired" (flat), and the scorecard overstated the analyst.
+        let label = try #require(try h.db.signalLabels().first)
+        #expect(label.outcome == .miss)
+    }
+
     @Test func defaultIsOnForLiveAndDemoOffForPaper() {
         var c = GobotConfig()
         #expect(!Steps.edgeBreakerEnabled(c))
