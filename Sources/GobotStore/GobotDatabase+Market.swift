@@ -44,15 +44,21 @@ extension GobotDatabase {
             sqlite3_clear_bindings(h)
             var i: Int32 = 1
             for (interval, c) in chunk {
-                sqlite3_bind_text(h, i, symbol, -1, sqliteTransient)
-                sqlite3_bind_text(h, i + 1, interval.rawValue, -1, sqliteTransient)
-                sqlite3_bind_int64(h, i + 2, c.openTimeMs)
-                sqlite3_bind_double(h, i + 3, c.open)
-                sqlite3_bind_double(h, i + 4, c.high)
-                sqlite3_bind_double(h, i + 5, c.low)
-                sqlite3_bind_double(h, i + 6, c.close)
-                sqlite3_bind_double(h, i + 7, c.volume)
-                sqlite3_bind_int64(h, i + 8, c.closeTimeMs(interval))
+                let codes = [sqlite3_bind_text(h, i, symbol, -1, sqliteTransient),
+                             sqlite3_bind_text(h, i + 1, interval.rawValue, -1, sqliteTransient),
+                             sqlite3_bind_int64(h, i + 2, c.openTimeMs),
+                             sqlite3_bind_double(h, i + 3, c.open),
+                             sqlite3_bind_double(h, i + 4, c.high),
+                             sqlite3_bind_double(h, i + 5, c.low),
+                             sqlite3_bind_double(h, i + 6, c.close),
+                             sqlite3_bind_double(h, i + 7, c.volume),
+                             sqlite3_bind_int64(h, i + 8, c.closeTimeMs(interval))]
+                // A failed bind would surface as a constraint error that names no candle.
+                if let code = codes.first(where: { $0 != SQLITE_OK }) {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code),
+                                        message: "binding the \(interval.rawValue) candle of \(symbol) at \(c.openTimeMs) ms: \(String(cString: sqlite3_errstr(code)))",
+                                        sql: stmt.sql)
+                }
                 i += 9
             }
             try Self.step(stmt) { _ in }

@@ -1,4 +1,5 @@
 import Foundation
+import GobotCore
 import GobotStore
 import GRDB
 import Testing
@@ -43,6 +44,30 @@ import Testing
         }
         // The totals status, report and metrics show fail the same way (SQL's comparison left it out).
         #expect(throws: RowDecodingError(table: "ledger", column: "at_ms", value: "yesterday")) { try db.ledgerTotals(fromMs: 5_000, toMs: 20_000) }
+    }
+
+    /// Positions are read by column position: a column out of order would swap money fields
+    /// (quantity, prices, P&L, fees, funding) without a word. Every reader gets every field back.
+    @Test func everyPositionReaderReadsEachColumnIntoItsOwnField() throws {
+        let db = try GobotDatabase.inMemory()
+        let signalId = try db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 1_000,
+                                          signal: Signal(direction: .short, confidence: 0.8, rationale: "t", model: "m"), referencePrice: 2, chartHashes: [])
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO positions (symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status,
+                                       opened_at_ms, closed_at_ms, exit_price, exit_reason, realized_pnl, fees, funding)
+                VALUES ('XRPUSDT', 'short', ?, '4.1', '2.5', '2.55', '2.4', '10.25', 'open', 10000, 20000, '2.45', 'why', '0.205', '0.01', '-0.003')
+                """, arguments: [signalId])
+        }
+        let p = try #require(try db.positions().first)
+        let d = { (text: String) in Decimal(string: text)! }
+        #expect(p.id == 1 && p.symbol == "XRPUSDT" && p.side == .short && p.signalId == signalId && p.status == "open")
+        #expect(p.quantity == d("4.1") && p.entryPrice == d("2.5") && p.stopPrice == d("2.55") && p.targetPrice == d("2.4"))
+        #expect(p.notionalUSD == d("10.25") && p.openedAtMs == 10_000 && p.closedAtMs == 20_000 && p.exitPrice == d("2.45"))
+        #expect(p.exitReason == "why" && p.realizedPnl == d("0.205") && p.fees == d("0.01") && p.funding == d("-0.003"))
+        #expect(try db.position(id: 1) == p)
+        #expect(try db.livePositions() == [p])
+        #expect(try db.riskInputs(symbol: "XRPUSDT", entriesFromMs: 0, dayFromMs: 0, weekFromMs: 0).live == [p])
     }
 
     /// Positions are read by column index, where GRDB's fast path turns text into 0: a position
