@@ -116,13 +116,14 @@ public struct StepRunner: Sendable {
 
         let ping = HealthPing.make(config: config, step: step), pingStarted = ping?.start(db: db)
         var result: Result
+        // A halt flag that cannot be read stops the step too, but as a failure that alerts.
+        let halt = step.opensRisk ? Swift.Result { try haltReason(config: config, db: db) } : .success(nil)
         if stop.isRequested {
             result = Result(exit: .terminated, outcome: "terminated", message: "gobot \(step.rawValue): \(stop.signalName) received before the step began; nothing done")
-        } else if step.opensRisk, let reason = haltReason(config: config, db: db) {
-            // A flag that cannot be read stops the step too, but as a failure that alerts.
-            let unreadable = reason.hasPrefix(Self.unreadableHaltFlag)
-            result = Result(exit: unreadable ? .failed : .ok, outcome: unreadable ? "failed" : "halted",
-                            message: "gobot \(step.rawValue): halted, not run: \(reason)")
+        } else if case .failure(let error) = halt {
+            result = Result(exit: .failed, outcome: "failed", message: "gobot \(step.rawValue): not run: the halt flag cannot be read (\(error))")
+        } else if case .success(let reason?) = halt {
+            result = Result(exit: .ok, outcome: "halted", message: "gobot \(step.rawValue): halted, not run: \(reason)")
         } else {
             do {
                 let report = try await body(context)
@@ -187,19 +188,12 @@ public struct StepRunner: Sendable {
         }
     }
 
-    static let unreadableHaltFlag = "the halt flag cannot be read"
-
-    /// Why steps that open risk must not run now, or nil when they may.
-    public func haltReason(config: GobotConfig, db: GobotDatabase) -> String? {
+    /// Why steps that open risk must not run now, or nil when they may. A halt flag that cannot
+    /// be read throws: it is not "running".
+    public func haltReason(config: GobotConfig, db: GobotDatabase) throws -> String? {
         if let reason = Self.killSwitchReason(config) { return reason }
-        do {
-            let halt = try db.haltState()
-            if halt.halted { return "halted by \(halt.actor): \(halt.reason) (run `gobot resume`)" }
-        } catch {
-            // Unreadable is not "running": nothing that opens risk runs on a flag it cannot read.
-            return "\(Self.unreadableHaltFlag) (\(error))"
-        }
-        return nil
+        let halt = try db.haltState()
+        return halt.halted ? "halted by \(halt.actor): \(halt.reason) (run `gobot resume`)" : nil
     }
 
     public static func killSwitchReason(_ config: GobotConfig) -> String? {

@@ -39,12 +39,15 @@ extension Steps {
         }
         var managed = Set<String>()
         var bookedAClose = false
-        for p in try ctx.db.livePositions() {
+        let livePositions = try ctx.db.livePositions()
+        // Flat sightings waiting for their fills (bookClose), in one read.
+        let flatSince = try ctx.db.values(forKeys: livePositions.map { flatWithoutFillKey($0.id) })
+        for p in livePositions {
             managed.insert(p.symbol)
             do {
                 if let live = exPositions[p.symbol], live.positionAmt != 0 {
                     // Listed again: a flat sighting before was a lag, its wait starts over.
-                    if try ctx.db.value(forKey: flatWithoutFillKey(p.id)) != nil { try ctx.db.deleteValue(forKey: flatWithoutFillKey(p.id)) }
+                    if flatSince[flatWithoutFillKey(p.id)] != nil { try ctx.db.deleteValue(forKey: flatWithoutFillKey(p.id)) }
                     notes.append(contentsOf: try await reconcileLive(ctx, ex: ex, p: p, live: live, openAlgos: openAlgos, rules: rules))
                 } else if p.status == "open" || p.status == "opening" {
                     let entry = try ctx.db.orders(positionId: p.id).first { $0.purpose == "entry" }

@@ -72,7 +72,7 @@ public enum VisionEvaluation {
 
     /// The three timeframes at `atMs` from 1m candles, with only candles CLOSED by then (open time
     /// plus length at or before `atMs`), at most `limit` each — what `analyze` would have had.
-    public static func chartSet(_ m1: [Candle], symbol: String, atMs: Int64, limit: Int = 120) -> ChartSet {
+    public static func chartSet(_ m1: [Candle], symbol: String, atMs: Int64, limit: Int = ChartSet.chartCandles) -> ChartSet {
         let from = (atMs - Int64(limit + 2) * Interval.m15.ms) / Interval.m15.ms * Interval.m15.ms
         var lo = 0, hi = m1.count
         while lo < hi { let mid = (lo + hi) / 2; if m1[mid].openTimeMs < from { lo = mid + 1 } else { hi = mid } }

@@ -14,7 +14,7 @@ extension GobotDatabase {
     public func values(forKeys keys: [String]) throws -> [String: String] {
         guard !keys.isEmpty else { return [:] }
         return try read { db in
-            let sql = "SELECT key, value FROM kv WHERE key IN (" + repeatElement("?", count: keys.count).joined(separator: ",") + ")"
+            let sql = "SELECT key, value FROM kv WHERE key IN (\(Self.placeholders(keys.count)))"
             var out: [String: String] = [:]
             for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(keys)) { out[row[0]] = row[1] as String }
             return out

@@ -44,19 +44,17 @@ extension GobotDatabase {
             sqlite3_clear_bindings(h)
             var i: Int32 = 1
             for (interval, c) in chunk {
-                let codes = [sqlite3_bind_text(h, i, symbol, -1, sqliteTransient),
-                             sqlite3_bind_text(h, i + 1, interval.rawValue, -1, sqliteTransient),
-                             sqlite3_bind_int64(h, i + 2, c.openTimeMs),
-                             sqlite3_bind_double(h, i + 3, c.open),
-                             sqlite3_bind_double(h, i + 4, c.high),
-                             sqlite3_bind_double(h, i + 5, c.low),
-                             sqlite3_bind_double(h, i + 6, c.close),
-                             sqlite3_bind_double(h, i + 7, c.volume),
-                             sqlite3_bind_int64(h, i + 8, c.closeTimeMs(interval))]
-                // A failed bind would surface as a constraint error that names no candle.
-                if let code = codes.first(where: { $0 != SQLITE_OK }) {
+                // SQLITE_OK is 0: any failed bind leaves the OR non-zero. It would otherwise surface
+                // as a constraint error that names no candle.
+                let failed = sqlite3_bind_text(h, i, symbol, -1, sqliteTransient)
+                    | sqlite3_bind_text(h, i + 1, interval.rawValue, -1, sqliteTransient)
+                    | sqlite3_bind_int64(h, i + 2, c.openTimeMs) | sqlite3_bind_int64(h, i + 8, c.closeTimeMs(interval))
+                    | sqlite3_bind_double(h, i + 3, c.open) | sqlite3_bind_double(h, i + 4, c.high)
+                    | sqlite3_bind_double(h, i + 5, c.low) | sqlite3_bind_double(h, i + 6, c.close) | sqlite3_bind_double(h, i + 7, c.volume)
+                if failed != SQLITE_OK {
+                    let code = sqlite3_errcode(sqlite3_db_handle(h))
                     throw DatabaseError(resultCode: ResultCode(rawValue: code),
-                                        message: "binding the \(interval.rawValue) candle of \(symbol) at \(c.openTimeMs) ms: \(String(cString: sqlite3_errstr(code)))",
+                                        message: "binding the \(interval.rawValue) candle of \(symbol) at \(c.openTimeMs) ms: \(String(cString: sqlite3_errmsg(sqlite3_db_handle(h))))",
                                         sql: stmt.sql)
                 }
                 i += 9
@@ -164,10 +162,6 @@ extension GobotDatabase {
 
     private static let candleColumns = ["open_time_ms", "open", "high", "low", "close", "volume"]
 
-    public func lastCandleOpenMs(symbol: String, interval: Interval) throws -> Int64? {
-        try read { db in try Self.lastCandleOpenMs(db, symbol: symbol, interval: interval) }
-    }
-
     /// The newest stored open time of each interval that has candles, in one statement.
     public func lastCandleOpenMs(symbol: String, intervals: [Interval]) throws -> [Interval: Int64] {
         guard !intervals.isEmpty else { return [:] }
@@ -185,11 +179,6 @@ extension GobotDatabase {
             }
             return out
         }
-    }
-
-    static func lastCandleOpenMs(_ db: Database, symbol: String, interval: Interval) throws -> Int64? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?"),
-                           arguments: [symbol, interval.rawValue])
     }
 
     /// Every stored candle of `symbol` (they are fetched again from the exchange).

@@ -166,7 +166,7 @@ extension GobotDatabase {
     public func recordedClientOrderIds(_ clientOrderIds: [String]) throws -> Set<String> {
         guard !clientOrderIds.isEmpty else { return [] }
         return try read { db in
-            let sql = "SELECT client_order_id FROM orders WHERE client_order_id IN (" + repeatElement("?", count: clientOrderIds.count).joined(separator: ",") + ")"
+            let sql = "SELECT client_order_id FROM orders WHERE client_order_id IN (\(Self.placeholders(clientOrderIds.count)))"
             return Set(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(clientOrderIds)))
         }
     }
@@ -290,7 +290,7 @@ extension GobotDatabase {
             var start = 0
             while start < refs.count {
                 let chunk = Array(refs[start..<min(start + 500, refs.count)])
-                let sql = "SELECT ref FROM ledger WHERE ref IN (" + repeatElement("?", count: chunk.count).joined(separator: ",") + ")"
+                let sql = "SELECT ref FROM ledger WHERE ref IN (\(Self.placeholders(chunk.count)))"
                 found.formUnion(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(chunk)))
                 start += chunk.count
             }

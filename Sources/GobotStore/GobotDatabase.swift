@@ -102,6 +102,9 @@ public final class GobotDatabase: Sendable {
         return try writer.write(body)
     }
 
+    /// `?, ?, …` for an `IN (…)` list of `count` values.
+    static func placeholders(_ count: Int) -> String { repeatElement("?", count: count).joined(separator: ",") }
+
     /// Runs `body`, which must execute at most one writing statement, without BEGIN and COMMIT:
     /// SQLite makes a single statement atomic on its own (autocommit), so the explicit
     /// transaction of ``write(_:)`` would only add two statements.

@@ -56,14 +56,14 @@ import Testing
         let db = try GobotDatabase.open(path: dir.file("state/gobot.sqlite"))
         try db.write { try $0.execute(sql: "DROP TABLE halt_state") }
         // It read as "running" (try?): an unreadable flag must not let trade run.
-        let reason = try #require(runner.haltReason(config: GobotConfig(), db: db))
-        #expect(reason.hasPrefix("the halt flag cannot be read"))
+        #expect(throws: (any Error).self) { try runner.haltReason(config: GobotConfig(), db: db) }
         // Not run, and a failure (exit 1), not a quiet "halted" with exit 0.
         let result = await runner.run(.trade) { _ in
             Issue.record("the trade body must not run on a halt flag it cannot read")
             return StepReport(message: "traded")
         }
         #expect(result.exit == .failed && result.outcome == "failed")
+        #expect(result.message.contains("the halt flag cannot be read"))
     }
 
     @Test func badConfigExits78AndTryLaterErrorsExit75() async throws {
