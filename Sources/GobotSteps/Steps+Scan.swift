@@ -41,8 +41,10 @@ extension Steps {
                 continue
             }
             // The candle table is pruned once an hour: when this scan is the first of its hour for
-            // a symbol (or the symbol has no 1m candle yet).
-            pruneDue = pruneDue || lasts[.m1].map { $0 / 3_600_000 != now / 3_600_000 } ?? true
+            // a symbol (or the symbol has no 1m candle yet). The newest stored 1m candle closed in the
+            // minute of the scan that stored it: its close, not its open, dates that scan (a scan in
+            // minute :00 stores the :59 candle, and the next scan of the hour pruned again).
+            pruneDue = pruneDue || lasts[.m1].map { ($0 + Interval.m1.ms) / 3_600_000 != now / 3_600_000 } ?? true
             var frames: [(interval: Interval, candles: [Candle])] = []
             for interval in Interval.allCases {
                 // Only what the analyst needs: after a long skip (open position, outage) the gap is

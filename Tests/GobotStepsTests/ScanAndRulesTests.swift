@@ -4,6 +4,7 @@ import GobotCore
 import GobotHTTP
 import GobotTestSupport
 import GobotStore
+import GRDB
 import PaperExchange
 import Testing
 @testable import GobotSteps
@@ -59,6 +60,52 @@ extension ScanTests {
         let analysis = try await Steps.analyze(h.ctx)
         #expect(analysis.message.contains("XRPUSDT skipped (stored candles did not read"))
         #expect(try h.db.candles(symbol: "XRPUSDT", interval: .m1, closedByMs: .max, limit: 10).isEmpty)
+    }
+}
+
+extension ScanTests {
+    /// The candle prune runs once an hour (bf8347c): candles older than 3 days go at the first scan
+    /// of each hour, at a scan after hours without one, and at a scan that finds no stored 1m candle
+    /// of its symbol; the other scans leave the table alone, and no prune touches a candle of the
+    /// last 3 days (what analyze, the charts and the scorecard read).
+    @Test func candlesOlderThanThreeDaysArePrunedByTheFirstScanOfEachHourOnly() async throws {
+        let minute: Int64 = 60_000, hour: Int64 = 3_600_000, keep: Int64 = 3 * 86_400_000
+        var h = try TradingHarness(prices: (0..<600).map { 2.0 + Double($0 % 30) * 0.001 })
+        h.ctx.config.universe.symbols = ["XRPUSDT"]
+        // Cron every minute (30 s past, after start-up) across two hour boundaries, then stopped for hours.
+        let times = (110...190).map { TradingHarness.t0 + Int64($0) * minute + 30_000 } + [TradingHarness.t0 + 500 * minute + 30_000]
+        // Before this scan the symbol's stored candles are deleted (damaged rows): it finds no 1m candle.
+        let emptiedBefore = TradingHarness.t0 + 150 * minute + 30_000
+        // An old cache of a symbol scan no longer picks: a 1m candle every minute around each scan's
+        // 3-day cutoff, and some well inside the 3 days.
+        let lastScan: Int64 = times[times.count - 1] / minute * minute
+        let firstCutoff: Int64 = times[0] / minute * minute - keep - 2 * hour, lastCutoff: Int64 = lastScan - keep + hour
+        let aroundCutoffs: [Int64] = (0...Int((lastCutoff - firstCutoff) / minute)).map { firstCutoff + Int64($0) * minute }
+        let inside: [Int64] = [lastScan - 2 * 86_400_000, lastScan - 37 * hour, lastScan - hour]
+        let planted = aroundCutoffs + inside
+        func stored(_ symbol: String) throws -> Set<Int64> {
+            Set(try h.db.read { try Int64.fetchAll($0, sql: "SELECT open_time_ms FROM candles WHERE symbol = ?", arguments: [symbol]) })
+        }
+        var previous: Int64?
+        var pruningScans: [Int64] = []
+        for now in times {
+            h.clock.set(now)
+            if now == emptiedBefore { try h.db.deleteCandles(symbol: "XRPUSDT") }
+            // Each scan meets the whole old cache, so each prune shows on its own.
+            try h.db.storeCandles(symbol: "ETHUSDT", interval: .m1, planted.map { Candle(openTimeMs: $0, open: 3, high: 3, low: 3, close: 3, volume: 1) })
+            let xrpBefore = try stored("XRPUSDT")
+            let due = previous.map { $0 / hour != now / hour } ?? true || xrpBefore.isEmpty
+            _ = try await Steps.scan(h.ctx)
+            if due { pruningScans.append(now) }
+            let expected = Set(due ? planted.filter { $0 >= now - keep } : planted)
+            let minuteOfRun = (now - TradingHarness.t0) / minute
+            #expect(try stored("ETHUSDT") == expected, "scan at minute \(minuteOfRun) \(due ? "should prune" : "should not prune")")
+            #expect(try stored("XRPUSDT").isSuperset(of: xrpBefore), "scan at minute \(minuteOfRun) deleted candles of the last 3 days")
+            previous = now
+        }
+        // The first scan, the first of hours 2 and 3, the one without candles, the one after the gap.
+        #expect(pruningScans.count == 5)
+        #expect(planted.contains { $0 < times[0] - keep } && planted.contains { $0 >= times.last! - keep })  // some to prune, some to keep
     }
 }
 
