@@ -45,6 +45,9 @@ public enum Backtest {
         public var edgeLines: [String] = []
         /// Analyst requests, cost and skipped decisions by reason (vision only).
         public var analystLines: [String] = []
+        /// Wall seconds spent in each step over the whole run (scan, analyze, trade, reconcile,
+        /// and the replay's own equity bookkeeping), so `bench` can say where a cycle goes.
+        public var stepSeconds: [(step: String, seconds: Double)] = []
 
         public var closed: [PositionRow] { positions.filter { $0.status == "closed" } }
         public var wins: Int { closed.filter { $0.netPnl > 0 }.count }
@@ -77,16 +80,27 @@ public enum Backtest {
         var t = start
         // The ledger only grows: its total is read again only when rows were added.
         var ledger: (rows: Int, net: Decimal) = (-1, 0)
+        var spent = [UInt64](repeating: 0, count: 5)
+        func lap(_ i: Int, _ since: inout UInt64) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            spent[i] &+= now &- since
+            since = now
+        }
         while t <= range.endMs {
             // Thousands of cycles of synchronous database work with no suspension point would hold
             // a cooperative thread (one per core) for the whole run and starve every other task in
-            // the process; one yield per simulated cycle keeps the pool fair.
-            await Task.yield()
+            // the process; a yield every 8 simulated cycles (a few milliseconds) keeps the pool fair.
+            if (t - start) / cadence % 8 == 0 { await Task.yield() }
             clock.set(t)
+            var lapStart = DispatchTime.now().uptimeNanoseconds
             _ = try await Steps.scan(ctx)
+            lap(0, &lapStart)
             _ = try await Steps.analyze(ctx)
+            lap(1, &lapStart)
             _ = try await Steps.trade(ctx)
+            lap(2, &lapStart)
             _ = try await Steps.reconcile(ctx)
+            lap(3, &lapStart)
             let rows = try db.ledgerRowCount()
             if rows != ledger.rows { ledger = (rows, try db.ledgerTotals(fromMs: 0).net) }
             let net = ledger.net
@@ -98,6 +112,7 @@ public enum Backtest {
                 unrealized += (mark - p.entryPrice.doubleValue) * p.quantity.doubleValue * (p.side == .long ? 1 : -1)
             }
             marked.append(usd + unrealized)
+            lap(4, &lapStart)
             t += cadence
         }
         var lastPrices: [String: Double] = [:]
@@ -108,6 +123,7 @@ public enum Backtest {
         result.triggerSource = market.triggerPriceSource
         result.markedEquity = marked
         result.lastPrices = lastPrices
+        result.stepSeconds = zip(["scan", "analyze", "trade", "reconcile", "replay bookkeeping"], spent).map { ($0, Double($1) / 1e9) }
         result.neverTradable = BacktestOutcome.neverTradable(lowest: market.series.mapValues { $0.map(\.low).min() ?? 0 }, rules: info.rules, config: config)
         result.edgeLines = Evaluation.backtestLines(config: config, market: market, rules: info.rules, positions: result.positions
             .filter { $0.status == "open" || $0.status == "closed" }.map { ($0.symbol, $0.side, $0.openedAtMs, $0.entryPrice, $0.quantity) },

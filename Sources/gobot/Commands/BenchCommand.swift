@@ -132,6 +132,8 @@ extension Gobot {
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             print(String(format: "pipeline: %d 1m candles (%@, scan→analyze→trade→reconcile every 5 min through SQLite, paper exchange) in %.2f s = %@candles/s (target >= 30 k/s, 10x the 3 k/s of before: %@), %d trades",
                          r.candles, label, s, Self.rate(Double(r.candles) / s), Self.met(Double(r.candles) / s >= 30_000), r.closed.count))
+            let cycles = Double(max(r.equity.count, 1))
+            print("pipeline per cycle (\(r.equity.count) cycles): " + r.stepSeconds.map { String(format: "%@ %.3f ms", $0.step, $0.seconds * 1000 / cycles) }.joined(separator: ", "))
         }
 
         func charts() {
