@@ -110,7 +110,7 @@ extension Steps {
         }
 
         // 6. Too many losses in a row opens the loss breaker.
-        let history = try ctx.db.tradeHistory()
+        let history = try ctx.db.lossStreak()
         // Once opened for this many closed trades, the marker alone answers (one read, not two).
         if history.consecutiveLosses >= ctx.config.risk.maxConsecutiveLosses,
            try ctx.db.value(forKey: "losses_breaker_at_closed") != String(history.closed),

@@ -16,7 +16,7 @@ extension GobotDatabase {
         return try read { db in
             let sql = "SELECT key, value FROM kv WHERE key IN (\(Self.placeholders(keys.count)))"
             var out: [String: String] = [:]
-            for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(keys)) { out[row[0]] = row[1] as String }
+            for (key, value) in try Self.rows(db, sql, Self.arguments(keys), table: "kv", { c in (try c.text(0, "key"), try c.text(1, "value")) }) { out[key] = value }
             return out
         }
     }

@@ -6,10 +6,10 @@ extension GobotDatabase {
     /// Directional signals not labelled yet, oldest first.
     public func unlabelledSignals(createdBeforeMs: Int64, limit: Int = 500) throws -> [StoredSignal] {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT s.* FROM signals s LEFT JOIN signal_labels l ON l.signal_id = s.id
+            try Self.rows(db, """
+                SELECT \(Self.signalColumns("s.")) FROM signals s LEFT JOIN signal_labels l ON l.signal_id = s.id
                 WHERE l.signal_id IS NULL AND s.direction IN ('long','short') AND s.created_at_ms <= ? ORDER BY s.id LIMIT ?
-                """), arguments: [createdBeforeMs, limit]).map(Self.signal)
+                """, [createdBeforeMs, limit], table: "signals", Self.signal)
         }
     }
 

@@ -92,25 +92,7 @@ extension GobotDatabase {
     /// The latest `limits[i]` candles of each `intervals[i]`, in one statement.
     public func candles(symbol: String, intervals: [Interval], closedByMs: Int64, limits: [Int]) throws -> [[Candle]] {
         precondition(limits.count == intervals.count, "one limit per interval")
-        guard intervals.count > 1 else {
-            return try read { db in try intervals.map { try Self.candles(db, symbol: symbol, interval: $0, closedByMs: closedByMs, limit: limits[0]) } }
-        }
-        return try read { db in
-            let stmt = try db.cachedStatement(sql: intervals.indices.map { i in
-                """
-                SELECT * FROM (SELECT \(i), open_time_ms, open, high, low, close, volume FROM candles
-                    WHERE symbol = ? AND interval = ? AND close_time_ms <= ? ORDER BY open_time_ms DESC LIMIT ?)
-                """
-            }.joined(separator: " UNION ALL "))
-            try stmt.setArguments(StatementArguments(zip(intervals, limits).flatMap { [symbol, $0.rawValue, closedByMs, $1] as [any DatabaseValueConvertible] }))
-            var frames = [[Candle]](repeating: [], count: intervals.count)
-            for i in frames.indices { frames[i].reserveCapacity(limits[i]) }
-            try Self.step(stmt) { h in
-                frames[Int(sqlite3_column_int64(h, 0))].append(try Self.candle(h, from: 1))
-            }
-            // Each frame came newest first; a compound select does not promise its order, so it is sorted.
-            return frames.map { $0.sorted { $0.openTimeMs < $1.openTimeMs } }
-        }
+        return try read { db in try zip(intervals, limits).map { try Self.candles(db, symbol: symbol, interval: $0, closedByMs: closedByMs, limit: $1) } }
     }
 
     /// Steps a statement whose arguments are set through SQLite's C API, calling `row` per row.
@@ -170,7 +152,7 @@ extension GobotDatabase {
             // GROUP BY would read every stored candle of the symbol.
             let sql = "SELECT " + repeatElement("(SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?)", count: intervals.count)
                 .joined(separator: ", ")
-            let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(intervals.flatMap { [symbol, $0.rawValue] }))
+            let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: Self.arguments(intervals.flatMap { [symbol, $0.rawValue] }))
             var out: [Interval: Int64] = [:]
             // Read strictly: GRDB traps on a MAX that is text (a damaged row); the error lets scan
             // delete the symbol's candles and fetch them again.
@@ -215,8 +197,9 @@ extension GobotDatabase {
     /// stale data. Most runs find none stale: one read, and a write only when there are.
     public func freshCandidates(nowMs: Int64, maxAgeMs: Int64) throws -> [Candidate] {
         let all = try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM candidates WHERE status = 'fresh' ORDER BY score DESC")).map {
-                Candidate(id: $0["id"], symbol: $0["symbol"], createdAtMs: $0["created_at_ms"], lastClose: $0["last_close"], score: $0["score"])
+            try Self.rows(db, "SELECT id, symbol, created_at_ms, last_close, score FROM candidates WHERE status = 'fresh' ORDER BY score DESC", table: "candidates") { c in
+                Candidate(id: try c.int64(0, "id"), symbol: try c.text(1, "symbol"), createdAtMs: try c.int64(2, "created_at_ms"),
+                          lastClose: try c.double(3, "last_close"), score: try c.double(4, "score"))
             }
         }
         let oldest = nowMs - maxAgeMs
@@ -261,7 +244,7 @@ extension GobotDatabase {
     /// Fresh signals; older ones are expired, never returned (a write only when there are).
     public func freshSignals(nowMs: Int64, maxAgeMs: Int64) throws -> [StoredSignal] {
         let all = try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM signals WHERE status = 'fresh' ORDER BY confidence DESC, id")).map(Self.signal)
+            try Self.rows(db, "SELECT \(Self.signalColumns()) FROM signals WHERE status = 'fresh' ORDER BY confidence DESC, id", table: "signals", Self.signal)
         }
         let oldest = nowMs - maxAgeMs
         guard all.contains(where: { $0.createdAtMs < oldest }) else { return all }
@@ -273,22 +256,31 @@ extension GobotDatabase {
     }
 
     public func signals() throws -> [StoredSignal] {
-        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM signals ORDER BY id")).map(Self.signal) }
+        try read { db in try Self.rows(db, "SELECT \(Self.signalColumns()) FROM signals ORDER BY id", table: "signals", Self.signal) }
     }
 
-    static func signal(_ row: Row) throws -> StoredSignal {
-        let stated: String? = row["timeframe_agreement"]
-        let agreement = try stated.map { s in
-            guard let a = TimeframeAgreement(rawValue: s) else { throw LabelDecodeError(message: "signals row \(row["id"] as Int64): timeframe_agreement '\(s)'") }
+    /// The columns ``signal(_:)`` reads, in its order (`prefix`: a table alias and its dot).
+    static func signalColumns(_ prefix: String = "") -> String {
+        ["id", "symbol", "created_at_ms", "direction", "confidence", "rationale", "model", "prompt_tokens", "completion_tokens", "cost_usd",
+         "timeframe_agreement", "reference_price", "status", "decision", "chart_hashes"].map { prefix + $0 }.joined(separator: ", ")
+    }
+
+    /// A signals row of ``signalColumns(_:)``; a value that does not read is an error, never a
+    /// default (a direction read as "none" would hide a stored trade signal from the scorecard).
+    static func signal(_ c: StatementColumns) throws -> StoredSignal {
+        let cost = try c.text(9, "cost_usd")
+        guard let costUSD = Double(cost) else { throw RowDecodingError(table: "signals", column: "cost_usd", value: cost) }
+        let agreement: TimeframeAgreement? = try c.optionalText(10, "timeframe_agreement").map { s in
+            guard let a = TimeframeAgreement(rawValue: s) else { throw RowDecodingError(table: "signals", column: "timeframe_agreement", value: s) }
             return a
         }
-        return StoredSignal(id: row["id"], symbol: row["symbol"], createdAtMs: row["created_at_ms"],
-                     signal: Signal(direction: Direction(rawValue: row["direction"]) ?? .none, confidence: row["confidence"],
-                                    rationale: row["rationale"], model: row["model"], promptTokens: row["prompt_tokens"],
-                                    completionTokens: row["completion_tokens"], costUSD: Double(row["cost_usd"] as String) ?? 0,
-                                    timeframeAgreement: agreement),
-                     referencePrice: row["reference_price"], status: row["status"], decision: row["decision"],
-                     chartHashes: row["chart_hashes"])
+        return StoredSignal(id: try c.int64(0, "id"), symbol: try c.text(1, "symbol"), createdAtMs: try c.int64(2, "created_at_ms"),
+                            signal: Signal(direction: try c.enumValue(3, "direction"), confidence: try c.double(4, "confidence"),
+                                           rationale: try c.text(5, "rationale"), model: try c.text(6, "model"),
+                                           promptTokens: Int(try c.int64(7, "prompt_tokens")), completionTokens: Int(try c.int64(8, "completion_tokens")),
+                                           costUSD: costUSD, timeframeAgreement: agreement),
+                            referencePrice: try c.double(11, "reference_price"), status: try c.text(12, "status"),
+                            decision: try c.optionalText(13, "decision"), chartHashes: try c.text(14, "chart_hashes"))
     }
 
     public func decideSignal(_ id: Int64, status: String, decision: String) throws {

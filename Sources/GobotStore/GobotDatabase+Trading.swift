@@ -20,22 +20,27 @@ public struct OrderRow: Sendable, Equatable {
     public var createdAtMs: Int64
     public var error: String?
 
-    init(row: Row) throws {
-        id = row["id"]
-        clientOrderId = row["client_order_id"]
-        positionId = row["position_id"]
-        symbol = row["symbol"]
-        side = try row.enumValue("side", table: "orders")
-        purpose = row["purpose"]
-        type = row["type"]
-        quantity = try row.decimal("quantity", table: "orders")
-        triggerPrice = try row.optionalDecimal("trigger_price", table: "orders")
-        status = row["status"]
-        exchangeOrderId = row["exchange_order_id"]
-        avgPrice = try row.optionalDecimal("avg_price", table: "orders")
-        executedQty = (row["executed_qty"] as String?).flatMap(Decimal.init(exchangeString:))
-        createdAtMs = row["created_at_ms"]
-        error = row["error"]
+    /// The columns ``init(_:)`` reads, in its order: every orders query selects exactly these.
+    static let columns = "id, client_order_id, position_id, symbol, side, purpose, type, quantity, trigger_price, status, exchange_order_id, avg_price, executed_qty, created_at_ms, error"
+
+    /// Reads ``columns`` by position, strictly: reconcile reads pending orders every run, and an
+    /// amount that does not read is an error, never nil or 0.
+    init(_ c: StatementColumns) throws {
+        id = try c.int64(0, "id")
+        clientOrderId = try c.text(1, "client_order_id")
+        positionId = try c.optionalInt64(2, "position_id")
+        symbol = try c.text(3, "symbol")
+        side = try c.enumValue(4, "side")
+        purpose = try c.text(5, "purpose")
+        type = try c.text(6, "type")
+        quantity = try c.decimal(7, "quantity")
+        triggerPrice = try c.optionalDecimal(8, "trigger_price")
+        status = try c.text(9, "status")
+        exchangeOrderId = try c.optionalText(10, "exchange_order_id")
+        avgPrice = try c.optionalDecimal(11, "avg_price")
+        executedQty = try c.optionalDecimal(12, "executed_qty")
+        createdAtMs = try c.int64(13, "created_at_ms")
+        error = try c.optionalText(14, "error")
     }
 }
 
@@ -65,29 +70,27 @@ public struct PositionRow: Sendable, Equatable {
         closed_at_ms, exit_price, exit_reason, realized_pnl, fees, funding
         """
 
-    /// Reads ``columns`` by position: a lookup by name lowercases the name on every access
-    /// (GRDB), a visible share of the step pipeline, which reads live positions every step.
-    init(row: Row) throws {
-        let t = "positions"
-        id = try row.int64(at: 0, column: "id", table: t)
-        symbol = row[1]
-        side = try row.enumValue(at: 2, column: "side", table: t)
-        signalId = try row.optionalInt64(at: 3, column: "signal_id", table: t)
-        quantity = try row.decimal(at: 4, column: "quantity", table: t)
-        entryPrice = try row.decimal(at: 5, column: "entry_price", table: t)
-        stopPrice = try row.decimal(at: 6, column: "stop_price", table: t)
-        targetPrice = try row.decimal(at: 7, column: "target_price", table: t)
-        notionalUSD = try row.decimal(at: 8, column: "notional_usd", table: t)
-        status = row[9]
-        // Times read strictly: GRDB's fast path reads text as 0, which would drop a position
-        // opened today out of today's trade count and exposure.
-        openedAtMs = try row.int64(at: 10, column: "opened_at_ms", table: t)
-        closedAtMs = try row.optionalInt64(at: 11, column: "closed_at_ms", table: t)
-        exitPrice = try row.optionalDecimal(at: 12, column: "exit_price", table: t)
-        exitReason = row[13]
-        realizedPnl = try row.optionalDecimal(at: 14, column: "realized_pnl", table: t)
-        fees = try row.decimal(at: 15, column: "fees", table: t)
-        funding = try row.decimal(at: 16, column: "funding", table: t)
+    /// Reads ``columns`` by position, through SQLite's C API (``StatementColumns``): live
+    /// positions are read by every cron step. Times are read strictly: a text opened_at_ms read
+    /// as 0 would drop a position opened today out of today's trade count and exposure.
+    init(_ c: StatementColumns) throws {
+        id = try c.int64(0, "id")
+        symbol = try c.text(1, "symbol")
+        side = try c.enumValue(2, "side")
+        signalId = try c.optionalInt64(3, "signal_id")
+        quantity = try c.decimal(4, "quantity")
+        entryPrice = try c.decimal(5, "entry_price")
+        stopPrice = try c.decimal(6, "stop_price")
+        targetPrice = try c.decimal(7, "target_price")
+        notionalUSD = try c.decimal(8, "notional_usd")
+        status = try c.text(9, "status")
+        openedAtMs = try c.int64(10, "opened_at_ms")
+        closedAtMs = try c.optionalInt64(11, "closed_at_ms")
+        exitPrice = try c.optionalDecimal(12, "exit_price")
+        exitReason = try c.optionalText(13, "exit_reason")
+        realizedPnl = try c.optionalDecimal(14, "realized_pnl")
+        fees = try c.decimal(15, "fees")
+        funding = try c.decimal(16, "funding")
     }
 
     /// Net result: realized P&L after fees and funding.
@@ -159,7 +162,7 @@ extension GobotDatabase {
     }
 
     public func order(clientOrderId: String) throws -> OrderRow? {
-        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM orders WHERE client_order_id = ?"), arguments: [clientOrderId]).map(OrderRow.init) }
+        try read { db in try Self.rows(db, "SELECT \(OrderRow.columns) FROM orders WHERE client_order_id = ?", [clientOrderId], table: "orders", OrderRow.init).first }
     }
 
     /// Which of `clientOrderIds` have an order row, in one statement.
@@ -167,7 +170,7 @@ extension GobotDatabase {
         guard !clientOrderIds.isEmpty else { return [] }
         return try read { db in
             let sql = "SELECT client_order_id FROM orders WHERE client_order_id IN (\(Self.placeholders(clientOrderIds.count)))"
-            return Set(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(clientOrderIds)))
+            return Set(try String.fetchAll(db.cachedStatement(sql: sql), arguments: Self.arguments(clientOrderIds)))
         }
     }
 
@@ -175,10 +178,10 @@ extension GobotDatabase {
         try read { db in
             if let statuses {
                 let marks = statuses.map { _ in "?" }.joined(separator: ",")
-                return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM orders WHERE status IN (\(marks)) ORDER BY id"),
-                                        arguments: StatementArguments(statuses)).map(OrderRow.init)
+                return try Self.rows(db, "SELECT \(OrderRow.columns) FROM orders WHERE status IN (\(marks)) ORDER BY id", Self.arguments(statuses),
+                                     table: "orders", OrderRow.init)
             }
-            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM orders ORDER BY id")).map(OrderRow.init)
+            return try Self.rows(db, "SELECT \(OrderRow.columns) FROM orders ORDER BY id", table: "orders", OrderRow.init)
         }
     }
 
@@ -187,14 +190,14 @@ extension GobotDatabase {
     /// the exchange's listing follows those.
     public func ordersToResolve() throws -> [OrderRow] {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM orders WHERE status IN ('intent','unknown') OR (status = 'open' AND purpose IN ('entry','close')) ORDER BY id
-                """)).map(OrderRow.init)
+            try Self.rows(db, """
+                SELECT \(OrderRow.columns) FROM orders WHERE status IN ('intent','unknown') OR (status = 'open' AND purpose IN ('entry','close')) ORDER BY id
+                """, table: "orders", OrderRow.init)
         }
     }
 
     public func orders(positionId: Int64) throws -> [OrderRow] {
-        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM orders WHERE position_id = ? ORDER BY id"), arguments: [positionId]).map(OrderRow.init) }
+        try read { db in try Self.rows(db, "SELECT \(OrderRow.columns) FROM orders WHERE position_id = ? ORDER BY id", [positionId], table: "orders", OrderRow.init) }
     }
 
     // MARK: positions
@@ -204,15 +207,15 @@ extension GobotDatabase {
     }
 
     static func livePositions(_ db: Database) throws -> [PositionRow] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open') ORDER BY id")).map(PositionRow.init)
+        try rows(db, "SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open') ORDER BY id", table: "positions", PositionRow.init)
     }
 
     public func positions() throws -> [PositionRow] {
-        try read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions ORDER BY id")).map(PositionRow.init) }
+        try read { db in try Self.rows(db, "SELECT \(PositionRow.columns) FROM positions ORDER BY id", table: "positions", PositionRow.init) }
     }
 
     public func position(id: Int64) throws -> PositionRow? {
-        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PositionRow.columns) FROM positions WHERE id = ?"), arguments: [id]).map(PositionRow.init) }
+        try read { db in try Self.rows(db, "SELECT \(PositionRow.columns) FROM positions WHERE id = ?", [id], table: "positions", PositionRow.init).first }
     }
 
     public func markPositionOpen(id: Int64, entryPrice: Decimal, quantity: Decimal, atMs: Int64) throws {
@@ -291,7 +294,7 @@ extension GobotDatabase {
             while start < refs.count {
                 let chunk = Array(refs[start..<min(start + 500, refs.count)])
                 let sql = "SELECT ref FROM ledger WHERE ref IN (\(Self.placeholders(chunk.count)))"
-                found.formUnion(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(chunk)))
+                found.formUnion(try String.fetchAll(db.cachedStatement(sql: sql), arguments: Self.arguments(chunk)))
                 start += chunk.count
             }
             return found
@@ -344,12 +347,14 @@ extension GobotDatabase {
             var t = LedgerTotals()
             // A time that is not an integer is selected too, to fail: SQL's comparison would
             // leave it out of every window without a word.
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            let stmt = try db.cachedStatement(sql: """
                 SELECT kind, amount_usd, at_ms FROM ledger WHERE (at_ms >= ? AND at_ms < ?) OR typeof(at_ms) != 'integer'
-                """), arguments: [fromMs, toMs])
-            while let row = try rows.next() {
-                _ = try row.int64(at: 2, column: "at_ms", table: "ledger")
-                try t.add(kind: row[0], amount: try row.decimal(at: 1, column: "amount_usd", table: "ledger"))
+                """)
+            try stmt.setArguments([fromMs, toMs])
+            try Self.step(stmt) { h in
+                let c = StatementColumns(h: h, table: "ledger")
+                _ = try c.int64(2, "at_ms")
+                try t.add(kind: try c.text(0, "kind"), amount: try c.decimal(1, "amount_usd"))
             }
             return t
         }
@@ -358,10 +363,9 @@ extension GobotDatabase {
     /// Totals from each of `starts` to now, in one pass over the ledger (each amount parsed once).
     static func ledgerTotals(_ db: Database, from starts: [Int64]) throws -> [LedgerTotals] {
         var totals = [LedgerTotals](repeating: LedgerTotals(), count: starts.count)
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT at_ms, kind, amount_usd FROM ledger"))
-        while let row = try rows.next() {
-            let at = try row.int64(at: 0, column: "at_ms", table: "ledger"), kind: String = row[1]
-            let amount = try row.decimal(at: 2, column: "amount_usd", table: "ledger")
+        try step(db.cachedStatement(sql: "SELECT at_ms, kind, amount_usd FROM ledger")) { h in
+            let c = StatementColumns(h: h, table: "ledger")
+            let at = try c.int64(0, "at_ms"), kind = try c.text(1, "kind"), amount = try c.decimal(2, "amount_usd")
             for (i, start) in starts.enumerated() where at >= start { try totals[i].add(kind: kind, amount: amount) }
         }
         return totals
@@ -388,17 +392,42 @@ extension GobotDatabase {
     }
 
     static func tradeHistory(_ db: Database) throws -> TradeHistory {
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT realized_pnl, fees, funding FROM positions WHERE status = 'closed' ORDER BY closed_at_ms, id"))
-        var closed = 0, wins = 0, streak = 0
-        while let r = try rows.next() {
-            // net = realized - fees + funding > 0, with one Decimal operation fewer per trade. A
-            // closed position always has its realized P&L (closePosition writes it): none is an error.
-            let gross = (try r.decimal(at: 0, column: "realized_pnl", table: "positions"))
-                + (try r.decimal(at: 2, column: "funding", table: "positions"))
-            closed += 1
-            if gross > (try r.decimal(at: 1, column: "fees", table: "positions")) { wins += 1; streak = 0 } else { streak += 1 }
+        let trades = try rows(db, "SELECT realized_pnl, fees, funding FROM positions WHERE status = 'closed' ORDER BY closed_at_ms, id", table: "positions", isWin)
+        var wins = 0, streak = 0
+        for won in trades {
+            if won { wins += 1; streak = 0 } else { streak += 1 }
         }
+        let closed = trades.count
         return TradeHistory(closed: closed, wins: wins, consecutiveLosses: streak)
+    }
+
+    /// Whether the closed trade in columns 0...2 (realized_pnl, fees, funding) made money: net =
+    /// realized - fees + funding > 0, with one Decimal operation fewer per trade. A closed
+    /// position always has its realized P&L (closePosition writes it): none is an error.
+    @inline(__always)
+    static func isWin(_ c: StatementColumns) throws -> Bool {
+        (try c.decimal(0, "realized_pnl")) + (try c.decimal(2, "funding")) > (try c.decimal(1, "fees"))
+    }
+
+    /// The closed-trade count and the losses since the last win: ``tradeHistory()``'s `closed`
+    /// and `consecutiveLosses`, for reconcile's loss breaker, which runs every cron cycle. The
+    /// newest trades are read only back to the last win, so the cost does not grow with months
+    /// of history (sizing reads the whole history, once per entry attempt).
+    public func lossStreak() throws -> (closed: Int, consecutiveLosses: Int) {
+        try read { db in
+            let stmt = try db.cachedStatement(sql: """
+                SELECT realized_pnl, fees, funding, (SELECT COUNT(*) FROM positions WHERE status = 'closed') FROM positions
+                WHERE status = 'closed' ORDER BY closed_at_ms DESC, id DESC
+                """)
+            var closed = 0, streak = 0, counting = true
+            try Self.step(stmt) { h in
+                guard counting else { return }
+                let c = StatementColumns(h: h, table: "positions")
+                closed = Int(try c.int64(3, "COUNT(*)"))
+                if try Self.isWin(c) { counting = false } else { streak += 1 }
+            }
+            return (closed, streak)
+        }
     }
 
     public func entriesSince(_ ms: Int64) throws -> (count: Int, notional: Decimal) {
@@ -420,14 +449,12 @@ extension GobotDatabase {
     public func scanBlocks(cooldownAfterMs: Int64) throws -> (live: Set<String>, coolingDown: Set<String>) {
         try read { db in
             var live = Set<String>(), cooling = Set<String>()
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            for (symbol, isLive, isCooling) in try Self.rows(db, """
                 SELECT symbol, status IN ('opening','open'), opened_at_ms > ? FROM positions
                 WHERE status IN ('opening','open') OR (status != 'failed' AND opened_at_ms > ?)
-                """), arguments: [cooldownAfterMs, cooldownAfterMs])
-            while let r = try rows.next() {
-                let symbol: String = r[0]
-                if r[1] as Bool { live.insert(symbol) }
-                if r[2] as Bool { cooling.insert(symbol) }
+                """, [cooldownAfterMs, cooldownAfterMs], table: "positions", { c in (try c.text(0, "symbol"), try c.int64(1, "status") != 0, try c.int64(2, "opened_at_ms") != 0) }) {
+                if isLive { live.insert(symbol) }
+                if isCooling { cooling.insert(symbol) }
             }
             return (live, cooling)
         }
@@ -473,14 +500,13 @@ extension GobotDatabase {
     static func positionInputs(_ db: Database, symbol: String, entriesFromMs: Int64) throws -> PositionInputs {
         // One statement: the rows that are live, opened since `entriesFromMs`, or the symbol's
         // latest entry (failed entries never count).
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+        let positions = try rows(db, """
             SELECT \(PositionRow.columns) FROM positions WHERE status != 'failed' AND (status IN ('opening','open') OR opened_at_ms >= ?
                 OR id = (SELECT id FROM positions WHERE symbol = ? AND status != 'failed' ORDER BY opened_at_ms DESC LIMIT 1))
             ORDER BY id
-            """), arguments: [entriesFromMs, symbol])
+            """, [entriesFromMs, symbol], table: "positions", PositionRow.init)
         var out = PositionInputs(entriesToday: (0, 0), live: [], lastEntryOnSymbolMs: nil)
-        while let row = try rows.next() {
-            let p = try PositionRow(row: row)
+        for p in positions {
             if p.status == "opening" || p.status == "open" { out.live.append(p) }
             if p.openedAtMs >= entriesFromMs { out.entriesToday.count += 1; out.entriesToday.notional += p.notionalUSD }
             if p.symbol == symbol { out.lastEntryOnSymbolMs = max(out.lastEntryOnSymbolMs ?? p.openedAtMs, p.openedAtMs) }

@@ -112,4 +112,88 @@ import Testing
         }
         #expect(throws: RowDecodingError(table: "positions", column: "realized_pnl", value: "")) { try db.tradeHistory() }
     }
+
+    /// Orders are read by column position too: every order reader gets each column into its own
+    /// field (a swapped column would put a quantity where an executed quantity belongs).
+    @Test func everyOrderReaderReadsEachColumnIntoItsOwnField() throws {
+        let db = try GobotDatabase.inMemory()
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO orders (client_order_id, position_id, symbol, side, purpose, type, quantity, trigger_price, status,
+                                    exchange_order_id, avg_price, executed_qty, created_at_ms, updated_at_ms, error)
+                VALUES ('gb-7-E', 7, 'XRPUSDT', 'SELL', 'entry', 'MARKET', '4.1', '2.55', 'unknown', 'x99', '2.49', '4', 1000, 2000, 'timed out')
+                """)
+        }
+        let d = { (text: String) in Decimal(string: text)! }
+        let o = try #require(try db.order(clientOrderId: "gb-7-E"))
+        #expect(o.id == 1 && o.clientOrderId == "gb-7-E" && o.positionId == 7 && o.symbol == "XRPUSDT" && o.side == .sell)
+        #expect(o.purpose == "entry" && o.type == "MARKET" && o.quantity == d("4.1") && o.triggerPrice == d("2.55") && o.status == "unknown")
+        #expect(o.exchangeOrderId == "x99" && o.avgPrice == d("2.49") && o.executedQty == d("4") && o.createdAtMs == 1000 && o.error == "timed out")
+        #expect(try db.ordersToResolve() == [o])
+        #expect(try db.orders(positionId: 7) == [o])
+        #expect(try db.orders() == [o])
+        #expect(try db.orders(statuses: ["unknown"]) == [o])
+    }
+
+    /// An executed quantity that does not read was taken as "none executed" (nil), which could
+    /// book an entry that filled as one that never did.
+    @Test func anExecutedQuantityThatDoesNotReadFailsInsteadOfReadingAsNone() throws {
+        let db = try GobotDatabase.inMemory()
+        try db.recordIntent(clientOrderId: "gb-1-E", positionId: 1, symbol: "XRPUSDT", side: .buy, purpose: "entry", type: "MARKET",
+                            quantity: 4, triggerPrice: nil, atMs: 1)
+        try db.write { db in try db.execute(sql: "UPDATE orders SET executed_qty = 'four'") }
+        #expect(throws: RowDecodingError(table: "orders", column: "executed_qty", value: "four")) { try db.ordersToResolve() }
+    }
+
+    /// A stored signal whose direction or cost does not read is an error: the direction used to
+    /// read as "none" (a trade signal hidden from the trade step and the scorecard), the cost as 0.
+    @Test func aSignalWhoseDirectionOrCostDoesNotReadFailsInsteadOfDefaulting() throws {
+        let db = try GobotDatabase.inMemory()
+        try db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 1_000, signal: Signal(direction: .long, confidence: 0.8, rationale: "r", model: "m"),
+                           referencePrice: 2, chartHashes: [])
+        #expect(try db.freshSignals(nowMs: 1_000, maxAgeMs: 60_000).map(\.signal.direction) == [.long])
+        try db.write { db in try db.execute(sql: "PRAGMA ignore_check_constraints = ON; UPDATE signals SET direction = 'up'; PRAGMA ignore_check_constraints = OFF") }
+        #expect(throws: RowDecodingError(table: "signals", column: "direction", value: "up")) { try db.freshSignals(nowMs: 1_000, maxAgeMs: 60_000) }
+        try db.write { db in try db.execute(sql: "UPDATE signals SET direction = 'long', cost_usd = 'free'") }
+        #expect(throws: RowDecodingError(table: "signals", column: "cost_usd", value: "free")) { try db.signals() }
+    }
+
+    /// Reconcile's loss breaker reads the newest closed trades only back to the last win; it must
+    /// count exactly what the whole history counts (same order: close time, then id), whatever the
+    /// mix of wins, losses, break-evens, funding and equal close times.
+    @Test func theLossStreakAgreesWithTheWholeTradeHistory() throws {
+        var rng = SplitMix(state: 12)
+        for round in 0..<40 {
+            let db = try GobotDatabase.inMemory()
+            let n = Int.random(in: 0...12, using: &rng)
+            for i in 0..<n {
+                let pnl = ["-0.2", "0.4", "0", "0.01", "-0.05"].randomElement(using: &rng)!
+                let fees = ["0.01", "0", "0.02"].randomElement(using: &rng)!
+                let funding = ["0", "-0.02", "0.015"].randomElement(using: &rng)!
+                let status = i % 5 == 4 ? "open" : "closed"
+                let closedAt = status == "closed" ? String(Int.random(in: 1...4, using: &rng) * 1000) : "NULL"
+                try db.write { db in
+                    try db.execute(sql: """
+                        INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms,
+                                               closed_at_ms, realized_pnl, fees, funding)
+                        VALUES (?, 'long', '4', '2.5', '2.45', '2.6', '10', ?, 1, \(closedAt), ?, ?, ?)
+                        """, arguments: ["S\(i)USDT", status, status == "closed" ? pnl : nil, fees, funding])
+                }
+            }
+            let whole = try db.tradeHistory(), streak = try db.lossStreak()
+            #expect(streak.closed == whole.closed && streak.consecutiveLosses == whole.consecutiveLosses, "round \(round): \(whole) vs \(streak)")
+        }
+    }
+}
+
+/// A seeded generator, so a failing mix can be replayed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
