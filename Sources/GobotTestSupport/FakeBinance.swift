@@ -53,6 +53,7 @@ public actor FakeBinance {
     public var usedWeight = 0
     var faults: [(path: String, method: String?, fault: Fault)] = []
     public private(set) var requests: [(method: String, path: String, query: [String: String])] = []
+    var executed: [(method: String, path: String)] = []
     var orders: [String: [String: String]] = [:]      // clientOrderId → order fields
     var algos: [String: [String: String]] = [:]       // clientAlgoId → algo fields
     public private(set) var positions: [String: Decimal] = [:]
@@ -168,6 +169,10 @@ public actor FakeBinance {
     public func algo(_ clientId: String) -> [String: String]? { algos[clientId] }
     public func count(path: String) -> Int { requests.filter { $0.path == path }.count }
     public func count(method: String, path: String) -> Int { requests.filter { $0.path == path && $0.method == method }.count }
+    /// Requests that passed the signature and timestamp checks and were executed. On a loaded
+    /// machine a request can reach the fake after its recvWindow: that -1021 is a definite refusal,
+    /// the client re-signs and sends again, and only the second one executes.
+    public func executedCount(method: String, path: String) -> Int { executed.filter { $0.path == path && $0.method == method }.count }
 
     func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) + serverTimeOffsetMs }
 
@@ -231,6 +236,7 @@ public actor FakeBinance {
             if case .delayAfterAccept(let s) = fault { delay = s } else { after = fault }
         }
 
+        executed.append((request.method.rawValue, path))
         let response = route(request.method.rawValue, path, params)
         switch after {
         case .executeThenDrop?: return HTTPResponse(webSocket: DropConnection())

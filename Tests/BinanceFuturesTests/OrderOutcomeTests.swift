@@ -43,7 +43,7 @@ import Testing
             _ = try await c.placeMarketOrder(Self.entry)
             Issue.record("expected an unknown outcome")
         } catch ExchangeError.unknownOutcome { }
-        #expect(await fake.count(method: "POST", path: "/fapi/v1/order") == 1)
+        #expect(await fake.executedCount(method: "POST", path: "/fapi/v1/order") == 1)
         #expect(await fake.positions["XRPUSDT"] == 4)  // not 8
         #expect(try await c.queryOrder(symbol: "XRPUSDT", clientOrderId: "gb-1-E")?.isFilled == true)
     }
@@ -60,14 +60,14 @@ import Testing
             _ = try await c.placeProtectiveOrder(Self.stop)
             Issue.record("expected an unknown outcome")
         } catch ExchangeError.unknownOutcome { }
-        #expect(await fake.count(method: "POST", path: "/fapi/v1/algoOrder") == 1)
+        #expect(await fake.executedCount(method: "POST", path: "/fapi/v1/algoOrder") == 1)
         #expect(try await c.queryAlgoOrder(clientAlgoId: "gb-1-SL")?.isOpen == true)  // it was placed: look up, never "rejected"
         await fake.inject(.executeThenDrop, on: "/fapi/v1/algoOrder", method: "DELETE")
         do {
             try await c.cancelAlgoOrder(clientAlgoId: "gb-1-SL")
             Issue.record("expected an unknown outcome")
         } catch ExchangeError.unknownOutcome { }
-        #expect(await fake.count(method: "DELETE", path: "/fapi/v1/algoOrder") == 1)
+        #expect(await fake.executedCount(method: "DELETE", path: "/fapi/v1/algoOrder") == 1)
         #expect(try await c.queryAlgoOrder(clientAlgoId: "gb-1-SL")?.algoStatus == "CANCELED")
     }
 
@@ -87,8 +87,8 @@ import Testing
             _ = try await c.placeProtectiveOrder(Self.stop)
             Issue.record("expected an unknown outcome")
         } catch ExchangeError.unknownOutcome { }
-        #expect(await fake.count(method: "POST", path: "/fapi/v1/order") == 1)
-        #expect(await fake.count(method: "POST", path: "/fapi/v1/algoOrder") == 1)
+        #expect(await fake.executedCount(method: "POST", path: "/fapi/v1/order") == 1)
+        #expect(await fake.executedCount(method: "POST", path: "/fapi/v1/algoOrder") == 1)
         #expect(await fake.positions["XRPUSDT"] == 4)
         #expect(await fake.algo("gb-1-SL")?["algoStatus"] == "NEW")
     }
