@@ -20,42 +20,82 @@ extension Steps {
     /// Labels every directional signal whose horizon has passed, from 1m candles that opened after it
     /// (stored by scan; the missing ones are fetched), then opens or closes the edge breaker.
     /// Called from reconcile; returns notes for its report.
+    ///
+    /// Each signal has its own error scope: one whose candles cannot be had (a delisted symbol, a
+    /// stray answer) stays unlabelled and the others are labelled; after a temporary exchange error
+    /// nothing more is fetched this run, but the labels made and those the stored candles decide
+    /// stand. The breaker is checked whatever failed. A failure is still reported (thrown at the
+    /// end with everything done), and never turns into a guessed label.
     public static func labelSignalsAndCheckEdge(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
         let c = ctx.config, now = ctx.nowMs
         let horizon = Int64(c.risk.edgeBreaker.horizonHours) * 3_600_000
         var notes: [String] = [], labelled = 0
-        for s in try ctx.db.unlabelledSignals(createdBeforeMs: now - horizon) {
-            // Stored candles may have gaps (scan skips a symbol while it holds a position, damaged
-            // candles are deleted): a gap could hide the stop or the target, so a gapped record is
-            // fetched from the exchange first; what the exchange itself lacks is a fact.
-            func judge(acceptGaps: Bool) throws -> (outcome: SignalLabel.Outcome, r: Double)? {
-                let after = try ctx.db.candles1m(symbol: s.symbol, fromMs: s.createdAtMs, toMs: s.createdAtMs + horizon)
-                guard acceptGaps || isGapless(after, fromMs: s.createdAtMs) else { return nil }
-                return SignalScorecard.label(direction: s.signal.direction, atMs: s.createdAtMs, reference: s.referencePrice, after: after, nowMs: now,
-                                             stopPercent: c.trading.stopLossPercent.doubleValue, targetPercent: c.trading.takeProfitPercent.doubleValue,
-                                             feeRate: c.exchange.takerFeeRate.doubleValue, horizonMs: horizon)
+        var failures: [(what: String, error: any Error)] = []
+        var fetchStopped: ExchangeError?
+        do {
+            for s in try ctx.db.unlabelledSignals(createdBeforeMs: now - horizon) {
+                do {
+                    let judged = try await judgeSignal(ctx, ex: ex, s, horizonMs: horizon, mayFetch: fetchStopped == nil)
+                    notes += judged.notes
+                    guard let verdict = judged.verdict else {
+                        let unfetched = judged.wantedFetch ? fetchStopped.map { " (not fetched this run after \($0))" } : nil
+                        notes.append("\(s.symbol) signal \(s.id): not enough candles to label yet" + (unfetched ?? ""))
+                        continue
+                    }
+                    try ctx.db.storeLabel(SignalLabel(signalId: s.id, symbol: s.symbol, model: s.signal.model, direction: s.signal.direction,
+                                                      confidence: s.signal.confidence, signalAtMs: s.createdAtMs, outcome: verdict.outcome, r: verdict.r,
+                                                      costUSD: s.signal.costUSD, timeframeAgreement: s.signal.timeframeAgreement), atMs: now)
+                    labelled += 1
+                } catch let error as ExchangeError where error.isTemporary {
+                    fetchStopped = error
+                    failures.append(("\(s.symbol) signal \(s.id)", error))
+                } catch {
+                    failures.append(("\(s.symbol) signal \(s.id)", error))
+                }
             }
-            var verdict = try judge(acceptGaps: false)
-            if verdict == nil {
-                // scan stores candles only while a symbol is a candidate: fetch the horizon once.
-                let fetched = try await ex.klines(symbol: s.symbol, interval: .m1, startMs: s.createdAtMs, limit: Int(min(1500, horizon / 60_000 + 1)))
-                try ctx.db.storeCandles(symbol: s.symbol, interval: .m1, fetched.filter { $0.openTimeMs + 60_000 <= now })
-                verdict = try judge(acceptGaps: true)
-            }
-            guard let verdict else {
-                notes.append("\(s.symbol) signal \(s.id): not enough candles to label yet")
-                continue
-            }
-            try ctx.db.storeLabel(SignalLabel(signalId: s.id, symbol: s.symbol, model: s.signal.model, direction: s.signal.direction,
-                                              confidence: s.signal.confidence, signalAtMs: s.createdAtMs, outcome: verdict.outcome, r: verdict.r,
-                                              costUSD: s.signal.costUSD, timeframeAgreement: s.signal.timeframeAgreement), atMs: now)
-            labelled += 1
+        } catch {
+            failures.append(("the unlabelled signals", error))
         }
         if labelled > 0 { notes.append("labelled \(labelled) signal(s)") }
         // The record only changes with a new label; an open breaker is re-checked every run (config may have changed).
-        let breakerOpen = try ctx.db.breaker(edgeBreakerName).isOpen(atMs: now)
-        if labelled > 0 || breakerOpen, let note = try checkEdgeBreaker(ctx) { notes.append(note) }
+        do {
+            let breakerOpen = try ctx.db.breaker(edgeBreakerName).isOpen(atMs: now)
+            if labelled > 0 || breakerOpen, let note = try checkEdgeBreaker(ctx) { notes.append(note) }
+        } catch {
+            failures.append(("the edge breaker", error))
+        }
+        guard failures.isEmpty else {
+            let message = failures.map { "\($0.what) (\($0.error))" }.joined(separator: "; ") + (notes.isEmpty ? "" : "; done: " + notes.joined(separator: "; "))
+            let temporary = failures.allSatisfy { ($0.error as? ExchangeError)?.isTemporary ?? false }
+            throw temporary ? StepError.tryLater(message) : StepError.failed(message)
+        }
         return notes
+    }
+
+    /// The label of one signal, or nil while its candles do not decide it. Stored candles may have
+    /// gaps (scan skips a symbol while it holds a position, damaged candles are deleted): a gap
+    /// could hide the stop or the target, so a gapped record is fetched from the exchange first
+    /// (`wantedFetch` when that was not allowed). What the exchange itself lacks is a fact.
+    static func judgeSignal(_ ctx: StepContext, ex: any FuturesExchange, _ s: GobotDatabase.StoredSignal, horizonMs: Int64,
+                            mayFetch: Bool) async throws -> (verdict: (outcome: SignalLabel.Outcome, r: Double)?, notes: [String], wantedFetch: Bool) {
+        let c = ctx.config, now = ctx.nowMs, end = s.createdAtMs + horizonMs
+        var notes: [String] = []
+        func stored() throws -> [Candle]? { try ctx.db.candles1m(symbol: s.symbol, fromMs: s.createdAtMs, toMs: end) }
+        func label(_ after: [Candle]) -> (outcome: SignalLabel.Outcome, r: Double)? {
+            SignalScorecard.label(direction: s.signal.direction, atMs: s.createdAtMs, reference: s.referencePrice, after: after, nowMs: now,
+                                  stopPercent: c.trading.stopLossPercent.doubleValue, targetPercent: c.trading.takeProfitPercent.doubleValue,
+                                  feeRate: c.exchange.takerFeeRate.doubleValue, horizonMs: horizonMs)
+        }
+        if let after = try stored(), isGapless(after, fromMs: s.createdAtMs), let verdict = label(after) {
+            return (verdict, notes, false)
+        }
+        guard mayFetch else { return (nil, notes, true) }
+        // scan stores candles only while a symbol is a candidate: fetch the horizon once.
+        let fetched = try await ex.klines(symbol: s.symbol, interval: .m1, startMs: s.createdAtMs, limit: Int(min(1500, horizonMs / 60_000 + 1)))
+        let closed = fetched.filter { $0.openTimeMs + 60_000 <= now }
+        try ctx.db.storeCandles(symbol: s.symbol, interval: .m1, closed)
+        guard let after = try stored() else { return (nil, notes, false) }
+        return (label(after), notes, false)
     }
 
     /// Whether 1m candles run minute by minute from `fromMs` on.

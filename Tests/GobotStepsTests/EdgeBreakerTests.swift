@@ -48,6 +48,43 @@ import Testing
         #expect(label.outcome == .miss)
     }
 
+    @Test func aSignalWhoseCandlesCannotBeFetchedLeavesTheOthersLabelledAndTheBreakerChecked() async throws {
+        let h = try harness(enabled: true)
+        // Oldest first: a delisted symbol (klines answer -1121, not temporary), 13 losing shorts on
+        // XRPUSDT, then one on a symbol whose klines are down (503), and one more that needs a fetch.
+        h.at(minute: 1)
+        try h.db.storeSignal(candidateId: nil, symbol: "GONEUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                             referencePrice: 3, chartHashes: [])
+        for m in 1...12 { try signal(h, .short, minute: m) }
+        h.at(minute: 13)
+        for symbol in ["SLOWUSDT", "OTHERUSDT"] {
+            try h.db.storeSignal(candidateId: nil, symbol: symbol, atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                                 referencePrice: 3, chartHashes: [])
+        }
+        // Its horizon lies in candles the earlier fetches stored: labelled after the outage too.
+        try signal(h, .short, minute: 13)
+        h.exchange.klinesFailures = ["GONEUSDT": .rejected(code: -1121, message: "Invalid symbol."), "SLOWUSDT": .unavailable("GET /fapi/v1/klines: HTTP 503")]
+        h.at(minute: 75)
+        let report = try await Steps.reconcile(h.ctx)
+
+        let labels = try h.db.signalLabels()
+        #expect(labels.count == 13 && labels.allSatisfy { $0.symbol == "XRPUSDT" && $0.outcome == .miss })
+        #expect(try h.db.breaker("edge").isOpen(atMs: h.clock.nowMs()))
+        // After the temporary failure nothing more was fetched this run.
+        #expect(!h.exchange.klinesAsked.contains("OTHERUSDT"))
+        // The failure is reported (exit 1: one of them is not temporary), never turned into a label.
+        #expect(report.exit == .failed)
+        #expect(report.message.contains("GONEUSDT signal 1") && report.message.contains("-1121") && report.message.contains("SLOWUSDT"), "\(report.message)")
+        #expect(report.message.contains("edge breaker opened"))
+
+        // The outage ends: the rest is labelled or waits; the delisted symbol still fails alone.
+        h.exchange.klinesFailures = ["GONEUSDT": .rejected(code: -1121, message: "Invalid symbol.")]
+        h.at(minute: 76)
+        let again = try await Steps.reconcile(h.ctx)
+        #expect(h.exchange.klinesAsked.contains("OTHERUSDT") && again.exit == .failed)
+        #expect(try h.db.signalLabels().count == 13)
+    }
+
     @Test func defaultIsOnForLiveAndDemoOffForPaper() {
         var c = GobotConfig()
         #expect(!Steps.edgeBreakerEnabled(c))

@@ -47,7 +47,13 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
 
     func serverTimeMs() async throws -> Int64 { try await inner.serverTimeMs() }
     func symbolRules(symbols: [String]) async throws -> [String: SymbolRules] { try await inner.symbolRules(symbols: symbols) }
+    /// Symbols whose kline requests fail with this error (a delisted symbol, an outage).
+    var klinesFailures: [String: ExchangeError] = [:]
+    /// The symbol of every kline request, in order.
+    var klinesAsked: [String] = []
     func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int) async throws -> [Candle] {
+        klinesAsked.append(symbol)
+        if let error = klinesFailures[symbol] { throw error }
         if symbol == "BNBUSDT", let p = bnbPrice?.doubleValue {
             return [Candle(openTimeMs: startMs ?? 0, open: p, high: p, low: p, close: p, volume: 1)]
         }
