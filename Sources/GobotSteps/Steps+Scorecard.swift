@@ -73,9 +73,10 @@ extension Steps {
     }
 
     /// The label of one signal, or nil while its candles do not decide it. Stored candles may have
-    /// gaps (scan skips a symbol while it holds a position, damaged candles are deleted): a gap
-    /// could hide the stop or the target, so a gapped record is fetched from the exchange first
-    /// (`wantedFetch` when that was not allowed). What the exchange itself lacks is a fact.
+    /// gaps (scan skips a symbol while it holds a position, damaged candles are deleted) or stop
+    /// short of the horizon's end: either could hide the stop or the target, so such a record is
+    /// fetched from the exchange first (`wantedFetch` when that was not allowed). What the
+    /// exchange itself lacks is a fact.
     static func judgeSignal(_ ctx: StepContext, ex: any FuturesExchange, _ s: GobotDatabase.StoredSignal, horizonMs: Int64,
                             mayFetch: Bool) async throws -> (verdict: (outcome: SignalLabel.Outcome, r: Double)?, notes: [String], wantedFetch: Bool) {
         let c = ctx.config, now = ctx.nowMs, end = s.createdAtMs + horizonMs
@@ -86,7 +87,12 @@ extension Steps {
                                   stopPercent: c.trading.stopLossPercent.doubleValue, targetPercent: c.trading.takeProfitPercent.doubleValue,
                                   feeRate: c.exchange.takerFeeRate.doubleValue, horizonMs: horizonMs)
         }
-        if let after = try stored(), isGapless(after, fromMs: s.createdAtMs), let verdict = label(after) {
+        // Without a fetch the stored candles must run without a gap from the signal and either
+        // decide it (hit or miss) or reach the horizon's last whole minute: the label's 5-minute
+        // tolerance at the end is for what the exchange lacks, not for what scan did not store.
+        let horizonClose = min(end, now) - min(end, now) % 60_000
+        if let after = try stored(), isGapless(after, fromMs: s.createdAtMs), let verdict = label(after),
+           verdict.outcome != .expired || after.last.map({ $0.openTimeMs + 60_000 >= horizonClose }) == true {
             return (verdict, notes, false)
         }
         guard mayFetch else { return (nil, notes, true) }

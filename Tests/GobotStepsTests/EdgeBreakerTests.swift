@@ -85,6 +85,25 @@ import Testing
         #expect(try h.db.signalLabels().count == 13)
     }
 
+    @Test func storedCandlesThatStopShortOfTheHorizonAreFetchedBeforeTheSignalExpires() async throws {
+        // Flat at 2.0; the stop of a long from 2.0 is reached two minutes before its horizon ends (minute 65).
+        var h = try TradingHarness(prices: (0..<120).map { $0 == 63 ? 1.95 : 2.0 })
+        h.ctx.config.risk.edgeBreaker.horizonHours = 1
+        h.at(minute: 5)
+        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                             referencePrice: 2.0, chartHashes: [])
+        h.at(minute: 90)
+        // scan stored the minutes from the signal up to four minutes before the end, then skipped the symbol.
+        let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { (5...60).contains(($0.openTimeMs - TradingHarness.t0) / 60_000) })
+        h.exchange.klinesAsked = []
+        _ = try await Steps.reconcile(h.ctx)
+        // Labelled from the stored candles alone it was "expired" within the 5-minute tolerance.
+        let label = try #require(try h.db.signalLabels().first)
+        #expect(label.outcome == .miss)
+        #expect(h.exchange.klinesAsked == ["XRPUSDT"])
+    }
+
     @Test func defaultIsOnForLiveAndDemoOffForPaper() {
         var c = GobotConfig()
         #expect(!Steps.edgeBreakerEnabled(c))
