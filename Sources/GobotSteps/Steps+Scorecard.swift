@@ -76,7 +76,7 @@ extension Steps {
     /// gaps (scan skips a symbol while it holds a position, damaged candles are deleted) or stop
     /// short of the horizon's end: either could hide the stop or the target, so such a record is
     /// fetched from the exchange first (`wantedFetch` when that was not allowed). What the
-    /// exchange itself lacks is a fact.
+    /// exchange itself lacks is a fact, but only where its answer spans it (``fetchSpansGaps``).
     static func judgeSignal(_ ctx: StepContext, ex: any FuturesExchange, _ s: GobotDatabase.StoredSignal, horizonMs: Int64,
                             mayFetch: Bool) async throws -> (verdict: (outcome: SignalLabel.Outcome, r: Double)?, notes: [String], wantedFetch: Bool) {
         let c = ctx.config, now = ctx.nowMs, end = s.createdAtMs + horizonMs
@@ -98,9 +98,15 @@ extension Steps {
         guard mayFetch else { return (nil, notes, true) }
         // scan stores candles only while a symbol is a candidate: fetch the horizon once.
         let fetched = try await ex.klines(symbol: s.symbol, interval: .m1, startMs: s.createdAtMs, limit: Int(min(1500, horizonMs / 60_000 + 1)))
+        // A candle before the signal is an answer to another question (an endpoint that ignores the
+        // start): nothing from it is stored or labelled on.
+        if let stray = fetched.first(where: { $0.openTimeMs < s.createdAtMs }) {
+            throw StepError.failed("1m candles of \(s.symbol): asked from \(s.createdAtMs) ms, the answer holds one opened at \(stray.openTimeMs) ms; "
+                                   + "gobot labels nothing from this look-up")
+        }
         let closed = fetched.filter { $0.openTimeMs + 60_000 <= now }
         try ctx.db.storeCandles(symbol: s.symbol, interval: .m1, closed)
-        guard let after = try stored() else { return (nil, notes, false) }
+        guard let after = try stored(), fetchSpansGaps(after, fetched: closed, fromMs: s.createdAtMs) else { return (nil, notes, false) }
         return (label(after), notes, false)
     }
 
@@ -108,6 +114,17 @@ extension Steps {
     static func isGapless(_ candles: [Candle], fromMs: Int64) -> Bool {
         guard let first = candles.first, first.openTimeMs - fromMs < 60_000 else { return false }
         return zip(candles, candles.dropFirst()).allSatisfy { $1.openTimeMs - $0.openTimeMs == 60_000 }
+    }
+
+    /// Whether the gaps left in `candles` (stored and fetched together) are the exchange's own: its
+    /// answer starts within a minute of `fromMs` and holds a candle before and one after each gap.
+    /// A short, empty or late answer leaves gaps it never looked at.
+    static func fetchSpansGaps(_ candles: [Candle], fetched: [Candle], fromMs: Int64) -> Bool {
+        guard let first = fetched.map(\.openTimeMs).min(), let last = fetched.map(\.openTimeMs).max(), first - fromMs < 60_000,
+              let start = candles.first, start.openTimeMs - fromMs < 60_000 else { return false }
+        return zip(candles, candles.dropFirst()).allSatisfy { a, b in
+            b.openTimeMs - a.openTimeMs == 60_000 || (first <= a.openTimeMs && last >= b.openTimeMs)
+        }
     }
 
     /// Opens the edge breaker when the current analyst's record shows it does not pay for its fees,

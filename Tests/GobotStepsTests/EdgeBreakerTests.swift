@@ -104,6 +104,39 @@ import Testing
         #expect(h.exchange.klinesAsked == ["XRPUSDT"])
     }
 
+    @Test func aFetchThatDoesNotSpanTheGapOrStartsBeforeTheSignalLabelsNothing() async throws {
+        var h = try TradingHarness(prices: (0..<120).map { (30...32).contains($0) ? 1.95 : 2.0 })
+        h.ctx.config.risk.edgeBreaker.horizonHours = 1
+        h.at(minute: 5)
+        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                             referencePrice: 2.0, chartHashes: [])
+        h.at(minute: 90)
+        // Stored: minutes 0–20 and 50–89; the dip (30–32) lies in the gap.
+        let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { !(21...49).contains(($0.openTimeMs - TradingHarness.t0) / 60_000) && $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        func stored() throws -> Int { try h.db.candles1m(symbol: "XRPUSDT", fromMs: TradingHarness.t0, toMs: h.clock.nowMs()).count }
+
+        // A truncated answer (minutes 5–14) does not reach across the gap: no label over it.
+        h.exchange.klinesAnswerLimit = 10
+        let short = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.signalLabels().isEmpty)
+        #expect(short.message.contains("not enough candles"), "\(short.message)")
+
+        // An answer holding candles from before the signal (an endpoint that ignores the start) fails the look-up and stores nothing.
+        h.exchange.klinesAnswerLimit = nil
+        h.exchange.klinesIgnoreStart = true
+        let before = try stored()
+        let stray = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.signalLabels().isEmpty && stray.exit == .failed)
+        #expect(stray.message.contains("the answer holds one opened at \(TradingHarness.t0) ms"), "\(stray.message)")
+        #expect(try stored() == before)
+
+        // The whole horizon: labelled from it.
+        h.exchange.klinesIgnoreStart = false
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.signalLabels().first?.outcome == .miss)
+    }
+
     @Test func defaultIsOnForLiveAndDemoOffForPaper() {
         var c = GobotConfig()
         #expect(!Steps.edgeBreakerEnabled(c))
