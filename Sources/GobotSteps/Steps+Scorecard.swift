@@ -81,7 +81,12 @@ extension Steps {
                             mayFetch: Bool) async throws -> (verdict: (outcome: SignalLabel.Outcome, r: Double)?, notes: [String], wantedFetch: Bool) {
         let c = ctx.config, now = ctx.nowMs, end = s.createdAtMs + horizonMs
         var notes: [String] = []
-        func stored() throws -> [Candle]? { try ctx.db.candles1m(symbol: s.symbol, fromMs: s.createdAtMs, toMs: end) }
+        // A damaged stored candle deletes the symbol's candles (they are a cache); the fetch refills them.
+        func stored() throws -> [Candle]? {
+            let read = try readingCandleCache(ctx, symbol: s.symbol) { try ctx.db.candles1m(symbol: s.symbol, fromMs: s.createdAtMs, toMs: end) }
+            if read == nil { notes.append("\(s.symbol): a stored candle did not read; its stored candles were deleted, to be fetched again") }
+            return read
+        }
         func label(_ after: [Candle]) -> (outcome: SignalLabel.Outcome, r: Double)? {
             SignalScorecard.label(direction: s.signal.direction, atMs: s.createdAtMs, reference: s.referencePrice, after: after, nowMs: now,
                                   stopPercent: c.trading.stopLossPercent.doubleValue, targetPercent: c.trading.takeProfitPercent.doubleValue,

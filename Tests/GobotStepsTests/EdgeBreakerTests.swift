@@ -85,6 +85,42 @@ import Testing
         #expect(try h.db.signalLabels().count == 13)
     }
 
+    @Test func aDamagedStoredCandleIsFetchedAgainAndTheLossBreakerStillOpens() async throws {
+        // Flat at 2.0 but for a dip to 1.95 at minutes 30–32: a long from 2.0 reaches its 2 % stop.
+        var h = try TradingHarness(prices: (0..<120).map { (30...32).contains($0) ? 1.95 : 2.0 })
+        h.ctx.config.risk.edgeBreaker.horizonHours = 1
+        h.at(minute: 5)
+        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                             referencePrice: 2.0, chartHashes: [])
+        h.at(minute: 90)
+        let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        let damagedMs = TradingHarness.t0 + 20 * 60_000
+        try h.db.write { db in
+            try db.execute(sql: "UPDATE candles SET open = 'abc' WHERE symbol = 'XRPUSDT' AND interval = '1m' AND open_time_ms = ?", arguments: [damagedMs])
+            // Five losing trades in a row (closed on another symbol).
+            for k in 0..<5 {
+                try db.execute(sql: """
+                    INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, closed_at_ms,
+                        exit_price, exit_reason, realized_pnl, fees, funding)
+                    VALUES ('ETHUSDT', 'long', '1', '100', '98', '104', '100', 'closed', ?, ?, '98', 'stop-loss', '-2', '0.1', '0')
+                    """, arguments: [TradingHarness.t0 + Int64(k) * 60_000, TradingHarness.t0 + Int64(k) * 60_000 + 30_000])
+            }
+        }
+        #expect(throws: RowDecodingError.self) { try h.db.candles1m(symbol: "XRPUSDT", fromMs: TradingHarness.t0, toMs: h.clock.nowMs()) }
+
+        let report = try await Steps.reconcile(h.ctx)  // before: GRDB trapped on the text price and the process died
+
+        #expect(try h.db.breaker("losses").isOpen(atMs: h.clock.nowMs()))
+        let label = try #require(try h.db.signalLabels().first)
+        #expect(label.outcome == .miss)
+        // Deleted and fetched again: the damaged minute reads, from the exchange's price.
+        let candles = try h.db.candles1m(symbol: "XRPUSDT", fromMs: TradingHarness.t0 + 5 * 60_000, toMs: TradingHarness.t0 + 65 * 60_000)
+        #expect(candles.count == 60 && candles.first { $0.openTimeMs == damagedMs }?.open == 2.0)
+        #expect(report.message.contains("did not read") && report.message.contains("loss breaker opened"), "\(report.message)")
+        #expect(try h.db.outbox().contains { $0.payload.contains("deleted the stored candles of XRPUSDT") })
+    }
+
     @Test func storedCandlesThatStopShortOfTheHorizonAreFetchedBeforeTheSignalExpires() async throws {
         // Flat at 2.0; the stop of a long from 2.0 is reached two minutes before its horizon ends (minute 65).
         var h = try TradingHarness(prices: (0..<120).map { $0 == 63 ? 1.95 : 2.0 })
