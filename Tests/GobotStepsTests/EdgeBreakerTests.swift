@@ -31,17 +31,24 @@ import Testing
                              referencePrice: Self.prices[minute], chartHashes: [])
     }
 
-    @Test func aGapInTheStoredCandlesIsFetchedBeforeTheSignalIsLabelled() async throws {
-        // Flat at 2.0 but for a dip to 1.95 at minutes 30–32: a long from 2.0 reaches its 2 % stop.
-        var h = try TradingHarness(prices: (0..<120).map { (30...32).contains($0) ? 1.95 : 2.0 })
+    /// A long from 2.0 at minute 5 (horizon 1 hour) on flat prices that dip to 1.95 at `dip` (its
+    /// 2 % stop), the clock at minute 90; scan stored the candles of the minutes `stored` picks.
+    func longFromMinute5(dip: ClosedRange<Int>, stored: (Int) -> Bool) async throws -> TradingHarness {
+        var h = try TradingHarness(prices: (0..<120).map { dip.contains($0) ? 1.95 : 2.0 })
         h.ctx.config.risk.edgeBreaker.horizonHours = 1
         h.at(minute: 5)
         try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
                              referencePrice: 2.0, chartHashes: [])
         h.at(minute: 90)
-        // scan stored the minutes around it but none while it skipped the symbol (25–40).
         let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
-        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { !(25...40).contains(($0.openTimeMs - TradingHarness.t0) / 60_000) && $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { stored(Int(($0.openTimeMs - TradingHarness.t0) / 60_000)) && $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        h.exchange.klinesAsked = []
+        return h
+    }
+
+    @Test func aGapInTheStoredCandlesIsFetchedBeforeTheSignalIsLabelled() async throws {
+        // A long from 2.0 reaches its 2 % stop at minutes 30–32; scan stored none while it skipped the symbol (25–40).
+        let h = try await longFromMinute5(dip: 30...32) { !(25...40).contains($0) }
         _ = try await Steps.reconcile(h.ctx)
         // Labelled over the gap it was "expired" (flat), and the scorecard overstated the analyst.
         let label = try #require(try h.db.signalLabels().first)
@@ -86,15 +93,7 @@ import Testing
     }
 
     @Test func aDamagedStoredCandleIsFetchedAgainAndTheLossBreakerStillOpens() async throws {
-        // Flat at 2.0 but for a dip to 1.95 at minutes 30–32: a long from 2.0 reaches its 2 % stop.
-        var h = try TradingHarness(prices: (0..<120).map { (30...32).contains($0) ? 1.95 : 2.0 })
-        h.ctx.config.risk.edgeBreaker.horizonHours = 1
-        h.at(minute: 5)
-        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
-                             referencePrice: 2.0, chartHashes: [])
-        h.at(minute: 90)
-        let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
-        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        let h = try await longFromMinute5(dip: 30...32) { _ in true }
         let damagedMs = TradingHarness.t0 + 20 * 60_000
         try h.db.write { db in
             try db.execute(sql: "UPDATE candles SET open = 'abc' WHERE symbol = 'XRPUSDT' AND interval = '1m' AND open_time_ms = ?", arguments: [damagedMs])
@@ -122,17 +121,9 @@ import Testing
     }
 
     @Test func storedCandlesThatStopShortOfTheHorizonAreFetchedBeforeTheSignalExpires() async throws {
-        // Flat at 2.0; the stop of a long from 2.0 is reached two minutes before its horizon ends (minute 65).
-        var h = try TradingHarness(prices: (0..<120).map { $0 == 63 ? 1.95 : 2.0 })
-        h.ctx.config.risk.edgeBreaker.horizonHours = 1
-        h.at(minute: 5)
-        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
-                             referencePrice: 2.0, chartHashes: [])
-        h.at(minute: 90)
-        // scan stored the minutes from the signal up to four minutes before the end, then skipped the symbol.
-        let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
-        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { (5...60).contains(($0.openTimeMs - TradingHarness.t0) / 60_000) })
-        h.exchange.klinesAsked = []
+        // The stop of the long is reached two minutes before its horizon ends (minute 65); scan stored
+        // the minutes from the signal up to four minutes before the end, then skipped the symbol.
+        let h = try await longFromMinute5(dip: 63...63) { (5...60).contains($0) }
         _ = try await Steps.reconcile(h.ctx)
         // Labelled from the stored candles alone it was "expired" within the 5-minute tolerance.
         let label = try #require(try h.db.signalLabels().first)
@@ -141,15 +132,8 @@ import Testing
     }
 
     @Test func aFetchThatDoesNotSpanTheGapOrStartsBeforeTheSignalLabelsNothing() async throws {
-        var h = try TradingHarness(prices: (0..<120).map { (30...32).contains($0) ? 1.95 : 2.0 })
-        h.ctx.config.risk.edgeBreaker.horizonHours = 1
-        h.at(minute: 5)
-        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
-                             referencePrice: 2.0, chartHashes: [])
-        h.at(minute: 90)
         // Stored: minutes 0–20 and 50–89; the dip (30–32) lies in the gap.
-        let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
-        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { !(21...49).contains(($0.openTimeMs - TradingHarness.t0) / 60_000) && $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        let h = try await longFromMinute5(dip: 30...32) { !(21...49).contains($0) }
         func stored() throws -> Int { try h.db.candles1m(symbol: "XRPUSDT", fromMs: TradingHarness.t0, toMs: h.clock.nowMs()).count }
 
         // A truncated answer (minutes 5–14) does not reach across the gap: no label over it.
