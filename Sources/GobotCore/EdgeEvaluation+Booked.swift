@@ -13,24 +13,28 @@ extension EdgeEvaluation {
         public var baselineHighUSD: Double
         public var percentile: Double
         public var p: Double
+        /// Every entry long (booked where the analyst went long, replayed elsewhere), and every one short.
         public var alwaysLongUSD: Double
         public var alwaysShortUSD: Double
         public var verdict: String { EdgeVerdict.line(p: p, trades: trades, netUSD: bookedNetUSD) }
     }
 
-    /// Ranks the booked net of `entries` among `seeds` random-side replays. Each entry is replayed
-    /// long and short on its own `candles` (index for index with `entries`): the caller passes only
-    /// candles that run without a gap from the entry, so no side is replayed over missing minutes;
-    /// a side still open when they end is marked at their last close. The analyst's side is not
-    /// replayed: its booked result is what it made (replayed prices days later once overstated it).
+    /// Ranks the booked net of `entries` among `seeds` random-side choices. A random choice of the
+    /// analyst's own side counts what that side booked; of the other side, that side replayed on the
+    /// entry's own `candles` (index for index with `entries`) with the same stop, target and fees. The
+    /// caller passes only candles that run without a gap from the entry, so nothing is replayed over
+    /// missing minutes; a side still open when they end is marked at their last close. The analyst's
+    /// side is never replayed: its booked result is what it made (replayed on prices days later it
+    /// once overstated the edge), and a replay that differs from the booking by slippage or funding
+    /// cannot rank the analyst above a baseline made of the same numbers.
     public static func bookedAgainstRandom(entries: [Entry], booked: [Double], candles: [[Candle]], config: GobotConfig,
                                            seeds: Int = 1000, seed: UInt64 = Options().seed) -> BookedComparison {
         precondition(entries.count == booked.count && entries.count == candles.count, "one booked net and one candle run per entry")
         let n = entries.count
         let pairs = ParallelMap.map(n) { k -> (long: Double, short: Double) in
-            let e = entries[k], rule = defaultRule(e.symbol)
-            return (replay(e, side: .long, candles: candles[k], funding: [:], rule: rule, config: config).net,
-                    replay(e, side: .short, candles: candles[k], funding: [:], rule: rule, config: config).net)
+            let e = entries[k]
+            let other = replay(e, side: e.side == .long ? .short : .long, candles: candles[k], funding: [:], rule: defaultRule(e.symbol), config: config).net
+            return e.side == .long ? (booked[k], other) : (other, booked[k])
         }
         let seeds = max(1, seeds)
         var baseline = ParallelMap.map(seeds) { s -> Double in

@@ -42,8 +42,8 @@ extension Steps {
     }
 
     /// The closed trades as booked (fees and funding, from the ledger) against random directions at
-    /// the same entries, replayed on the stored 1m candles with the same stop, target and fees
-    /// (docs/EVALUATION.md). scan prunes candles after 3 days and stores none while it skips a held
+    /// the same entries: a coin flip per entry between the analyst's side as booked and the other
+    /// side replayed on the stored 1m candles with the same stop, target and fees (docs/EVALUATION.md). scan prunes candles after 3 days and stores none while it skips a held
     /// symbol: an entry whose stored candles do not run without a gap from its entry to its exit is
     /// not replayed (replaying over missing days filled stops and targets at prices days later), and
     /// is counted; the item judges only the entries it could replay, and never passes on none.
@@ -73,7 +73,7 @@ extension Steps {
         let breakEven = breakEvenHitRate(ctx.config)
         return ValidationItem(name: name, passed: r.p < EdgeVerdict.alpha && r.bookedNetUSD > 0,
                               detail: "\(r.verdict); booked net \(String(format: "%.2f", r.bookedNetUSD)) USD after fees and funding, percentile "
-                                + String(format: "%.1f among 1000 random-side replays with the same fees (median %.2f, 90 %% %.2f…%.2f USD; funding not replayed); ",
+                                + String(format: "%.1f among 1000 random sides (the analyst's side as booked, the other replayed with the same stop, target and fees, funding not replayed: median %.2f, 90 %% %.2f…%.2f USD); ",
                                          r.percentile, r.baselineMedianUSD, r.baselineLowUSD, r.baselineHighUSD)
                                 + String(format: "break-even win rate %.1f %%", breakEven * 100) + refusedText)
     }

@@ -9,15 +9,15 @@ import Testing
     static let dayMs: Int64 = 86_400_000
     static let t0 = TradingHarness.t0
 
-    /// A closed long of 10 booked at a small loss (realized −0.10, fees 0.02), stop 2 % and target 4 % from its entry.
-    func closedLong(_ db: GobotDatabase, openedAtMs: Int64, minutes: Int64, entry: Decimal = 2) throws {
+    /// A closed long of 10, by default booked at a small loss (realized −0.10, fees 0.02), stop 2 % and target 4 % from its entry.
+    func closedLong(_ db: GobotDatabase, openedAtMs: Int64, minutes: Int64, entry: Decimal = 2, realized: Decimal = Decimal(string: "-0.10")!) throws {
         try db.write { db in
             try db.execute(sql: """
                 INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, closed_at_ms,
                     exit_price, exit_reason, realized_pnl, fees, funding)
-                VALUES ('XRPUSDT', 'long', '10', ?, ?, ?, ?, 'closed', ?, ?, ?, 'closed by hand', '-0.10', '0.02', '0')
+                VALUES ('XRPUSDT', 'long', '10', ?, ?, ?, ?, 'closed', ?, ?, ?, 'closed by hand', ?, '0.02', '0')
                 """, arguments: ["\(entry)", "\(entry * Decimal(string: "0.98")!)", "\(entry * Decimal(string: "1.04")!)", "\(entry * 10)",
-                                 openedAtMs, openedAtMs + minutes * 60_000, "\(entry - Decimal(string: "0.01")!)"])
+                                 openedAtMs, openedAtMs + minutes * 60_000, "\(entry + realized / 10)", "\(realized)"])
         }
     }
 
@@ -58,5 +58,19 @@ import Testing
         let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
         #expect(!item.passed)
         #expect(item.detail.contains("NOT judged") && item.detail.contains("5 of 5 closed trades could not be replayed"), "\(item.detail)")
+    }
+
+    @Test func aTradeBookedAboveItsReplayIsNotRankedAgainstReplaysAlone() throws {
+        let h = try TradingHarness(prices: [2.0])
+        // One long held 5 minutes on flat candles, booked +1.00 (a fill the replay does not know).
+        let opened = Self.t0 + Self.dayMs
+        try closedLong(h.db, openedAtMs: opened, minutes: 5, realized: 1)
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, candles(from: opened, to: opened + 60 * 60_000, price: 2.0))
+        h.clock.set(opened + Self.dayMs)
+        let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
+        // Ranked among replays of both sides (each about −fees on flat prices) it beat every one:
+        // p = 0.001 on one trade. The random choice of its own side counts what it booked.
+        #expect(!item.passed, "\(item.detail)")
+        #expect(item.detail.contains("1 trades") && item.detail.contains("booked net 0.98 USD"), "\(item.detail)")
     }
 }
