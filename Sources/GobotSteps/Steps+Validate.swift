@@ -43,10 +43,11 @@ extension Steps {
 
     /// The closed trades as booked (fees and funding, from the ledger) against random directions at
     /// the same entries: a coin flip per entry between the analyst's side as booked and the other
-    /// side replayed on the stored 1m candles with the same stop, target and fees (docs/EVALUATION.md). scan prunes candles after 3 days and stores none while it skips a held
-    /// symbol: an entry whose stored candles do not run without a gap from its entry to its exit is
-    /// not replayed (replaying over missing days filled stops and targets at prices days later), and
-    /// is counted; the item judges only the entries it could replay, and never passes on none.
+    /// side replayed on the stored 1m candles with the same stop, target and fees (docs/EVALUATION.md).
+    /// scan prunes candles after 3 days and stores none while it skips a held symbol: an entry whose
+    /// stored candles do not run without a gap from its entry to its exit is not replayed (replaying
+    /// over missing days filled stops and targets at prices days later), and is counted; the item
+    /// judges only the entries it could replay, and never passes on none.
     static func edgeItem(_ ctx: StepContext, closed: [PositionRow]) throws -> ValidationItem {
         let name = "edge distinguishable from random"
         guard let first = closed.map(\.openedAtMs).min() else { return ValidationItem(name: name, passed: false, detail: "no trades") }
