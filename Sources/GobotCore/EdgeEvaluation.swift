@@ -173,6 +173,12 @@ public enum EdgeEvaluation {
         return path
     }
 
+    /// Without exchange rules (a symbol the engine never trades) the prices are simply not rounded to a tick.
+    static func defaultRule(_ symbol: String) -> SymbolRules {
+        SymbolRules(symbol: symbol, status: "TRADING", tickSize: Decimal(string: "0.00000001")!, stepSize: 1, minQty: 0,
+                    marketStepSize: 1, marketMinQty: 0, marketMaxQty: 0, minNotional: 0)
+    }
+
     // swiftlint:disable:next function_body_length
     public static func evaluate(entries: [Entry], config: GobotConfig, series: [String: [Candle]], funding: [String: [Int64: Double]],
                                 rules: [String: SymbolRules], rangeMs: (from: Int64, to: Int64), options: Options = Options()) -> Report {
@@ -181,9 +187,7 @@ public enum EdgeEvaluation {
         let pairs = ParallelMap.map(n) { k -> (long: Outcome, short: Outcome) in
             let e = entries[k]
             let c = series[e.symbol] ?? [], f = funding[e.symbol] ?? [:]
-            // Without exchange rules (a symbol the engine never trades) the prices are simply not rounded to a tick.
-            let rule = rules[e.symbol] ?? SymbolRules(symbol: e.symbol, status: "TRADING", tickSize: Decimal(string: "0.00000001")!, stepSize: 1, minQty: 0,
-                                                      marketStepSize: 1, marketMinQty: 0, marketMaxQty: 0, minNotional: 0)
+            let rule = rules[e.symbol] ?? defaultRule(e.symbol)
             return (replay(e, side: .long, candles: c, funding: f, rule: rule, config: config),
                     replay(e, side: .short, candles: c, funding: f, rule: rule, config: config))
         }

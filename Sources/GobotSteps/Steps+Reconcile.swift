@@ -104,11 +104,6 @@ extension Steps {
         // 5. Money: realized P&L, commission and funding from the income history, booked once each.
         do { notes.append(contentsOf: try await bookIncome(ctx, ex: ex)) } catch { failed("the income history", error) }
 
-        // The scorecard and the edge breaker (Steps+Scorecard.swift); evaluate measures backtests.
-        if ctx.step != .backtest {
-            do { notes += try await labelSignalsAndCheckEdge(ctx, ex: ex) } catch { failed("the analyst scorecard", error) }
-        }
-
         // 6. Too many losses in a row opens the loss breaker.
         let history = try ctx.db.lossStreak()
         // Once opened for this many closed trades, the marker alone answers (one read, not two).
@@ -121,6 +116,13 @@ extension Steps {
             Alerts.send(ctx, kind: "breaker", key: "losses-\(history.closed)",
                         text: "⛔ \(history.consecutiveLosses) losing trades in a row: new entries paused for \(ctx.config.risk.breakerCooldownMinutes) min")
             notes.append("loss breaker opened")
+        }
+
+        // The scorecard and the edge breaker (Steps+Scorecard.swift), after the loss breaker: it reads
+        // candles and the exchange, and nothing there may keep the loss breaker from its check.
+        // evaluate measures backtests.
+        if ctx.step != .backtest {
+            do { notes += try await labelSignalsAndCheckEdge(ctx, ex: ex) } catch { failed("the analyst scorecard", error) }
         }
         let changes = notes.filter { !$0.isEmpty }
         guard failures.isEmpty else {

@@ -41,20 +41,53 @@ extension Steps {
         ]
     }
 
-    /// The closed trades against random directions at the same entries, replayed on the stored 1m
-    /// candles with the same stop, target and fees (docs/EVALUATION.md).
+    /// The closed trades as booked (fees and funding, from the ledger) against random directions at
+    /// the same entries: a coin flip per entry between the analyst's side as booked and the other
+    /// side replayed on the stored 1m candles with the same stop, target and fees (docs/EVALUATION.md).
+    /// scan prunes candles after 3 days and stores none while it skips a held symbol: an entry whose
+    /// stored candles do not run without a gap from its entry to its exit is not replayed (replaying
+    /// over missing days filled stops and targets at prices days later), and is counted; the item
+    /// judges only the entries it could replay, and never passes on none.
     static func edgeItem(_ ctx: StepContext, closed: [PositionRow]) throws -> ValidationItem {
         let name = "edge distinguishable from random"
         guard let first = closed.map(\.openedAtMs).min() else { return ValidationItem(name: name, passed: false, detail: "no trades") }
-        var series: [String: [Candle]] = [:]
-        for s in Set(closed.map(\.symbol)) { series[s] = try ctx.db.candles1m(symbol: s, fromMs: first, toMs: ctx.nowMs) }
-        let entries = closed.map { EdgeEvaluation.Entry(symbol: $0.symbol, side: $0.side, openedAtMs: $0.openedAtMs, entryPrice: $0.entryPrice, quantity: $0.quantity) }
-        let r = EdgeEvaluation.evaluate(entries: entries, config: ctx.config, series: series, funding: [:], rules: [:], rangeMs: (first, ctx.nowMs),
-                                        options: EdgeEvaluation.Options(seeds: 1000, folds: 1))
-        let g = r.whole
-        return ValidationItem(name: name, passed: g.p < EdgeVerdict.alpha && g.netUSD > 0,
-                              detail: "\(g.verdict); percentile \(String(format: "%.1f", g.percentile)) among 1000 random-side replays with the same fees "
-                                + String(format: "(funding not replayed); break-even win rate %.1f %%", r.breakEvenWinRate * 100))
+        var series: [String: [Candle]] = [:], damaged: [String] = []
+        for s in Set(closed.map(\.symbol)).sorted() {
+            // A damaged stored candle leaves that symbol's entries unreplayed (validate changes nothing).
+            do { series[s] = try ctx.db.candles1m(symbol: s, fromMs: first, toMs: ctx.nowMs) } catch let error as RowDecodingError { damaged.append("\(s) (\(error))") }
+        }
+        var entries: [EdgeEvaluation.Entry] = [], booked: [Double] = [], runs: [[Candle]] = []
+        for p in closed {
+            guard let closedAt = p.closedAtMs, let run = gaplessRun(series[p.symbol] ?? [], fromMs: p.openedAtMs),
+                  let last = run.last, last.openTimeMs + 60_000 >= closedAt else { continue }
+            entries.append(EdgeEvaluation.Entry(symbol: p.symbol, side: p.side, openedAtMs: p.openedAtMs, entryPrice: p.entryPrice, quantity: p.quantity))
+            booked.append(p.netPnl.doubleValue)
+            runs.append(run)
+        }
+        let refused = closed.count - entries.count
+        let refusedText = refused == 0 ? "" : "; \(refused) of \(closed.count) closed trades could not be replayed and are not judged "
+            + "(stored 1m candles pruned after 3 days or missing between entry and exit" + (damaged.isEmpty ? "" : "; damaged: " + damaged.joined(separator: ", ")) + ")"
+        guard !entries.isEmpty else {
+            return ValidationItem(name: name, passed: false, detail: "edge: NOT judged, no closed trade could be replayed" + refusedText)
+        }
+        let r = EdgeEvaluation.bookedAgainstRandom(entries: entries, booked: booked, candles: runs, config: ctx.config, seeds: 1000)
+        let breakEven = breakEvenHitRate(ctx.config)
+        return ValidationItem(name: name, passed: r.p < EdgeVerdict.alpha && r.bookedNetUSD > 0,
+                              detail: "\(r.verdict); booked net \(String(format: "%.2f", r.bookedNetUSD)) USD after fees and funding, percentile "
+                                + String(format: "%.1f among 1000 random sides (the analyst's side as booked, the other replayed with the same stop, target and fees, funding not replayed: median %.2f, 90 %% %.2f…%.2f USD); ",
+                                         r.percentile, r.baselineMedianUSD, r.baselineLowUSD, r.baselineHighUSD)
+                                + String(format: "break-even win rate %.1f %%", breakEven * 100) + refusedText)
+    }
+
+    /// The stored 1m candles from `fromMs` on as long as they run minute by minute (nil when the
+    /// first does not open within a minute of it): what a trade can be replayed on.
+    static func gaplessRun(_ candles: [Candle], fromMs: Int64) -> [Candle]? {
+        var lo = 0, hi = candles.count
+        while lo < hi { let mid = (lo + hi) / 2; if candles[mid].openTimeMs < fromMs { lo = mid + 1 } else { hi = mid } }
+        var end = lo
+        while end + 1 < candles.count, candles[end + 1].openTimeMs - candles[end].openTimeMs == 60_000 { end += 1 }
+        let run = Array(candles[lo..<min(end + 1, candles.count)])
+        return isGapless(run, fromMs: fromMs) ? run : nil
     }
 
     public static func validate(_ ctx: StepContext) throws -> StepReport {

@@ -41,14 +41,19 @@ extension GobotDatabase {
         }
     }
 
-    /// Stored 1m candles of `symbol` opened in [fromMs, toMs), oldest first.
+    /// Stored 1m candles of `symbol` opened in [fromMs, toMs), oldest first. Read strictly, as the
+    /// other candle reads: a damaged row (a price stored as text) throws `RowDecodingError`
+    /// instead of trapping in GRDB's decoding, so the scorecard can delete and fetch again.
     public func candles1m(symbol: String, fromMs: Int64, toMs: Int64) throws -> [Candle] {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM candles WHERE symbol = ? AND interval = '1m' AND open_time_ms >= ? AND open_time_ms < ? ORDER BY open_time_ms
-                """), arguments: [symbol, fromMs, toMs]).map {
-                Candle(openTimeMs: $0["open_time_ms"], open: $0["open"], high: $0["high"], low: $0["low"], close: $0["close"], volume: $0["volume"])
-            }
+            let stmt = try db.cachedStatement(sql: """
+                SELECT open_time_ms, open, high, low, close, volume FROM candles
+                WHERE symbol = ? AND interval = '1m' AND open_time_ms >= ? AND open_time_ms < ? ORDER BY open_time_ms
+                """)
+            try stmt.setArguments([symbol, fromMs, toMs])
+            var out: [Candle] = []
+            try Self.step(stmt) { h in out.append(try Self.candle(h, from: 0)) }
+            return out
         }
     }
 

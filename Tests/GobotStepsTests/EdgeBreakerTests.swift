@@ -31,21 +31,130 @@ import Testing
                              referencePrice: Self.prices[minute], chartHashes: [])
     }
 
-    @Test func aGapInTheStoredCandlesIsFetchedBeforeTheSignalIsLabelled() async throws {
-        // Flat at 2.0 but for a dip to 1.95 at minutes 30–32: a long from 2.0 reaches its 2 % stop.
-        var h = try TradingHarness(prices: (0..<120).map { (30...32).contains($0) ? 1.95 : 2.0 })
+    /// A long from 2.0 at minute 5 (horizon 1 hour) on flat prices that dip to 1.95 at `dip` (its
+    /// 2 % stop), the clock at minute 90; scan stored the candles of the minutes `stored` picks.
+    func longFromMinute5(dip: ClosedRange<Int>, stored: (Int) -> Bool) async throws -> TradingHarness {
+        var h = try TradingHarness(prices: (0..<120).map { dip.contains($0) ? 1.95 : 2.0 })
         h.ctx.config.risk.edgeBreaker.horizonHours = 1
         h.at(minute: 5)
         try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
                              referencePrice: 2.0, chartHashes: [])
         h.at(minute: 90)
-        // scan stored the minutes around it but none while it skipped the symbol (25–40).
         let all = try await h.exchange.klines(symbol: "XRPUSDT", interval: .m1, startMs: TradingHarness.t0, limit: 120)
-        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { !(25...40).contains(($0.openTimeMs - TradingHarness.t0) / 60_000) && $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, all.filter { stored(Int(($0.openTimeMs - TradingHarness.t0) / 60_000)) && $0.openTimeMs + 60_000 <= h.clock.nowMs() })
+        h.exchange.klinesAsked = []
+        return h
+    }
+
+    @Test func aGapInTheStoredCandlesIsFetchedBeforeTheSignalIsLabelled() async throws {
+        // A long from 2.0 reaches its 2 % stop at minutes 30–32; scan stored none while it skipped the symbol (25–40).
+        let h = try await longFromMinute5(dip: 30...32) { !(25...40).contains($0) }
         _ = try await Steps.reconcile(h.ctx)
         // Labelled over the gap it was "expired" (flat), and the scorecard overstated the analyst.
         let label = try #require(try h.db.signalLabels().first)
         #expect(label.outcome == .miss)
+    }
+
+    @Test func aSignalWhoseCandlesCannotBeFetchedLeavesTheOthersLabelledAndTheBreakerChecked() async throws {
+        let h = try harness(enabled: true)
+        // Oldest first: a delisted symbol (klines answer -1121, not temporary), 13 losing shorts on
+        // XRPUSDT, then one on a symbol whose klines are down (503), and one more that needs a fetch.
+        h.at(minute: 1)
+        try h.db.storeSignal(candidateId: nil, symbol: "GONEUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                             referencePrice: 3, chartHashes: [])
+        for m in 1...12 { try signal(h, .short, minute: m) }
+        h.at(minute: 13)
+        for symbol in ["SLOWUSDT", "OTHERUSDT"] {
+            try h.db.storeSignal(candidateId: nil, symbol: symbol, atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                                 referencePrice: 3, chartHashes: [])
+        }
+        // Its horizon lies in candles the earlier fetches stored: labelled after the outage too.
+        try signal(h, .short, minute: 13)
+        h.exchange.klinesFailures = ["GONEUSDT": .rejected(code: -1121, message: "Invalid symbol."), "SLOWUSDT": .unavailable("GET /fapi/v1/klines: HTTP 503")]
+        h.at(minute: 75)
+        let report = try await Steps.reconcile(h.ctx)
+
+        let labels = try h.db.signalLabels()
+        #expect(labels.count == 13 && labels.allSatisfy { $0.symbol == "XRPUSDT" && $0.outcome == .miss })
+        #expect(try h.db.breaker("edge").isOpen(atMs: h.clock.nowMs()))
+        // After the temporary failure nothing more was fetched this run.
+        #expect(!h.exchange.klinesAsked.contains("OTHERUSDT"))
+        // The failure is reported (exit 1: one of them is not temporary), never turned into a label.
+        #expect(report.exit == .failed)
+        #expect(report.message.contains("GONEUSDT signal 1") && report.message.contains("-1121") && report.message.contains("SLOWUSDT"), "\(report.message)")
+        #expect(report.message.contains("edge breaker opened"))
+
+        // The outage ends: the rest is labelled or waits; the delisted symbol still fails alone.
+        h.exchange.klinesFailures = ["GONEUSDT": .rejected(code: -1121, message: "Invalid symbol.")]
+        h.at(minute: 76)
+        let again = try await Steps.reconcile(h.ctx)
+        #expect(h.exchange.klinesAsked.contains("OTHERUSDT") && again.exit == .failed)
+        #expect(try h.db.signalLabels().count == 13)
+    }
+
+    @Test func aDamagedStoredCandleIsFetchedAgainAndTheLossBreakerStillOpens() async throws {
+        let h = try await longFromMinute5(dip: 30...32) { _ in true }
+        let damagedMs = TradingHarness.t0 + 20 * 60_000
+        try h.db.write { db in
+            try db.execute(sql: "UPDATE candles SET open = 'abc' WHERE symbol = 'XRPUSDT' AND interval = '1m' AND open_time_ms = ?", arguments: [damagedMs])
+            // Five losing trades in a row (closed on another symbol).
+            for k in 0..<5 {
+                try db.execute(sql: """
+                    INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, closed_at_ms,
+                        exit_price, exit_reason, realized_pnl, fees, funding)
+                    VALUES ('ETHUSDT', 'long', '1', '100', '98', '104', '100', 'closed', ?, ?, '98', 'stop-loss', '-2', '0.1', '0')
+                    """, arguments: [TradingHarness.t0 + Int64(k) * 60_000, TradingHarness.t0 + Int64(k) * 60_000 + 30_000])
+            }
+        }
+        #expect(throws: RowDecodingError.self) { try h.db.candles1m(symbol: "XRPUSDT", fromMs: TradingHarness.t0, toMs: h.clock.nowMs()) }
+
+        let report = try await Steps.reconcile(h.ctx)  // before: GRDB trapped on the text price and the process died
+
+        #expect(try h.db.breaker("losses").isOpen(atMs: h.clock.nowMs()))
+        let label = try #require(try h.db.signalLabels().first)
+        #expect(label.outcome == .miss)
+        // Deleted and fetched again: the damaged minute reads, from the exchange's price.
+        let candles = try h.db.candles1m(symbol: "XRPUSDT", fromMs: TradingHarness.t0 + 5 * 60_000, toMs: TradingHarness.t0 + 65 * 60_000)
+        #expect(candles.count == 60 && candles.first { $0.openTimeMs == damagedMs }?.open == 2.0)
+        #expect(report.message.contains("did not read") && report.message.contains("loss breaker opened"), "\(report.message)")
+        #expect(try h.db.outbox().contains { $0.payload.contains("deleted the stored candles of XRPUSDT") })
+    }
+
+    @Test func storedCandlesThatStopShortOfTheHorizonAreFetchedBeforeTheSignalExpires() async throws {
+        // The stop of the long is reached two minutes before its horizon ends (minute 65); scan stored
+        // the minutes from the signal up to four minutes before the end, then skipped the symbol.
+        let h = try await longFromMinute5(dip: 63...63) { (5...60).contains($0) }
+        _ = try await Steps.reconcile(h.ctx)
+        // Labelled from the stored candles alone it was "expired" within the 5-minute tolerance.
+        let label = try #require(try h.db.signalLabels().first)
+        #expect(label.outcome == .miss)
+        #expect(h.exchange.klinesAsked == ["XRPUSDT"])
+    }
+
+    @Test func aFetchThatDoesNotSpanTheGapOrStartsBeforeTheSignalLabelsNothing() async throws {
+        // Stored: minutes 0–20 and 50–89; the dip (30–32) lies in the gap.
+        let h = try await longFromMinute5(dip: 30...32) { !(21...49).contains($0) }
+        func stored() throws -> Int { try h.db.candles1m(symbol: "XRPUSDT", fromMs: TradingHarness.t0, toMs: h.clock.nowMs()).count }
+
+        // A truncated answer (minutes 5–14) does not reach across the gap: no label over it.
+        h.exchange.klinesAnswerLimit = 10
+        let short = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.signalLabels().isEmpty)
+        #expect(short.message.contains("not enough candles"), "\(short.message)")
+
+        // An answer holding candles from before the signal (an endpoint that ignores the start) fails the look-up and stores nothing.
+        h.exchange.klinesAnswerLimit = nil
+        h.exchange.klinesIgnoreStart = true
+        let before = try stored()
+        let stray = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.signalLabels().isEmpty && stray.exit == .failed)
+        #expect(stray.message.contains("the answer holds one opened at \(TradingHarness.t0) ms"), "\(stray.message)")
+        #expect(try stored() == before)
+
+        // The whole horizon: labelled from it.
+        h.exchange.klinesIgnoreStart = false
+        _ = try await Steps.reconcile(h.ctx)
+        #expect(try h.db.signalLabels().first?.outcome == .miss)
     }
 
     @Test func defaultIsOnForLiveAndDemoOffForPaper() {

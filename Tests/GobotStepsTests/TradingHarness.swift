@@ -47,11 +47,22 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
 
     func serverTimeMs() async throws -> Int64 { try await inner.serverTimeMs() }
     func symbolRules(symbols: [String]) async throws -> [String: SymbolRules] { try await inner.symbolRules(symbols: symbols) }
+    /// Symbols whose kline requests fail with this error (a delisted symbol, an outage).
+    var klinesFailures: [String: ExchangeError] = [:]
+    /// The symbol of every kline request, in order.
+    var klinesAsked: [String] = []
+    /// When set, a kline answer holds at most this many candles (a truncated answer).
+    var klinesAnswerLimit: Int?
+    /// An endpoint that ignores startTime: answers from the start of the data.
+    var klinesIgnoreStart = false
     func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int) async throws -> [Candle] {
+        klinesAsked.append(symbol)
+        if let error = klinesFailures[symbol] { throw error }
         if symbol == "BNBUSDT", let p = bnbPrice?.doubleValue {
             return [Candle(openTimeMs: startMs ?? 0, open: p, high: p, low: p, close: p, volume: 1)]
         }
-        return try await inner.klines(symbol: symbol, interval: interval, startMs: startMs, limit: limit)
+        let answer = try await inner.klines(symbol: symbol, interval: interval, startMs: klinesIgnoreStart ? TradingHarness.t0 : startMs, limit: limit)
+        return Array(answer.prefix(klinesAnswerLimit ?? answer.count))
     }
     func tickers24h() async throws -> [Ticker24h] { try await inner.tickers24h() }
     func markPrice(symbol: String) async throws -> Double { try await inner.markPrice(symbol: symbol) }

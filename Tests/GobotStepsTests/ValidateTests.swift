@@ -1,0 +1,76 @@
+import Foundation
+import GobotCore
+import GobotStore
+import Testing
+@testable import GobotSteps
+
+/// `gobot validate`'s checklist items that judge the bot's own performance.
+@Suite struct ValidateTests {
+    static let dayMs: Int64 = 86_400_000
+    static let t0 = TradingHarness.t0
+
+    /// A closed long of 10, by default booked at a small loss (realized −0.10, fees 0.02), stop 2 % and target 4 % from its entry.
+    func closedLong(_ db: GobotDatabase, openedAtMs: Int64, minutes: Int64, entry: Decimal = 2, realized: Decimal = Decimal(string: "-0.10")!) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, closed_at_ms,
+                    exit_price, exit_reason, realized_pnl, fees, funding)
+                VALUES ('XRPUSDT', 'long', '10', ?, ?, ?, ?, 'closed', ?, ?, ?, 'closed by hand', ?, '0.02', '0')
+                """, arguments: ["\(entry)", "\(entry * Decimal(string: "0.98")!)", "\(entry * Decimal(string: "1.04")!)", "\(entry * 10)",
+                                 openedAtMs, openedAtMs + minutes * 60_000, "\(entry + realized / 10)", "\(realized)"])
+        }
+    }
+
+    func candles(from: Int64, to: Int64, price: Double, skipping gap: ClosedRange<Int64>? = nil) -> [Candle] {
+        stride(from: from, to: to, by: 60_000).filter { ms in gap.map { !$0.contains(ms) } ?? true }
+            .map { Candle(openTimeMs: $0, open: price, high: price + 0.001, low: price - 0.001, close: price, volume: 1000) }
+    }
+
+    @Test func tradesWhoseCandlesWerePrunedOrGappedAreCountedAndNeverJudgedOnLaterPrices() throws {
+        var h = try TradingHarness(prices: [2.0])
+        h.ctx.config.trading.stopLossPercent = 2
+        h.ctx.config.trading.takeProfitPercent = 4
+        // 40 longs on day 1, each booked at a small loss. Price then drifted to 2.30; scan kept only
+        // the last 3 days of candles (days 5–8).
+        for k in 0..<40 { try closedLong(h.db, openedAtMs: Self.t0 + Self.dayMs + Int64(k) * 600_000, minutes: 5) }
+        let kept = Self.t0 + 5 * Self.dayMs, now = Self.t0 + 8 * Self.dayMs
+        // Day 6: one more trade held 60 minutes while scan skipped the symbol (minutes 20–40 missing)…
+        let held = Self.t0 + 6 * Self.dayMs
+        try closedLong(h.db, openedAtMs: held, minutes: 60, entry: Decimal(string: "2.3")!)
+        // …and 10 on day 7 over stored candles.
+        for k in 0..<10 { try closedLong(h.db, openedAtMs: Self.t0 + 7 * Self.dayMs + Int64(k) * 600_000, minutes: 5, entry: Decimal(string: "2.3")!) }
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1,
+                              candles(from: kept, to: now, price: 2.30, skipping: (held + 20 * 60_000)...(held + 40 * 60_000)))
+        h.clock.set(now)
+
+        let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
+        // Replayed on the first surviving candle (day 5, 2.30), every day-1 long "reached" its target
+        // at +15 % and the random shorts their stop: the item passed on a booked loss.
+        #expect(!item.passed, "\(item.detail)")
+        #expect(item.detail.contains("41 of 51 closed trades could not be replayed"), "\(item.detail)")
+        #expect(item.detail.contains("10 trades") && item.detail.contains("booked net -1.20 USD"), "\(item.detail)")
+    }
+
+    @Test func withNoTradeReplayableTheItemFailsAndSaysWhy() throws {
+        let h = try TradingHarness(prices: [2.0])
+        for k in 0..<5 { try closedLong(h.db, openedAtMs: Self.t0 + Int64(k) * 600_000, minutes: 5) }
+        h.clock.set(Self.t0 + 4 * Self.dayMs)
+        let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
+        #expect(!item.passed)
+        #expect(item.detail.contains("NOT judged") && item.detail.contains("5 of 5 closed trades could not be replayed"), "\(item.detail)")
+    }
+
+    @Test func aTradeBookedAboveItsReplayIsNotRankedAgainstReplaysAlone() throws {
+        let h = try TradingHarness(prices: [2.0])
+        // One long held 5 minutes on flat candles, booked +1.00 (a fill the replay does not know).
+        let opened = Self.t0 + Self.dayMs
+        try closedLong(h.db, openedAtMs: opened, minutes: 5, realized: 1)
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, candles(from: opened, to: opened + 60 * 60_000, price: 2.0))
+        h.clock.set(opened + Self.dayMs)
+        let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
+        // Ranked among replays of both sides (each about −fees on flat prices) it beat every one:
+        // p = 0.001 on one trade. The random choice of its own side counts what it booked.
+        #expect(!item.passed, "\(item.detail)")
+        #expect(item.detail.contains("1 trades") && item.detail.contains("booked net 0.98 USD"), "\(item.detail)")
+    }
+}
