@@ -558,13 +558,11 @@ extension Steps {
                     let to: Int64 = p.closedAtMs.map { $0 + offset + margin } ?? Int64.max
                     return p.symbol == r.symbol && from <= r.timeMs && to >= r.timeMs
                 }
+                // The ledger row and the position's funding in one transaction (both or neither).
                 if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
-                                        asset: r.asset, assetAmount: r.income) {
+                                        asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding") {
                     booked += 1
-                    if kind == "funding", let owner {
-                        try ctx.db.addFunding(positionId: owner.id, amount: usdt)
-                        fundingNotes.append("\(r.symbol): funding \(usdt.plainString)")
-                    }
+                    if kind == "funding", owner != nil { fundingNotes.append("\(r.symbol): funding \(usdt.plainString)") }
                 }
             }
             let next: Int64
