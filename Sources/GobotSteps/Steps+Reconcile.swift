@@ -468,6 +468,15 @@ extension Steps {
     /// against an endpoint that answers new full pages forever.
     static let maxIncomePagesPerMs = 100
 
+    /// Fails the booking, before anything of the answer is booked or the cursor moves, when a
+    /// record lies outside the `[start, end]` asked for.
+    static func checkIncomeWindow(_ records: [IncomeRecord], start: Int64, end: Int64) throws {
+        if let stray = records.first(where: { $0.timeMs < start || $0.timeMs > end }) {
+            throw StepError.failed("income: asked for \(start)...\(end) ms, the answer holds a record at \(stray.timeMs) ms; "
+                                   + "gobot books nothing from this answer and the income cursor stays")
+        }
+    }
+
     /// Realized P&L, commission and funding from the income history, in windows of at most 7 days
     /// on the exchange's clock; the cursor advances past empty windows.
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
@@ -509,6 +518,9 @@ extension Steps {
         while start <= now {
             let end = min(start + historyWindowMs, now)
             var records = try await ex.income(startMs: start, endMs: end).sorted { $0.timeMs < $1.timeMs }
+            // An answer outside the window asked for (an endpoint that ignores the times) cannot be
+            // paged: moving on by its times would crawl back and forth, or skip (as for fills).
+            try Self.checkIncomeWindow(records, start: start, end: end)
             // A full page that never leaves the window's first millisecond: moving the time cursor
             // past it would skip the rest of that millisecond, so it is read page by page.
             var pagedFirstMs = false
@@ -518,6 +530,7 @@ extension Steps {
                 while more.count >= IncomeRecord.pageSize {
                     page += 1
                     more = page <= maxIncomePagesPerMs ? try await ex.income(startMs: start, endMs: start, page: page) : []
+                    try Self.checkIncomeWindow(more, start: start, end: start)
                     let fresh = more.filter { seen.insert($0.ledgerRef).inserted }
                     // An empty page is the end. Past the page limit, or a page with nothing new (an
                     // endpoint that ignores `page`): what was read is booked, the cursor stays

@@ -44,4 +44,48 @@ import Testing
         #expect(try h.db.position(id: p.id)?.funding == funding.reduce(0, +))
     }
 
+    @Test func anIncomeAnswerOutsideItsWindowFailsTheBookingWithoutMovingTheCursor() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        h.at(minute: 20)
+        let cursor = TradingHarness.t0 + 10 * Self.minute, now = h.clock.nowMs()
+        try h.db.setValue(String(cursor), forKey: "income_cursor_ms", atMs: now)
+        // One record before the cursor (booked or not, it is not what was asked for) and one inside the window.
+        try IncomeCursorTests.publish(h.db, type: "COMMISSION", amount: "-0.01", atMs: cursor - 5 * Self.minute)
+        try IncomeCursorTests.publish(h.db, type: "COMMISSION", amount: "-0.02", atMs: cursor + 5 * Self.minute)
+        h.exchange.incomeIgnoresTimes = true
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("income: asked for \(cursor)...\(now) ms, the answer holds a record at \(cursor - 5 * Self.minute) ms"))
+        // Nothing of the answer is booked, the cursor stays, and it was one request, not a crawl.
+        #expect(try h.db.ledgerRowCount() == 0)
+        #expect(try h.db.value(forKey: "income_cursor_ms") == String(cursor))
+        #expect(h.exchange.windows.count == 1)
+        // An endpoint that honours the times again: the record in the window is booked, once.
+        h.exchange.incomeIgnoresTimes = false
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.ledgerRowCount() == 1)
+    }
+
+    @Test func aPageOfOneMillisecondThatHoldsOtherTimesFailsTheBooking() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        h.at(minute: 20)
+        let cursor = TradingHarness.t0 + 10 * Self.minute
+        try h.db.setValue(String(cursor), forKey: "income_cursor_ms", atMs: h.clock.nowMs())
+        // A full page in the cursor's millisecond, then one record later in the window: page 2 is
+        // asked for that millisecond alone, and an endpoint that ignores the times answers the later one.
+        try h.db.write { db in
+            for _ in 0..<IncomeRecord.pageSize {
+                try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES ('XRPUSDT', 'COMMISSION', '-0.001', ?)", arguments: [cursor])
+            }
+        }
+        try IncomeCursorTests.publish(h.db, type: "COMMISSION", amount: "-0.02", atMs: cursor + 5 * Self.minute)
+        h.exchange.incomeIgnoresTimes = true
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("income: asked for \(cursor)...\(cursor) ms, the answer holds a record at \(cursor + 5 * Self.minute) ms"))
+        #expect(try h.db.ledgerRowCount() == 0)
+        #expect(h.exchange.windows.count == 2)  // the full page and page 2, no crawl
+        #expect(try h.db.value(forKey: "income_cursor_ms") == String(cursor))
+    }
+
 }
