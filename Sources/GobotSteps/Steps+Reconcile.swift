@@ -407,7 +407,15 @@ extension Steps {
         // the symbol flat for `flatConfirmMs` (a position netted with the owner's, history gone).
         let flatKey = Self.flatWithoutFillKey(p.id)
         if qty < p.quantity {
-            let firstSeen = try ctx.db.value(forKey: flatKey).flatMap { Int64($0) }
+            // A value that does not read is an error, not "not seen yet": the wait would start over unsaid.
+            let firstSeen = try ctx.db.value(forKey: flatKey).map { text -> Int64 in
+                guard let ms = Int64(text) else {
+                    throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(flatKey))", value: text,
+                                                      remedy: "it must be a time in ms; delete it (DELETE FROM kv WHERE key = '\(flatKey)') "
+                                                          + "and the \(flatConfirmMs / 60_000)-minute wait for a flat listing starts again")
+                }
+                return ms
+            }
             if firstSeen == nil { try ctx.db.setValue(String(ctx.nowMs), forKey: flatKey, atMs: ctx.nowMs) }
             let waited = ctx.nowMs - (firstSeen ?? ctx.nowMs)
             if waited < flatConfirmMs {
