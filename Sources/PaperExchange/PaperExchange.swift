@@ -153,8 +153,11 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             t += 28_800_000
         }
         let candlesBySymbol = candles, ratesByTime = rates, marksBySymbol = marks
-        try db.write { db in
+        let replayed = try db.write { db -> Bool in
             var account = try self.account(db)
+            // Another settler (a second process on this database) moved the time while the candles
+            // were read: replaying [from, until) again would pay funding and fill orders twice.
+            guard account.processedUntilMs == from else { return false }
             for s in symbols {
                 var algos = try self.openAlgos(db, symbol: s)
                 for c in candlesBySymbol[s] ?? [] {
@@ -175,7 +178,10 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             }
             account.processedUntilMs = until
             try self.save(db, account)
+            return true
         }
+        // Not replayed: start again from where the other settler stopped (or find it done).
+        guard replayed else { return try await settle() }
         noteSettled(until)
     }
 
