@@ -121,7 +121,7 @@ public struct StepRunner: Sendable {
         if stop.isRequested {
             result = Result(exit: .terminated, outcome: "terminated", message: "gobot \(step.rawValue): \(stop.signalName) received before the step began; nothing done")
         } else if case .failure(let error) = halt {
-            result = Result(exit: .failed, outcome: "failed", message: "gobot \(step.rawValue): not run: the halt flag cannot be read (\(error))")
+            result = Self.haltUnreadable(step, error, path: paths.database)
         } else if case .success(let reason?) = halt {
             result = Result(exit: .ok, outcome: "halted", message: "gobot \(step.rawValue): halted, not run: \(reason)")
         } else {
@@ -194,6 +194,16 @@ public struct StepRunner: Sendable {
         if let reason = Self.killSwitchReason(config) { return reason }
         let halt = try db.haltState()
         return halt.halted ? "halted by \(halt.actor): \(halt.reason) (run `gobot resume`)" : nil
+    }
+
+    /// A step not run on a halt flag it could not read. A flag that could not be read because
+    /// another process held the database past the busy timeout is "try later" (75, no failure
+    /// alert); damage or anything else is a failure (1) that alerts.
+    static func haltUnreadable(_ step: StepName, _ error: any Error, path: String) -> Result {
+        if case .busy = StateDatabaseError.classify(error, path: path) {
+            return Result(exit: .tryLater, outcome: "busy", message: "gobot \(step.rawValue): not run: the halt flag cannot be read now (\(error)); try again later")
+        }
+        return Result(exit: .failed, outcome: "failed", message: "gobot \(step.rawValue): not run: the halt flag cannot be read (\(error))")
     }
 
     public static func killSwitchReason(_ config: GobotConfig) -> String? {

@@ -409,7 +409,15 @@ extension Steps {
         // the symbol flat for `flatConfirmMs` (a position netted with the owner's, history gone).
         let flatKey = Self.flatWithoutFillKey(p.id)
         if qty < p.quantity {
-            let firstSeen = try ctx.db.value(forKey: flatKey).flatMap { Int64($0) }
+            // A value that does not read is an error, not "not seen yet": the wait would start over unsaid.
+            let firstSeen = try ctx.db.value(forKey: flatKey).map { text -> Int64 in
+                guard let ms = Int64(text) else {
+                    throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(flatKey))", value: text,
+                                                      remedy: "it must be a time in ms; delete it (DELETE FROM kv WHERE key = '\(flatKey)') "
+                                                          + "and the \(flatConfirmMs / 60_000)-minute wait for a flat listing starts again")
+                }
+                return ms
+            }
             if firstSeen == nil { try ctx.db.setValue(String(ctx.nowMs), forKey: flatKey, atMs: ctx.nowMs) }
             let waited = ctx.nowMs - (firstSeen ?? ctx.nowMs)
             if waited < flatConfirmMs {
@@ -470,6 +478,15 @@ extension Steps {
     /// against an endpoint that answers new full pages forever.
     static let maxIncomePagesPerMs = 100
 
+    /// Fails the booking, before anything of the answer is booked or the cursor moves, when a
+    /// record lies outside the `[start, end]` asked for.
+    static func checkIncomeWindow(_ records: [IncomeRecord], start: Int64, end: Int64) throws {
+        if let stray = records.first(where: { $0.timeMs < start || $0.timeMs > end }) {
+            throw StepError.failed("income: asked for \(start)...\(end) ms, the answer holds a record at \(stray.timeMs) ms; "
+                                   + "gobot books nothing from this answer and the income cursor stays")
+        }
+    }
+
     /// Realized P&L, commission and funding from the income history, in windows of at most 7 days
     /// on the exchange's clock; the cursor advances past empty windows.
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
@@ -511,6 +528,9 @@ extension Steps {
         while start <= now {
             let end = min(start + historyWindowMs, now)
             var records = try await ex.income(startMs: start, endMs: end).sorted { $0.timeMs < $1.timeMs }
+            // An answer outside the window asked for (an endpoint that ignores the times) cannot be
+            // paged: moving on by its times would crawl back and forth, or skip (as for fills).
+            try Self.checkIncomeWindow(records, start: start, end: end)
             // A full page that never leaves the window's first millisecond: moving the time cursor
             // past it would skip the rest of that millisecond, so it is read page by page.
             var pagedFirstMs = false
@@ -520,6 +540,7 @@ extension Steps {
                 while more.count >= IncomeRecord.pageSize {
                     page += 1
                     more = page <= maxIncomePagesPerMs ? try await ex.income(startMs: start, endMs: start, page: page) : []
+                    try Self.checkIncomeWindow(more, start: start, end: start)
                     let fresh = more.filter { seen.insert($0.ledgerRef).inserted }
                     // An empty page is the end. Past the page limit, or a page with nothing new (an
                     // endpoint that ignores `page`): what was read is booked, the cursor stays
@@ -560,13 +581,11 @@ extension Steps {
                     let to: Int64 = p.closedAtMs.map { $0 + offset + margin } ?? Int64.max
                     return p.symbol == r.symbol && from <= r.timeMs && to >= r.timeMs
                 }
+                // The ledger row and the position's funding in one transaction (both or neither).
                 if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
-                                        asset: r.asset, assetAmount: r.income) {
+                                        asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding") {
                     booked += 1
-                    if kind == "funding", let owner {
-                        try ctx.db.addFunding(positionId: owner.id, amount: usdt)
-                        fundingNotes.append("\(r.symbol): funding \(usdt.plainString)")
-                    }
+                    if kind == "funding", owner != nil { fundingNotes.append("\(r.symbol): funding \(usdt.plainString)") }
                 }
             }
             let next: Int64

@@ -44,17 +44,21 @@ extension GobotDatabase {
             sqlite3_clear_bindings(h)
             var i: Int32 = 1
             for (interval, c) in chunk {
-                // SQLITE_OK is 0: any failed bind leaves the OR non-zero. It would otherwise surface
-                // as a constraint error that names no candle.
-                let failed = sqlite3_bind_text(h, i, symbol, -1, sqliteTransient)
-                    | sqlite3_bind_text(h, i + 1, interval.rawValue, -1, sqliteTransient)
-                    | sqlite3_bind_int64(h, i + 2, c.openTimeMs) | sqlite3_bind_int64(h, i + 8, c.closeTimeMs(interval))
-                    | sqlite3_bind_double(h, i + 3, c.open) | sqlite3_bind_double(h, i + 4, c.high)
-                    | sqlite3_bind_double(h, i + 5, c.low) | sqlite3_bind_double(h, i + 6, c.close) | sqlite3_bind_double(h, i + 7, c.volume)
-                if failed != SQLITE_OK {
-                    let code = sqlite3_errcode(sqlite3_db_handle(h))
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code),
-                                        message: "binding the \(interval.rawValue) candle of \(symbol) at \(c.openTimeMs) ms: \(String(cString: sqlite3_errmsg(sqlite3_db_handle(h))))",
+                // A failed bind would otherwise surface as a constraint error that names no candle.
+                // The first failure's own code is kept: every later bind that succeeds resets the
+                // connection's error code to SQLITE_OK, so sqlite3_errcode would say "not an error".
+                var rc = sqlite3_bind_text(h, i, symbol, -1, sqliteTransient)
+                if rc == SQLITE_OK { rc = sqlite3_bind_text(h, i + 1, interval.rawValue, -1, sqliteTransient) }
+                if rc == SQLITE_OK { rc = sqlite3_bind_int64(h, i + 2, c.openTimeMs) }
+                if rc == SQLITE_OK { rc = sqlite3_bind_int64(h, i + 8, c.closeTimeMs(interval)) }
+                if rc == SQLITE_OK { rc = sqlite3_bind_double(h, i + 3, c.open) }
+                if rc == SQLITE_OK { rc = sqlite3_bind_double(h, i + 4, c.high) }
+                if rc == SQLITE_OK { rc = sqlite3_bind_double(h, i + 5, c.low) }
+                if rc == SQLITE_OK { rc = sqlite3_bind_double(h, i + 6, c.close) }
+                if rc == SQLITE_OK { rc = sqlite3_bind_double(h, i + 7, c.volume) }
+                if rc != SQLITE_OK {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc),
+                                        message: "binding the \(interval.rawValue) candle of \(symbol) at \(c.openTimeMs) ms: \(String(cString: sqlite3_errstr(rc)))",
                                         sql: stmt.sql)
                 }
                 i += 9

@@ -252,13 +252,15 @@ extension GobotDatabase {
 
     /// Adds in Decimal, never through SQLite REAL: money must not pick up binary rounding.
     public func addFunding(positionId: Int64, amount: Decimal) throws {
-        try write { db in
-            guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT funding FROM positions WHERE id = ?"), arguments: [positionId]) else { return }
-            guard let current = Decimal(exchangeString: text) else {
-                throw DatabaseError(message: "positions.funding of position \(positionId) is not a number: \(text)")
-            }
-            try db.cachedStatement(sql: "UPDATE positions SET funding = ? WHERE id = ?").execute(arguments: [(current + amount).plainString, positionId])
+        try write { db in try Self.addFunding(db, positionId: positionId, amount: amount) }
+    }
+
+    static func addFunding(_ db: Database, positionId: Int64, amount: Decimal) throws {
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT funding FROM positions WHERE id = ?"), arguments: [positionId]) else { return }
+        guard let current = Decimal(exchangeString: text) else {
+            throw DatabaseError(message: "positions.funding of position \(positionId) is not a number: \(text)")
         }
+        try db.cachedStatement(sql: "UPDATE positions SET funding = ? WHERE id = ?").execute(arguments: [(current + amount).plainString, positionId])
     }
 
     /// The exchange holds a different size than the row says: the exchange is the truth.
@@ -274,14 +276,19 @@ extension GobotDatabase {
 
     /// Books one money movement; the unique `ref` (exchange tranId / trade id) makes it idempotent.
     /// `amount` is in USDT; `asset`/`assetAmount` keep what the exchange charged when it was not USDT.
+    /// With `addsFunding`, a row this call inserts also adds `amount` to its position's funding, in
+    /// the same transaction: booked in two, a crash or an error between them left the position's
+    /// funding short for good (the ref was then booked, so the record was never read again).
     @discardableResult
     public func addLedger(atMs: Int64, symbol: String, kind: String, amount: Decimal, positionId: Int64?, ref: String,
-                          asset: String = "USDT", assetAmount: Decimal? = nil) throws -> Bool {
+                          asset: String = "USDT", assetAmount: Decimal? = nil, addsFunding: Bool = false) throws -> Bool {
         try write { db in
             try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref, asset, asset_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [atMs, symbol, kind, amount.plainString, positionId, ref, asset, (assetAmount ?? amount).plainString])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            if addsFunding, let positionId { try Self.addFunding(db, positionId: positionId, amount: amount) }
+            return true
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GobotCore
 import GobotStore
+import GRDB
 import Testing
 @testable import GobotSteps
 
@@ -64,6 +65,36 @@ import Testing
         }
         #expect(result.exit == .failed && result.outcome == "failed")
         #expect(result.message.contains("the halt flag cannot be read"))
+    }
+
+    @Test func aHaltFlagUnreadableOnlyBecauseTheDatabaseIsBusyIsTryLaterNotAFailure() throws {
+        let dir = TempDir()
+        let path = dir.file("gobot.sqlite")
+        let holder = try DatabaseQueue(path: path)
+        try holder.write { try $0.execute(sql: "CREATE TABLE halt_state (id INTEGER PRIMARY KEY, halted INTEGER)") }
+        // Another process holds the database past the busy timeout: the read meets SQLITE_BUSY.
+        let reader = try DatabaseQueue(path: path)
+        var busy: DatabaseError?
+        try holder.inTransaction(.exclusive) { _ in
+            do { try reader.read { _ = try Row.fetchAll($0, sql: "SELECT * FROM halt_state") } } catch let error as DatabaseError { busy = error }
+            return .rollback
+        }
+        let busyError = try #require(busy, "the read passed an exclusive lock")
+        #expect(busyError.resultCode == .SQLITE_BUSY)
+        // It exited 1 with a failure alert, as for a damaged flag: nothing ran, and it is 75.
+        let later = StepRunner.haltUnreadable(.trade, busyError, path: path)
+        #expect(later.exit == .tryLater && later.outcome == "busy")
+        #expect(later.message.contains("the halt flag cannot be read now"))
+        // Damage (the flag's table gone) is still a failure.
+        let damaged: any Error
+        do {
+            try reader.read { _ = try Row.fetchAll($0, sql: "SELECT * FROM halt_flag_gone") }
+            Issue.record("a missing table read")
+            return
+        } catch { damaged = error }
+        let failed = StepRunner.haltUnreadable(.trade, damaged, path: path)
+        #expect(failed.exit == .failed && failed.outcome == "failed")
+        #expect(failed.message.contains("the halt flag cannot be read ("))
     }
 
     @Test func badConfigExits78AndTryLaterErrorsExit75() async throws {

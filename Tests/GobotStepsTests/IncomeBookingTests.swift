@@ -1,0 +1,110 @@
+import Foundation
+import GobotCore
+import GobotStore
+import GRDB
+import Testing
+@testable import GobotSteps
+
+/// Reconcile's money booking against faults between and around its writes: a failure between a
+/// funding record's ledger row and its position, an income answer outside the window asked for,
+/// a damaged flat sighting.
+@Suite struct IncomeBookingTests {
+    static let minute: Int64 = 60_000
+
+    static func fundingRows(_ db: GobotDatabase, positionId: Int64) throws -> [Decimal] {
+        try db.read { db in
+            try String.fetchAll(db, sql: "SELECT amount_usd FROM ledger WHERE kind = 'funding' AND position_id = ?", arguments: [positionId])
+                .map { Decimal(string: $0)! }
+        }
+    }
+
+    @Test func aFailureBetweenTheLedgerRowAndThePositionLosesNoFunding() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        let p = try #require(try h.db.livePositions().first)
+        h.at(minute: 5)
+        try IncomeCursorTests.publish(h.db, type: "FUNDING_FEE", amount: "-0.0008", atMs: TradingHarness.t0 + 3 * Self.minute)
+        // The process dies (or the write fails) right after the ledger row: the position's funding is not updated.
+        try h.db.write {
+            try $0.execute(sql: """
+                CREATE TRIGGER dies_before_funding BEFORE UPDATE OF funding ON positions
+                BEGIN SELECT RAISE(ABORT, 'injected: the process died before the position''s funding'); END
+                """)
+        }
+        let first = try await Steps.reconcile(h.ctx)
+        #expect(first.exit == .failed)
+        #expect(first.message.contains("injected: the process died before the position's funding"))
+        try h.db.write { try $0.execute(sql: "DROP TRIGGER dies_before_funding") }
+        h.at(minute: 6)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        // The ledger row was booked only with the position's funding, so the next run booked both.
+        let funding = try Self.fundingRows(h.db, positionId: p.id)
+        #expect(funding == [Decimal(string: "-0.0008")!])
+        #expect(try h.db.position(id: p.id)?.funding == funding.reduce(0, +))
+    }
+
+    @Test func anIncomeAnswerOutsideItsWindowFailsTheBookingWithoutMovingTheCursor() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        h.at(minute: 20)
+        let cursor = TradingHarness.t0 + 10 * Self.minute, now = h.clock.nowMs()
+        try h.db.setValue(String(cursor), forKey: "income_cursor_ms", atMs: now)
+        // One record before the cursor (booked or not, it is not what was asked for) and one inside the window.
+        try IncomeCursorTests.publish(h.db, type: "COMMISSION", amount: "-0.01", atMs: cursor - 5 * Self.minute)
+        try IncomeCursorTests.publish(h.db, type: "COMMISSION", amount: "-0.02", atMs: cursor + 5 * Self.minute)
+        h.exchange.incomeIgnoresTimes = true
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("income: asked for \(cursor)...\(now) ms, the answer holds a record at \(cursor - 5 * Self.minute) ms"))
+        // Nothing of the answer is booked, the cursor stays, and it was one request, not a crawl.
+        #expect(try h.db.ledgerRowCount() == 0)
+        #expect(try h.db.value(forKey: "income_cursor_ms") == String(cursor))
+        #expect(h.exchange.windows.count == 1)
+        // An endpoint that honours the times again: the record in the window is booked, once.
+        h.exchange.incomeIgnoresTimes = false
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.ledgerRowCount() == 1)
+    }
+
+    @Test func aPageOfOneMillisecondThatHoldsOtherTimesFailsTheBooking() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        h.at(minute: 20)
+        let cursor = TradingHarness.t0 + 10 * Self.minute
+        try h.db.setValue(String(cursor), forKey: "income_cursor_ms", atMs: h.clock.nowMs())
+        // A full page in the cursor's millisecond, then one record later in the window: page 2 is
+        // asked for that millisecond alone, and an endpoint that ignores the times answers the later one.
+        try h.db.write { db in
+            for _ in 0..<IncomeRecord.pageSize {
+                try db.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES ('XRPUSDT', 'COMMISSION', '-0.001', ?)", arguments: [cursor])
+            }
+        }
+        try IncomeCursorTests.publish(h.db, type: "COMMISSION", amount: "-0.02", atMs: cursor + 5 * Self.minute)
+        h.exchange.incomeIgnoresTimes = true
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("income: asked for \(cursor)...\(cursor) ms, the answer holds a record at \(cursor + 5 * Self.minute) ms"))
+        #expect(try h.db.ledgerRowCount() == 0)
+        #expect(h.exchange.windows.count == 2)  // the full page and page 2, no crawl
+        #expect(try h.db.value(forKey: "income_cursor_ms") == String(cursor))
+    }
+
+    @Test func aFlatSightingThatDoesNotReadIsAnErrorNamingItsKey() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        let p = try #require(try h.db.livePositions().first)
+        let key = Steps.flatWithoutFillKey(p.id)
+        try h.db.setValue("12:05", forKey: key, atMs: h.clock.nowMs())
+        h.at(minute: 10)
+        h.exchange.flatPositionListings = 2  // the exchange lists the symbol flat; no fill closes the position
+        let r = try await Steps.reconcile(h.ctx)
+        // It read as "not seen yet" and was overwritten: the 15-minute wait started over unsaid.
+        #expect(r.exit == .failed)
+        #expect(r.message.contains("kv.value (key \(key)) holds '12:05', which gobot cannot read"))
+        #expect(r.message.contains("DELETE FROM kv WHERE key = '\(key)'"))
+        #expect(try h.db.value(forKey: key) == "12:05")
+        // The position and its stop stay.
+        #expect(try h.db.livePositions().map(\.id) == [p.id])
+        #expect(try await h.exchange.inner.openAlgoOrders(symbol: nil).map(\.orderType).sorted() == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+    }
+}
