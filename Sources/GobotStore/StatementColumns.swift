@@ -12,7 +12,7 @@ import GRDBSQLite
 /// step makes (live positions, today's entries, the ledger, state values) that was a large share
 /// of the step pipeline's cycle. Columns are read by position: every query using it selects its
 /// columns by name, in the order its decoder reads them.
-struct StatementColumns {
+public struct StatementColumns {
     let h: OpaquePointer
     let table: String
 
@@ -28,47 +28,47 @@ struct StatementColumns {
     }
 
     /// An INTEGER column; text or real in it (a damaged row) is an error, where SQLite would read 0.
-    func int64(_ i: Int32, _ column: String) throws -> Int64 {
+    public func int64(_ i: Int32, _ column: String) throws -> Int64 {
         guard type(i) == SQLITE_INTEGER else { throw RowDecodingError(table: table, column: column, value: shown(i)) }
         return sqlite3_column_int64(h, i)
     }
 
     /// An INTEGER column that may be NULL.
-    func optionalInt64(_ i: Int32, _ column: String) throws -> Int64? {
+    public func optionalInt64(_ i: Int32, _ column: String) throws -> Int64? {
         type(i) == SQLITE_NULL ? nil : try int64(i, column)
     }
 
     /// A REAL column (SQLite stores an integral REAL as an integer).
-    func double(_ i: Int32, _ column: String) throws -> Double {
+    public func double(_ i: Int32, _ column: String) throws -> Double {
         let t = type(i)
         guard t == SQLITE_FLOAT || t == SQLITE_INTEGER else { throw RowDecodingError(table: table, column: column, value: shown(i)) }
         return sqlite3_column_double(h, i)
     }
 
     /// A TEXT column that must hold a value.
-    func text(_ i: Int32, _ column: String) throws -> String {
+    public func text(_ i: Int32, _ column: String) throws -> String {
         guard type(i) == SQLITE_TEXT, let p = sqlite3_column_text(h, i) else { throw RowDecodingError(table: table, column: column, value: shown(i)) }
         return String(cString: p)
     }
 
     /// A TEXT column that may be NULL.
-    func optionalText(_ i: Int32, _ column: String) throws -> String? {
+    public func optionalText(_ i: Int32, _ column: String) throws -> String? {
         type(i) == SQLITE_NULL ? nil : try text(i, column)
     }
 
     /// A decimal stored as text (exchange-style).
-    func decimal(_ i: Int32, _ column: String) throws -> Decimal {
+    public func decimal(_ i: Int32, _ column: String) throws -> Decimal {
         let s = try text(i, column)
         guard let d = Decimal(exchangeString: s) else { throw RowDecodingError(table: table, column: column, value: s) }
         return d
     }
 
     /// A decimal stored as text, or NULL.
-    func optionalDecimal(_ i: Int32, _ column: String) throws -> Decimal? {
+    public func optionalDecimal(_ i: Int32, _ column: String) throws -> Decimal? {
         type(i) == SQLITE_NULL ? nil : try decimal(i, column)
     }
 
-    func enumValue<E: RawRepresentable>(_ i: Int32, _ column: String) throws -> E where E.RawValue == String {
+    public func enumValue<E: RawRepresentable>(_ i: Int32, _ column: String) throws -> E where E.RawValue == String {
         let s = try text(i, column)
         guard let e = E(rawValue: s) else { throw RowDecodingError(table: table, column: column, value: s) }
         return e
@@ -77,7 +77,7 @@ struct StatementColumns {
 
 extension GobotDatabase {
     /// Runs a cached statement with `arguments` and decodes each row with `row`.
-    static func rows<T>(_ db: Database, _ sql: String, _ arguments: StatementArguments = StatementArguments(), table: String,
+    public static func rows<T>(_ db: Database, _ sql: String, _ arguments: StatementArguments = StatementArguments(), table: String,
                         _ row: (StatementColumns) throws -> T) throws -> [T] {
         let stmt = try db.cachedStatement(sql: sql)
         try stmt.setArguments(arguments)

@@ -49,8 +49,10 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     struct Account { var balance: Decimal; var processedUntilMs: Int64; var nextId: Int64 }
 
     func account(_ db: Database) throws -> Account {
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_account WHERE id = 1")) {
-            return Account(balance: try row.decimal("balance", table: "paper_account"), processedUntilMs: row["processed_until_ms"], nextId: row["next_id"])
+        if let a = try GobotDatabase.rows(db, "SELECT balance, processed_until_ms, next_id FROM paper_account WHERE id = 1", table: "paper_account", {
+            Account(balance: try $0.decimal(0, "balance"), processedUntilMs: try $0.int64(1, "processed_until_ms"), nextId: try $0.int64(2, "next_id"))
+        }).first {
+            return a
         }
         let a = Account(balance: initialBalance, processedUntilMs: nowMs() / 60_000 * 60_000, nextId: 1)
         try db.cachedStatement(sql: "INSERT INTO paper_account (id, balance, processed_until_ms, next_id) VALUES (1, ?, ?, ?)").execute(arguments: [a.balance.plainString, a.processedUntilMs, a.nextId])
@@ -64,10 +66,9 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     struct Pos { var amt: Decimal; var entry: Decimal }
 
     func position(_ db: Database, _ symbol: String) throws -> Pos {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_positions WHERE symbol = ?"), arguments: [symbol]) else {
-            return Pos(amt: 0, entry: 0)
-        }
-        return Pos(amt: try row.decimal("amt", table: "paper_positions"), entry: try row.decimal("entry_price", table: "paper_positions"))
+        try GobotDatabase.rows(db, "SELECT amt, entry_price FROM paper_positions WHERE symbol = ?", [symbol], table: "paper_positions", {
+            Pos(amt: try $0.decimal(0, "amt"), entry: try $0.decimal(1, "entry_price"))
+        }).first ?? Pos(amt: 0, entry: 0)
     }
 
     /// Applies a fill to the position and the wallet; returns realized P&L and commission.
@@ -199,24 +200,23 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     }
 
     /// A symbol's waiting conditional orders, stops first (the pessimistic reading when both trigger in one candle).
-    func openAlgos(_ db: Database, symbol: String) throws -> [Row] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id"),
-                         arguments: [symbol])
+    func openAlgos(_ db: Database, symbol: String) throws -> [AlgoOrder] {
+        try GobotDatabase.rows(db, "SELECT \(Self.algoColumns) FROM paper_algo WHERE symbol = ? AND status = 'NEW' ORDER BY (order_type = 'STOP_MARKET') DESC, algo_id",
+                               [symbol], table: "paper_algo", Self.algo)
     }
 
     /// Triggers what `candle` reaches of `algos` (the symbol's waiting orders); true when an
     /// order changed status, so the caller reads them again.
-    func trigger(_ db: Database, account: inout Account, symbol: String, algos: [Row], candle c: Candle, mark: Candle?, tickSize: Decimal) throws -> Bool {
+    func trigger(_ db: Database, account: inout Account, symbol: String, algos: [AlgoOrder], candle c: Candle, mark: Candle?, tickSize: Decimal) throws -> Bool {
         var changed = false
         for a in algos {
-            let side: OrderSide = try a.enumValue("side", table: "paper_algo")
-            let trig = try a.decimal("trigger_price", table: "paper_algo")
-            let isStop = (a["order_type"] as String) == "STOP_MARKET"
-            guard let reached = FillRules.protectiveFill(isStop: isStop, side: side, trigger: trig, last: c, mark: mark, placedAtMs: a["time_ms"]) else {
+            let side = a.side
+            guard let reached = FillRules.protectiveFill(isStop: a.orderType == "STOP_MARKET", side: side, trigger: a.triggerPrice, last: c, mark: mark,
+                                                         placedAtMs: a.updateTimeMs) else {
                 continue
             }
             let pos = try position(db, symbol)
-            let algoId: Int64 = a["algo_id"]
+            guard let algoId = Int64(a.algoId) else { throw RowDecodingError(table: "paper_algo", column: "algo_id", value: a.algoId) }
             let closes = side.reduces(pos.amt)
             guard closes else {
                 try db.cachedStatement(sql: "UPDATE paper_algo SET status = 'EXPIRED', time_ms = ? WHERE algo_id = ?").execute(arguments: [c.openTimeMs, algoId])
@@ -273,8 +273,8 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func positions() async throws -> [ExchangePosition] {
         try await settle()
         let rows: [(String, Decimal, Decimal)] = try db.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_positions WHERE amt != '0'")).map {
-                ($0["symbol"], try $0.decimal("amt", table: "paper_positions"), try $0.decimal("entry_price", table: "paper_positions"))
+            try GobotDatabase.rows(db, "SELECT symbol, amt, entry_price FROM paper_positions WHERE amt != '0'", table: "paper_positions") {
+                (try $0.text(0, "symbol"), try $0.decimal(1, "amt"), try $0.decimal(2, "entry_price"))
             }
         }
         var out: [ExchangePosition] = []
@@ -380,25 +380,28 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
     }
 
-    static func algo(_ r: Row) throws -> AlgoOrder {
-        AlgoOrder(algoId: String(r["algo_id"] as Int64), clientAlgoId: r["client_algo_id"], symbol: r["symbol"],
-                  side: try r.enumValue("side", table: "paper_algo"), orderType: r["order_type"], algoStatus: r["status"],
-                  triggerPrice: try r.decimal("trigger_price", table: "paper_algo"), closePosition: true,
-                  actualOrderId: r["actual_order_id"], updateTimeMs: r["time_ms"])
+    /// The columns ``algo(_:)`` reads, in its order.
+    static let algoColumns = "algo_id, client_algo_id, symbol, side, order_type, status, trigger_price, actual_order_id, time_ms"
+
+    static func algo(_ c: StatementColumns) throws -> AlgoOrder {
+        AlgoOrder(algoId: String(try c.int64(0, "algo_id")), clientAlgoId: try c.text(1, "client_algo_id"), symbol: try c.text(2, "symbol"),
+                  side: try c.enumValue(3, "side"), orderType: try c.text(4, "order_type"), algoStatus: try c.text(5, "status"),
+                  triggerPrice: try c.decimal(6, "trigger_price"), closePosition: true, actualOrderId: try c.text(7, "actual_order_id"),
+                  updateTimeMs: try c.int64(8, "time_ms"))
     }
 
     public func queryAlgoOrder(clientAlgoId: String) async throws -> AlgoOrder? {
         try await settle()
         return try db.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE client_algo_id = ?"), arguments: [clientAlgoId]).map(Self.algo)
+            try GobotDatabase.rows(db, "SELECT \(Self.algoColumns) FROM paper_algo WHERE client_algo_id = ?", [clientAlgoId], table: "paper_algo", Self.algo).first
         }
     }
 
     public func openAlgoOrders(symbol: String?) async throws -> [AlgoOrder] {
         try await settle()
         return try db.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_algo WHERE status = 'NEW' AND (? IS NULL OR symbol = ?) ORDER BY algo_id"),
-                             arguments: [symbol, symbol]).map(Self.algo)
+            try GobotDatabase.rows(db, "SELECT \(Self.algoColumns) FROM paper_algo WHERE status = 'NEW' AND (? IS NULL OR symbol = ?) ORDER BY algo_id",
+                                   [symbol, symbol], table: "paper_algo", Self.algo)
         }
     }
 
@@ -436,10 +439,10 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
         try await settle()
         return try db.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY time_ms, id LIMIT ? OFFSET ?"),
-                             arguments: [startMs, endMs, IncomeRecord.pageSize, max(0, page - 1) * IncomeRecord.pageSize]).map {
-                IncomeRecord(tranId: "paper-\($0["id"] as Int64)", symbol: $0["symbol"], incomeType: $0["type"],
-                             income: try $0.decimal("income", table: "paper_income"), asset: "USDT", timeMs: $0["time_ms"])
+            try GobotDatabase.rows(db, "SELECT id, symbol, type, income, time_ms FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY time_ms, id LIMIT ? OFFSET ?",
+                                   [startMs, endMs, IncomeRecord.pageSize, max(0, page - 1) * IncomeRecord.pageSize], table: "paper_income") {
+                IncomeRecord(tranId: "paper-\(try $0.int64(0, "id"))", symbol: try $0.text(1, "symbol"), incomeType: try $0.text(2, "type"),
+                             income: try $0.decimal(3, "income"), asset: "USDT", timeMs: try $0.int64(4, "time_ms"))
             }
         }
     }
