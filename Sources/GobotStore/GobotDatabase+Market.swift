@@ -133,16 +133,12 @@ extension GobotDatabase {
         // Every analysis reads 360 candles: they are stepped and read through SQLite's C API
         // (GRDB binds the arguments), which costs a fraction of a decoded row per value. The
         // columns are NOT NULL numbers (schema v2-market).
-        // "Closed by" as a bound on the primary key: insertCandles, the only writer, stores
-        // close_time_ms = open_time_ms + interval - 1, so `close_time_ms <= t` is exactly
-        // `open_time_ms <= t - interval + 1`, and SQLite seeks to the newest row instead of
-        // decoding every row's last column to filter it.
         let stmt = try db.cachedStatement(sql: """
             SELECT open_time_ms, open, high, low, close, volume FROM candles
-            WHERE symbol = ? AND interval = ? AND open_time_ms <= ?
+            WHERE symbol = ? AND interval = ? AND close_time_ms <= ?
             ORDER BY open_time_ms DESC LIMIT ?
             """)
-        try stmt.setArguments([symbol, interval.rawValue, closedByMs - interval.ms + 1, limit])
+        try stmt.setArguments([symbol, interval.rawValue, closedByMs, limit])
         var out: [Candle] = []
         out.reserveCapacity(limit)
         try step(stmt) { h in out.append(try candle(h, from: 0)) }
