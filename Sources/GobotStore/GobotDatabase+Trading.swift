@@ -64,7 +64,7 @@ public struct PositionRow: Sendable, Equatable {
     public var fees: Decimal
     public var funding: Decimal
 
-    /// The columns ``init(row:)`` reads, in its order: every positions query selects exactly these.
+    /// The columns ``init(_:)`` reads, in its order: every positions query selects exactly these.
     static let columns = """
         id, symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, \
         closed_at_ms, exit_price, exit_reason, realized_pnl, fees, funding
@@ -417,21 +417,23 @@ extension GobotDatabase {
     }
 
     /// The closed-trade count and the losses since the last win: ``tradeHistory()``'s `closed`
-    /// and `consecutiveLosses`, for reconcile's loss breaker, which runs every cron cycle. The
-    /// newest trades are read only back to the last win, so the cost does not grow with months
-    /// of history (sizing reads the whole history, once per entry attempt).
+    /// and `consecutiveLosses`, for reconcile's loss breaker, which runs every cron cycle. Only
+    /// the newest trades back to the last win are decoded (SQLite still sorts the closed rows,
+    /// without an index on close time, but parses no amount). A damaged amount in an older trade
+    /// is not seen here; the trade step reads the whole history before every entry and stops on it.
     public func lossStreak() throws -> (closed: Int, consecutiveLosses: Int) {
         try read { db in
             let stmt = try db.cachedStatement(sql: """
                 SELECT realized_pnl, fees, funding, (SELECT COUNT(*) FROM positions WHERE status = 'closed') FROM positions
                 WHERE status = 'closed' ORDER BY closed_at_ms DESC, id DESC
                 """)
-            var closed = 0, streak = 0, counting = true
-            try Self.step(stmt) { h in
-                guard counting else { return }
+            var closed = 0, streak = 0
+            try Self.stepWhile(stmt) { h in
                 let c = StatementColumns(h: h, table: "positions")
                 closed = Int(try c.int64(3, "COUNT(*)"))
-                if try Self.isWin(c) { counting = false } else { streak += 1 }
+                if try Self.isWin(c) { return false }
+                streak += 1
+                return true
             }
             return (closed, streak)
         }
