@@ -68,6 +68,7 @@ run() {  # $1 = label, rest = command; prints "wall cpu" and keeps the trade lin
   local dir="$WORK/run-$label"; rm -rf "$dir"; mkdir -p "$dir"
   (cd "$dir" && /usr/bin/time -f "%e %U %S" "$@" --data "$DATA" --out "$dir/report" >"$dir/out.txt" 2>"$dir/time.txt")
   grep -E '→' "$dir/out.txt" | sed 's/ *$//' >"$WORK/trades-$label.txt" || true
+  grep -m1 -oE '^trades: [0-9]+ closed, [0-9]+ won' "$dir/out.txt" >"$WORK/summary-$label.txt" || true
   tail -n 1 "$dir/time.txt" | awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }'
 }
 olds=(); news=(); pipes=()
@@ -88,13 +89,17 @@ echo "this tree's step pipeline alone ($pw s median) is $(awk -v a="$ow" -v b="$
 # Both list every closed trade; the formats differ (this tree prints times to the minute) and so
 # do the prices (the base filled at the unrounded candle price; fills are now rounded to the tick
 # and slipped), so the trades are compared by entry day, side, symbol, quantity and exit reason.
+echo "base: $(cat "$WORK/summary-old.txt"); this tree: $(cat "$WORK/summary-new.txt")"
 python3 - "$WORK/trades-old.txt" "$WORK/trades-new.txt" <<'EOF'
 import re, sys
 pat = re.compile(r"^\s*(\d{4}-\d\d-\d\d)\b.*?\b(long|short) (\S+) qty (\S+) @ \S+ → \S+ (\S+) net")
 def trades(path):
     return [m.groups() for m in (pat.match(l) for l in open(path)) if m]
 old, new = trades(sys.argv[1]), trades(sys.argv[2])
-if old == new:
+# This tree's summary lists the last 20 trades; the base's lists them all.
+if len(new) < len(old) and old[-len(new):] == new:
+    print(f"trades: the last {len(new)} closed trades this tree lists are the base's last {len(new)} of {len(old)}")
+elif old == new:
     print(f"trades: the same {len(old)} closed trades in both (entry day, side, symbol, quantity, exit reason)")
 else:
     print(f"trades: DIFFERENT: base {len(old)}, this tree {len(new)}; first difference:",
