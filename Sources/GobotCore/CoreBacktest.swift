@@ -170,10 +170,6 @@ public struct CoreBacktest {
                 processedUntil = until
                 return
             }
-            // As the paper exchange: an 8h mark's funding is settled once the time reaches it, on the
-            // position then, before any fill of the minute that starts at it; the mark at `from` was
-            // settled by the call that reached it.
-            let from = processedUntil
             for s in symbols.indices where hasPosition[s] || algos.contains(where: { $0.symbol == s && $0.status == .new }) {
                 let series = m1s[s]
                 var i = settleCursor[s]
@@ -186,7 +182,7 @@ public struct CoreBacktest {
                     let c = series[i]
                     while j < ms.count && ms[j].openTimeMs < c.openTimeMs { j += 1 }
                     let mark = j < ms.count && ms[j].openTimeMs == c.openTimeMs ? ms[j] : nil
-                    if c.openTimeMs > from, c.openTimeMs % 28_800_000 == 0, let rate = fundingRates[s]?[c.openTimeMs], amt[s] != 0 {
+                    if c.openTimeMs % 28_800_000 == 0, let rate = fundingRates[s]?[c.openTimeMs], amt[s] != 0 {
                         let amount = -(amt[s] * CoreBacktest.decimal((mark ?? c).open) * CoreBacktest.decimal(rate)).rounded(scale: 8)
                         incomes.append(Income(symbol: s, kind: 2, amount: amount, timeMs: c.openTimeMs))
                     }
@@ -210,15 +206,6 @@ public struct CoreBacktest {
                 }
                 markCursor[s] = j
                 settleCursor[s] = i
-                // A mark at `until` begins the minute still open: the mark price at it.
-                if until % 28_800_000 == 0, let rate = fundingRates[s]?[until], amt[s] != 0 {
-                    // ``markPrice(_:_:)`` by bisection: the forward price cursor may already be past `until`.
-                    let m = markSeries[s]
-                    let covered = (m.first?.openTimeMs ?? .max) <= until && until < (m.last?.openTimeMs ?? .min) + 60_000
-                    let price = CoreBacktest.price(covered ? m : series, until)
-                    let amount = -(amt[s] * CoreBacktest.decimal(price) * CoreBacktest.decimal(rate)).rounded(scale: 8)
-                    incomes.append(Income(symbol: s, kind: 2, amount: amount, timeMs: until))
-                }
             }
             processedUntil = until
         }

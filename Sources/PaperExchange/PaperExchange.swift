@@ -147,19 +147,13 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
         let ticks = symbols.isEmpty ? [:] : try await rulesProvider(symbols).mapValues(\.tickSize)
         var rates: [Int64: [String: Double]] = [:]
-        // Every 8h mark in (from, until]. Binance charges the positions held at the funding time:
-        // a mark's funding is settled once the time reaches it, on the position then, before any
-        // fill of the minute that starts at it (a market order placed in that minute comes after
-        // this settle). The mark at `from` was settled by the call that reached it.
-        var t = (from / 28_800_000 + 1) * 28_800_000
-        while t <= until {
+        // Every 8h mark in [from, until): a candle opening exactly at `from` is settled now too.
+        var t = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
+        while t < until {
             for s in symbols { if let r = try await market.fundingRate(symbol: s, fundingTimeMs: t) { rates[t, default: [:]][s] = r } }
             t += 28_800_000
         }
-        // A mark at `until` begins the minute still open: its price is the mark price at it.
-        var untilPrices: [String: Double] = [:]
-        for s in rates[until]?.keys.sorted() ?? [] { untilPrices[s] = try await market.markPrice(symbol: s, atMs: until) }
-        let candlesBySymbol = candles, ratesByTime = rates, marksBySymbol = marks, untilPricesBySymbol = untilPrices
+        let candlesBySymbol = candles, ratesByTime = rates, marksBySymbol = marks
         let replayed = try db.write { db -> Bool in
             var account = try self.account(db)
             // Another settler (a second process on this database) moved the time while the candles
@@ -170,15 +164,17 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 for c in candlesBySymbol[s] ?? [] {
                     let mark = marksBySymbol[s]?[c.openTimeMs]
                     // Funding is settled at the start of the minute that begins on the 8h mark, on the mark price.
-                    if c.openTimeMs > from, c.openTimeMs % 28_800_000 == 0, let r = ratesByTime[c.openTimeMs]?[s] {
-                        try self.payFunding(db, account: &account, symbol: s, rate: r, price: (mark ?? c).open, atMs: c.openTimeMs)
+                    if c.openTimeMs % 28_800_000 == 0, let r = ratesByTime[c.openTimeMs]?[s] {
+                        let pos = try self.position(db, s)
+                        if pos.amt != 0 {
+                            let amount = -(pos.amt * (try Self.decimal((mark ?? c).open)) * (try Self.decimal(r))).rounded(scale: 8)
+                            account.balance += amount
+                            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [s, amount.plainString, c.openTimeMs])
+                        }
                     }
                     if !algos.isEmpty, try self.trigger(db, account: &account, symbol: s, algos: algos, candle: c, mark: mark, tickSize: ticks[s] ?? 0) {
                         algos = try self.openAlgos(db, symbol: s)
                     }
-                }
-                if let r = ratesByTime[until]?[s], let price = untilPricesBySymbol[s] {
-                    try self.payFunding(db, account: &account, symbol: s, rate: r, price: price, atMs: until)
                 }
             }
             account.processedUntilMs = until
@@ -188,15 +184,6 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         // Not replayed: start again from where the other settler stopped (or find it done).
         guard replayed else { return try await settle() }
         noteSettled(until)
-    }
-
-    /// Funding of an 8h mark on the position held now: paid or received on the mark price.
-    func payFunding(_ db: Database, account: inout Account, symbol: String, rate: Double, price: Double, atMs: Int64) throws {
-        let pos = try position(db, symbol)
-        guard pos.amt != 0 else { return }
-        let amount = -(pos.amt * (try Self.decimal(price)) * (try Self.decimal(rate))).rounded(scale: 8)
-        account.balance += amount
-        try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [symbol, amount.plainString, atMs])
     }
 
     /// A symbol's waiting conditional orders, stops first (the pessimistic reading when both trigger in one candle).
