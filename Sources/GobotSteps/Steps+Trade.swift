@@ -28,6 +28,16 @@ extension Steps {
                 try ctx.db.decideSignal(s.id, status: "rejected", decision: "no_rules: exchange has no rules for \(s.symbol)")
                 continue
             }
+            // The loss limits are only as current as the ledger reconcile books from the income
+            // history: an income booking that keeps failing would leave them blind to new losses.
+            if let lag = try incomeBookingLagMs(ctx), lag > maxIncomeBookingLagMs {
+                let why = "ledger_stale: income has not been booked for \(lag / 60_000) min (more than \(maxIncomeBookingLagMs / 60_000)); "
+                    + "the loss limits cannot see recent P&L until reconcile books it (see its last error)"
+                try ctx.db.decideSignal(s.id, status: "rejected", decision: why)
+                Alerts.send(ctx, kind: "risk", key: "ledger-stale-\(TradingCalendar.startOfDay(now))", text: "⛔ no entry: \(why)")
+                lines.append("\(s.symbol): rejected, \(why)")
+                continue
+            }
             // Every limit is read from the database right now, after any earlier entry of this run.
             let state = try riskState(ctx, symbol: s.symbol).measuringHost(ctx)
             let history = try ctx.db.tradeHistory()
@@ -74,6 +84,21 @@ extension Steps {
         let message = "trade: " + lines.joined(separator: "; ")
         return unresolved ? StepReport(outcome: "unresolved", message: message, exit: .tryLater) : StepReport(message: message)
     }
+
+    /// How far behind the exchange's clock reconcile's income cursor is, or nil before reconcile
+    /// has ever booked (a new state database: there is no booked P&L to be stale). A healthy
+    /// cursor lags by at most its stride and overlap plus one reconcile interval (about 75 min).
+    static func incomeBookingLagMs(_ ctx: StepContext) throws -> Int64? {
+        guard let text = try ctx.db.value(forKey: "income_cursor_ms") else { return nil }
+        guard let cursor = Int64(text) else {
+            throw GobotStore.RowDecodingError(table: "kv", column: "value (key income_cursor_ms)", value: text)
+        }
+        return ctx.nowMs + (try ctx.exchangeOffsetMs()) - cursor
+    }
+
+    /// Past this, entries stop until reconcile books income again (three hours: more than twice
+    /// a healthy lag, so a missed cron run or two never stops trading).
+    static let maxIncomeBookingLagMs: Int64 = 3 * 3_600_000
 
     /// Day and week starts on the exchange's clock (the ledger is stamped with exchange times), and
     /// the day's start in local time (positions carry local times, shifted by the offset).

@@ -107,4 +107,30 @@ import Testing
         #expect(try h.db.livePositions().map(\.id) == [p.id])
         #expect(try await h.exchange.inner.openAlgoOrders(symbol: nil).map(\.orderType).sorted() == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
     }
+
+    /// An income booking that keeps failing leaves the loss limits blind to new P&L: past three
+    /// hours without booking, trade enters nothing and says why; once reconcile books again, it does.
+    @Test func entriesStopWhileTheIncomeHistoryHasNotBeenBookedForHours() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 300), slippageBps: 0)
+        h.at(minute: 20)
+        let cursor = TradingHarness.t0 + 10 * Self.minute
+        try h.db.setValue(String(cursor), forKey: "income_cursor_ms", atMs: h.clock.nowMs())
+        // A record before the cursor, which an endpoint ignoring the times answers to every window.
+        try IncomeCursorTests.publish(h.db, type: "COMMISSION", amount: "-0.01", atMs: cursor - 5 * Self.minute)
+        h.exchange.incomeIgnoresTimes = true
+        h.at(minute: 230)
+        #expect(try await Steps.reconcile(h.ctx).exit == .failed)  // the stray record fails the booking
+        try h.signal(.long, confidence: 0.9)
+        let r = try await Steps.trade(h.ctx)
+        #expect(r.message.contains("ledger_stale: income has not been booked for"))
+        #expect(try h.db.signals().last?.decision?.hasPrefix("ledger_stale:") == true)
+        #expect(try h.db.livePositions().isEmpty)
+        // The endpoint answers sanely again: reconcile books, and the next signal is gated as usual.
+        h.exchange.incomeIgnoresTimes = false
+        h.at(minute: 235)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try h.signal(.long, confidence: 0.9)
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.signals().last?.decision?.hasPrefix("ledger_stale:") == false)
+    }
 }
