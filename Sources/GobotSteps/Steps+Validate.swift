@@ -72,8 +72,12 @@ extension Steps {
         }
         let r = EdgeEvaluation.bookedAgainstRandom(entries: entries, booked: booked, candles: runs, config: ctx.config, seeds: 1000)
         let breakEven = breakEvenHitRate(ctx.config)
-        return ValidationItem(name: name, passed: r.p < EdgeVerdict.alpha && r.bookedNetUSD > 0,
-                              detail: "\(r.verdict); booked net \(String(format: "%.2f", r.bookedNetUSD)) USD after fees and funding, percentile "
+        // The judged trades are a selection (those whose candles were kept, mostly the last days):
+        // the item never passes while all closed trades together lost money.
+        let allNet = closed.reduce(Decimal(0)) { $0 + $1.netPnl }.doubleValue
+        let allText = refused == 0 ? "" : String(format: "; all %d closed trades booked net %.2f USD", closed.count, allNet)
+        return ValidationItem(name: name, passed: r.p < EdgeVerdict.alpha && r.bookedNetUSD > 0 && allNet > 0,
+                              detail: "\(r.verdict); booked net \(String(format: "%.2f", r.bookedNetUSD)) USD after fees and funding\(allText), percentile "
                                 + String(format: "%.1f among 1000 random sides (the analyst's side as booked, the other replayed with the same stop, target and fees, funding not replayed: median %.2f, 90 %% %.2f…%.2f USD); ",
                                          r.percentile, r.baselineMedianUSD, r.baselineLowUSD, r.baselineHighUSD)
                                 + String(format: "break-even win rate %.1f %%", breakEven * 100) + refusedText)

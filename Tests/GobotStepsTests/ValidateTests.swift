@@ -51,6 +51,26 @@ import Testing
         #expect(item.detail.contains("10 trades") && item.detail.contains("booked net -1.20 USD"), "\(item.detail)")
     }
 
+    /// The judged trades are the ones whose candles were kept: winners of the last days must not
+    /// pass the item while the older trades, not replayable, lost more than they won.
+    @Test func theItemDoesNotPassOnARecentSelectionWhileAllTradesLost() throws {
+        var h = try TradingHarness(prices: [2.0])
+        h.ctx.config.trading.stopLossPercent = 2
+        h.ctx.config.trading.takeProfitPercent = 4
+        for k in 0..<40 { try closedLong(h.db, openedAtMs: Self.t0 + Self.dayMs + Int64(k) * 600_000, minutes: 5, realized: -1) }
+        for k in 0..<10 {
+            try closedLong(h.db, openedAtMs: Self.t0 + 7 * Self.dayMs + Int64(k) * 600_000, minutes: 5, entry: Decimal(string: "2.3")!,
+                           realized: Decimal(string: "0.4")!)
+        }
+        let kept = Self.t0 + 5 * Self.dayMs, now = Self.t0 + 8 * Self.dayMs
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, candles(from: kept, to: now, price: 2.30))
+        h.clock.set(now)
+        let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
+        #expect(item.detail.contains("booked net 3.80 USD"), "\(item.detail)")  // the ten judged winners
+        #expect(item.detail.contains("all 50 closed trades booked net -37.00 USD"), "\(item.detail)")
+        #expect(!item.passed, "\(item.detail)")
+    }
+
     @Test func withNoTradeReplayableTheItemFailsAndSaysWhy() throws {
         let h = try TradingHarness(prices: [2.0])
         for k in 0..<5 { try closedLong(h.db, openedAtMs: Self.t0 + Int64(k) * 600_000, minutes: 5) }
