@@ -487,10 +487,23 @@ extension Steps {
         }
     }
 
+    /// Where reconcile's income booking has got to, on the exchange's clock (trade reads it too).
+    static let incomeCursorKey = "income_cursor_ms"
+
+    /// The stored income cursor; one that does not read is an error, not a restart.
+    static func incomeCursor(_ text: String) throws -> Int64 {
+        guard let ms = Int64(text) else {
+            throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(incomeCursorKey))", value: text,
+                                              remedy: "it must be a time in ms; delete it (DELETE FROM kv WHERE key = '\(incomeCursorKey)') "
+                                                  + "and reconcile reads the last 7 days of income again, each record booked once")
+        }
+        return ms
+    }
+
     /// Realized P&L, commission and funding from the income history, in windows of at most 7 days
     /// on the exchange's clock; the cursor advances past empty windows.
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
-        let key = "income_cursor_ms"
+        let key = incomeCursorKey
         // The cursor and the clock offset (``StepContext/exchangeOffsetMs()``) in one read.
         let values = try ctx.db.values(forKeys: [key, DatabaseExchangeState.offsetKey])
         let offset = try DatabaseExchangeState.clockSync(stored: values[DatabaseExchangeState.offsetKey])?.offsetMs ?? 0
@@ -502,11 +515,7 @@ extension Steps {
         // its ref), and the cursor is written back from there.
         let stored = values[key]
         let saved = try stored.flatMap { text -> Int64? in
-            guard let ms = Int64(text) else {
-                throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
-                                                  remedy: "it must be a time in ms; delete it (DELETE FROM kv WHERE key = '\(key)') "
-                                                      + "and reconcile reads the last 7 days of income again, each record booked once")
-            }
+            let ms = try incomeCursor(text)
             return ms <= now ? ms : nil
         }
         if let stored, let ms = Int64(stored), ms > now + margin {

@@ -89,11 +89,8 @@ extension Steps {
     /// has ever booked (a new state database: there is no booked P&L to be stale). A healthy
     /// cursor lags by at most its stride and overlap plus one reconcile interval (about 75 min).
     static func incomeBookingLagMs(_ ctx: StepContext) throws -> Int64? {
-        guard let text = try ctx.db.value(forKey: "income_cursor_ms") else { return nil }
-        guard let cursor = Int64(text) else {
-            throw GobotStore.RowDecodingError(table: "kv", column: "value (key income_cursor_ms)", value: text)
-        }
-        return ctx.nowMs + (try ctx.exchangeOffsetMs()) - cursor
+        guard let text = try ctx.db.value(forKey: incomeCursorKey) else { return nil }
+        return ctx.nowMs + (try ctx.exchangeOffsetMs()) - (try incomeCursor(text))
     }
 
     /// Past this, entries stop until reconcile books income again (three hours: more than twice

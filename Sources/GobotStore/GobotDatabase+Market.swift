@@ -167,13 +167,13 @@ extension GobotDatabase {
             // GROUP BY would read every stored candle of the symbol.
             let sql = "SELECT " + repeatElement("(SELECT MAX(open_time_ms) FROM candles WHERE symbol = ? AND interval = ?)", count: intervals.count)
                 .joined(separator: ", ")
-            let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: Self.arguments(intervals.flatMap { [symbol, $0.rawValue] }))
+            // Read strictly: a MAX that is text (a damaged row) is an error, which lets scan delete
+            // the symbol's candles and fetch them again.
+            let maxima = try Self.rows(db, sql, Self.arguments(intervals.flatMap { [symbol, $0.rawValue] }), table: "candles") { c in
+                try intervals.indices.map { try c.optionalInt64(Int32($0), "open_time_ms") }
+            }.first ?? []
             var out: [Interval: Int64] = [:]
-            // Read strictly: GRDB traps on a MAX that is text (a damaged row); the error lets scan
-            // delete the symbol's candles and fetch them again.
-            for (i, interval) in intervals.enumerated() {
-                if let ms = try row?.optionalInt64(at: i, column: "open_time_ms", table: "candles") { out[interval] = ms }
-            }
+            for (interval, ms) in zip(intervals, maxima) { if let ms { out[interval] = ms } }
             return out
         }
     }

@@ -444,13 +444,10 @@ extension GobotDatabase {
     }
 
     static func entriesSince(_ db: Database, _ ms: Int64) throws -> (count: Int, notional: Decimal) {
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT notional_usd FROM positions WHERE opened_at_ms >= ? AND status != 'failed'"), arguments: [ms])
-        var count = 0, notional = Decimal(0)
-        while let r = try rows.next() {
-            count += 1
-            notional += try r.decimal(at: 0, column: "notional_usd", table: "positions")
+        let amounts = try rows(db, "SELECT notional_usd FROM positions WHERE opened_at_ms >= ? AND status != 'failed'", [ms], table: "positions") {
+            try $0.decimal(0, "notional_usd")
         }
-        return (count, notional)
+        return (amounts.count, amounts.reduce(0, +))
     }
 
     /// What keeps scan away from symbols, in one statement: symbols with a live position, and

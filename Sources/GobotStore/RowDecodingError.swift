@@ -41,57 +41,15 @@ extension Row {
         return d
     }
 
-    /// ``decimal(_:table:)`` by column index, for hot reads that select their columns by name.
-    func decimal(at index: Int, column: String, table: String) throws -> Decimal {
-        let text: String? = self[index]
-        guard let text, let d = Decimal(exchangeString: text) else {
-            throw RowDecodingError(table: table, column: column, value: text ?? "")
-        }
-        return d
-    }
-
-    /// An integer column by index, for hot reads: a value stored as text or real (a damaged row)
-    /// is an error, where GRDB's fast path would read it as 0.
-    func int64(at index: Int, column: String, table: String) throws -> Int64 {
-        let value = self[index] as DatabaseValue
-        switch value.storage {
-        case .int64(let i): return i
-        case .string(let text): throw RowDecodingError(table: table, column: column, value: text)
-        default: throw RowDecodingError(table: table, column: column, value: value.isNull ? "" : value.description)
-        }
-    }
-
     /// An integer column that may be NULL (nil), by name; text or real in it is an error.
     public func optionalInt64(_ column: String, table: String) throws -> Int64? {
-        try Self.optionalInt64(self[column] as DatabaseValue, column: column, table: table)
-    }
-
-    /// ``optionalInt64(_:table:)`` by column index.
-    func optionalInt64(at index: Int, column: String, table: String) throws -> Int64? {
-        try Self.optionalInt64(self[index] as DatabaseValue, column: column, table: table)
-    }
-
-    private static func optionalInt64(_ value: DatabaseValue, column: String, table: String) throws -> Int64? {
+        let value = self[column] as DatabaseValue
         switch value.storage {
         case .null: return nil
         case .int64(let i): return i
         case .string(let text): throw RowDecodingError(table: table, column: column, value: text)
         default: throw RowDecodingError(table: table, column: column, value: value.description)
         }
-    }
-
-    /// ``optionalDecimal(_:table:)`` by column index.
-    func optionalDecimal(at index: Int, column: String, table: String) throws -> Decimal? {
-        guard let text: String = self[index] else { return nil }
-        guard let d = Decimal(exchangeString: text) else { throw RowDecodingError(table: table, column: column, value: text) }
-        return d
-    }
-
-    /// ``enumValue(_:table:)`` by column index.
-    func enumValue<E: RawRepresentable>(at index: Int, column: String, table: String) throws -> E where E.RawValue == String {
-        let text: String? = self[index]
-        guard let text, let e = E(rawValue: text) else { throw RowDecodingError(table: table, column: column, value: text ?? "") }
-        return e
     }
 
     public func enumValue<E: RawRepresentable>(_ column: String, table: String) throws -> E where E.RawValue == String {
