@@ -110,10 +110,27 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     // MARK: the simulation
 
     /// Replays every closed minute since the last call: protective triggers and funding.
+    ///
+    /// Another process settling the same books at the same moment makes a replay stale (it would
+    /// pay funding and fill orders twice); the replay then starts again from where the other
+    /// stopped. Each attempt reads candles over the network, so the attempts are bounded: a
+    /// settler overtaken three times in a row gives up with a temporary error (the step exits 75
+    /// and the next run settles), rather than chase the other process for as long as it runs.
     func settle() async throws {
+        for _ in 0..<Self.settleAttempts {
+            if try await settleOnce() { return }
+        }
+        throw ExchangeError.unavailable("paper books: another process settled them \(Self.settleAttempts) times while this one replayed; try again")
+    }
+
+    public static let settleAttempts = 3
+
+    /// One replay of the minutes since the books' settled time; false when another settler moved
+    /// that time meanwhile and nothing was written.
+    private func settleOnce() async throws -> Bool {
         let now = nowMs()
         let until = now / 60_000 * 60_000
-        if isKnownSettled(until) { return }
+        if isKnownSettled(until) { return true }
         // No open order to trigger and no position to pay funding (most minutes): only the time
         // moves on, in one statement.
         let moved = try db.writeOne { db in
@@ -123,11 +140,11 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 """).execute(arguments: [until])
             return db.changesCount > 0
         }
-        if moved { noteSettled(until); return }
+        if moved { noteSettled(until); return true }
         // Most calls come within the same minute as the last one (a step asks for positions,
         // orders and income in turn): nothing to replay, no write transaction.
         let settled = try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT processed_until_ms FROM paper_account WHERE id = 1")) }
-        if let settled, until <= settled { noteSettled(settled); return }
+        if let settled, until <= settled { noteSettled(settled); return true }
         let state = try db.write { db -> (from: Int64, symbols: [String])? in
             var account = try self.account(db)
             guard until > account.processedUntilMs else { return nil }
@@ -139,7 +156,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             try self.save(db, account)
             return nil
         }
-        guard let (from, symbols) = state else { noteSettled(until); return }
+        guard let (from, symbols) = state else { noteSettled(until); return true }
         var candles: [String: [Candle]] = [:], marks: [String: [Int64: Candle]] = [:]
         for s in symbols {
             candles[s] = try await market.candles1m(symbol: s, fromMs: from, toMs: until)
@@ -181,9 +198,10 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             try self.save(db, account)
             return true
         }
-        // Not replayed: start again from where the other settler stopped (or find it done).
-        guard replayed else { return try await settle() }
+        // Not replayed: the caller starts again from where the other settler stopped (or finds it done).
+        guard replayed else { return false }
         noteSettled(until)
+        return true
     }
 
     /// A symbol's waiting conditional orders, stops first (the pessimistic reading when both trigger in one candle).
