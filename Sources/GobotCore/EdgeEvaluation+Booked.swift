@@ -1,40 +1,46 @@
 import Foundation
 
-/// The live trades' edge (`gobot validate`): the analyst's closed trades as booked against random
-/// sides replayed at the same entries.
+/// The live trades' edge (`gobot validate`): the analyst's direction calls against random sides at
+/// the same entries, both measured by the same replay, beside what the trades booked.
 extension EdgeEvaluation {
     public struct BookedComparison: Sendable {
         /// Entries judged (each with its own candles).
         public var trades: Int
-        /// Sum of the trades' booked net (realized P&L after fees and funding, from the ledger).
+        /// Sum of the trades' booked net (realized P&L after fees and funding, from the ledger): the
+        /// realised figure, shown beside the rank, never ranked itself.
         public var bookedNetUSD: Double
+        /// Sum of the analyst's sides replayed by the same rules as the baseline's: the ranked figure.
+        public var replayedNetUSD: Double
         public var baselineMedianUSD: Double
         public var baselineLowUSD: Double
         public var baselineHighUSD: Double
         public var percentile: Double
         public var p: Double
-        /// Every entry long (booked where the analyst went long, replayed elsewhere), and every one short.
+        /// Every entry replayed long, and every one short.
         public var alwaysLongUSD: Double
         public var alwaysShortUSD: Double
         public var verdict: String { EdgeVerdict.line(p: p, trades: trades, netUSD: bookedNetUSD) }
     }
 
-    /// Ranks the booked net of `entries` among `seeds` random-side choices. A random choice of the
-    /// analyst's own side counts what that side booked; of the other side, that side replayed on the
-    /// entry's own `candles` (index for index with `entries`) with the same stop, target and fees. The
-    /// caller passes only candles that run without a gap from the entry, so nothing is replayed over
-    /// missing minutes; a side still open when they end is marked at their last close. The analyst's
-    /// side is never replayed: its booked result is what it made (replayed on prices days later it
-    /// once overstated the edge), and a replay that differs from the booking by slippage or funding
-    /// cannot rank the analyst above a baseline made of the same numbers.
-    public static func bookedAgainstRandom(entries: [Entry], booked: [Double], candles: [[Candle]], config: GobotConfig,
-                                           seeds: Int = 1000, seed: UInt64 = Options().seed) -> BookedComparison {
+    /// Ranks the analyst's sides of `entries` among `seeds` random-side choices, every side of every
+    /// entry measured the same way: replayed on the entry's own `candles` (index for index with
+    /// `entries`; the caller passes only candles that run without a gap from the entry) entering at
+    /// the market with the configured slippage and taker fee, today's stop and target, stop before
+    /// target inside a minute, the same tick rule, each side to its own stop or target or marked at
+    /// the last close, and `funding` (by symbol) on both sides with opposite sign — or on neither
+    /// when it is empty. Ranking what a trade booked among replays of its other side shifted the
+    /// baseline by every difference between a real fill and a replay (slippage better than
+    /// configured, funding carried on one side only, the true order inside a minute, the config of
+    /// the day, the real exit): the analyst ranked higher than its direction calls earned. `booked`
+    /// is only summed, the realised figure shown beside the rank.
+    public static func bookedAgainstRandom(entries: [Entry], booked: [Double], candles: [[Candle]], funding: [String: [Int64: Double]] = [:],
+                                           config: GobotConfig, seeds: Int = 1000, seed: UInt64 = Options().seed) -> BookedComparison {
         precondition(entries.count == booked.count && entries.count == candles.count, "one booked net and one candle run per entry")
         let n = entries.count
         let pairs = ParallelMap.map(n) { k -> (long: Double, short: Double) in
-            let e = entries[k]
-            let other = replay(e, side: e.side == .long ? .short : .long, candles: candles[k], funding: [:], rule: defaultRule(e.symbol), config: config).net
-            return e.side == .long ? (booked[k], other) : (other, booked[k])
+            let e = entries[k], f = funding[e.symbol] ?? [:], rule = defaultRule(e.symbol)
+            return (replay(e, side: .long, candles: candles[k], funding: f, rule: rule, config: config, ownFill: false).net,
+                    replay(e, side: .short, candles: candles[k], funding: f, rule: rule, config: config, ownFill: false).net)
         }
         let seeds = max(1, seeds)
         var baseline = ParallelMap.map(seeds) { s -> Double in
@@ -46,10 +52,11 @@ extension EdgeEvaluation {
             }
             return sum
         }
-        let net = booked.reduce(0, +)
-        let ranked = EdgeStatistics.rank(observed: net, among: baseline)
+        let replayed = (0..<n).reduce(0.0) { $0 + (entries[$1].side == .long ? pairs[$1].long : pairs[$1].short) }
+        let ranked = EdgeStatistics.rank(observed: replayed, among: baseline)
         baseline.sort()
-        return BookedComparison(trades: n, bookedNetUSD: net, baselineMedianUSD: EdgeStatistics.quantile(sorted: baseline, 0.5),
+        return BookedComparison(trades: n, bookedNetUSD: booked.reduce(0, +), replayedNetUSD: replayed,
+                                baselineMedianUSD: EdgeStatistics.quantile(sorted: baseline, 0.5),
                                 baselineLowUSD: EdgeStatistics.quantile(sorted: baseline, 0.05), baselineHighUSD: EdgeStatistics.quantile(sorted: baseline, 0.95),
                                 percentile: ranked.percentile, p: ranked.p,
                                 alwaysLongUSD: pairs.reduce(0) { $0 + $1.long }, alwaysShortUSD: pairs.reduce(0) { $0 + $1.short })

@@ -40,7 +40,7 @@ public enum EdgeEvaluation {
         public var closedAtMs: Int64?
         public var exitReason: String
         public var exitPrice: Decimal
-        /// The side's own entry (``entryPrice(_:side:candles:rule:config:)``).
+        /// The side's own entry (``entryPrice(_:side:candles:rule:config:ownFill:)``).
         public var entryPrice: Decimal = 0
         public var won: Bool { closedAtMs != nil && net > 0 }
     }
@@ -103,10 +103,11 @@ public enum EdgeEvaluation {
     /// Replays one entry with `side` on the candles from its entry on: stops before targets within a
     /// candle, a gap through a trigger fills at the open, funding at every 8-hour mark while open —
     /// the engine's and the paper exchange's rules.
+    /// `ownFill` false enters the analyst's own side at the market as well (``entryPrice(_:side:candles:rule:config:ownFill:)``).
     public static func replay(_ e: Entry, side: PositionSide, candles: [Candle], funding: [Int64: Double], rule: SymbolRules,
-                              config: GobotConfig) -> Outcome {
+                              config: GobotConfig, ownFill: Bool = true) -> Outcome {
         let t = config.trading, feeRate = config.exchange.takerFeeRate
-        let entryPrice = Self.entryPrice(e, side: side, candles: candles, rule: rule, config: config)
+        let entryPrice = Self.entryPrice(e, side: side, candles: candles, rule: rule, config: config, ownFill: ownFill)
         let prices = ProtectivePrices.compute(side: side, entry: entryPrice, stopPercent: t.stopLossPercent,
                                               targetPercent: t.takeProfitPercent, tickSize: rule.tickSize)
         let sign: Decimal = side == .long ? 1 : -1
@@ -146,9 +147,11 @@ public enum EdgeEvaluation {
     /// other side, the market price the order met (the open of the minute at or after the entry)
     /// slipped the other way by the same fill rules — a short sells below the market where the
     /// long bought above it, so the random side pays its own slippage instead of inheriting the
-    /// analyst's.
-    public static func entryPrice(_ e: Entry, side: PositionSide, candles: [Candle], rule: SymbolRules, config: GobotConfig) -> Decimal {
-        guard side != e.side, !candles.isEmpty else { return e.entryPrice }
+    /// analyst's. With `ownFill` false the analyst's side too enters at the market by those rules,
+    /// so both sides of an entry are measured the same way (validate's like-for-like rank).
+    public static func entryPrice(_ e: Entry, side: PositionSide, candles: [Candle], rule: SymbolRules, config: GobotConfig,
+                                  ownFill: Bool = true) -> Decimal {
+        guard side != e.side || !ownFill, !candles.isEmpty else { return e.entryPrice }
         let market = CoreBacktest.decimal(CoreBacktest.price(candles, e.openedAtMs))
         return FillRules.slipped(market, side: side.entrySide, bps: config.exchange.slippageBps, tickSize: rule.tickSize)
     }

@@ -9,6 +9,10 @@ public struct SignalLabel: Sendable, Equatable {
         case miss
         /// Neither within the horizon; R is the move at the horizon's end.
         case expired
+        /// Never judged: a day past its horizon the exchange still returned no candles for it (or
+        /// refused the symbol as invalid, -1121). Terminal, so it is not fetched on every reconcile;
+        /// counted and shown, but outside the hit rate, the expectancy and the edge breaker's sample.
+        case unavailable
     }
 
     public var signalId: Int64
@@ -89,6 +93,7 @@ public enum SignalScorecard {
 
     public struct Card: Sendable {
         public var model: String
+        /// Judged labels (hit, miss, expired); the `unavailable` ones are counted apart.
         public var labelled: Int
         public var hits: Int
         public var misses: Int
@@ -103,6 +108,8 @@ public enum SignalScorecard {
         public var buckets: [Bucket]
         /// By the answer's `timeframe_agreement`, only the values that occur.
         public var byAgreement: [AgreementSlice] = []
+        /// Signals the exchange never had candles for (``SignalLabel/Outcome/unavailable``): not judged.
+        public var unavailable: Int = 0
         public var decided: Int { hits + misses }
     }
 
@@ -110,10 +117,12 @@ public enum SignalScorecard {
 
     public static func cards(_ labels: [SignalLabel]) -> [Card] {
         Dictionary(grouping: labels, by: \.model).keys.sorted().map { model in
-            let mine = labels.filter { $0.model == model }
+            // What the analyst was paid for counts every signal; what it is judged on, only those with candles.
+            let paid = labels.filter { $0.model == model }
+            let mine = paid.filter { $0.outcome != .unavailable }
             let hits = mine.filter { $0.outcome == .hit }.count, misses = mine.filter { $0.outcome == .miss }.count
             let decided = hits + misses
-            let cost = mine.reduce(0) { $0 + $1.costUSD }
+            let cost = paid.reduce(0) { $0 + $1.costUSD }
             let buckets = zip(bucketEdges, bucketEdges.dropFirst()).map { lo, hi -> Bucket in
                 let inside = mine.filter { $0.confidence >= lo && $0.confidence < hi && $0.outcome != .expired }
                 return Bucket(low: lo, high: min(hi, 1), decided: inside.count, hits: inside.filter { $0.outcome == .hit }.count)
@@ -121,17 +130,17 @@ public enum SignalScorecard {
             return Card(model: model, labelled: mine.count, hits: hits, misses: misses, expired: mine.count - decided,
                         hitRate: decided > 0 ? Double(hits) / Double(decided) : 0, interval: Statistics.wilson(successes: hits, trials: decided),
                         expectancyR: mine.isEmpty ? 0 : mine.reduce(0) { $0 + $1.r } / Double(mine.count), costUSD: cost,
-                        costPerSignalUSD: mine.isEmpty ? 0 : cost / Double(mine.count), costPerHitUSD: hits > 0 ? cost / Double(hits) : nil,
-                        buckets: buckets, byAgreement: agreementSlices(mine))
+                        costPerSignalUSD: paid.isEmpty ? 0 : cost / Double(paid.count), costPerHitUSD: hits > 0 ? cost / Double(hits) : nil,
+                        buckets: buckets, byAgreement: agreementSlices(mine), unavailable: paid.count - mine.count)
         }
     }
 
     /// Hit rates per stated `timeframe_agreement` (aligned, mixed, conflicting, not stated), the ones that occur.
     public static func agreementSlices(_ labels: [SignalLabel]) -> [AgreementSlice] {
         ([TimeframeAgreement?](TimeframeAgreement.allCases) + [nil]).compactMap { a in
-            let inside = labels.filter { $0.timeframeAgreement == a }
+            let inside = labels.filter { $0.timeframeAgreement == a && $0.outcome != .unavailable }
             guard !inside.isEmpty else { return nil }
-            let hits = inside.filter { $0.outcome == .hit }.count, decided = inside.filter { $0.outcome != .expired }.count
+            let hits = inside.filter { $0.outcome == .hit }.count, decided = inside.filter { $0.outcome == .hit || $0.outcome == .miss }.count
             return AgreementSlice(agreement: a, labelled: inside.count, decided: decided, hits: hits, interval: Statistics.wilson(successes: hits, trials: decided))
         }
     }
@@ -146,7 +155,8 @@ public enum SignalScorecard {
         guard !cards.isEmpty else { return ["scorecard: no labelled signals yet"] }
         var out: [String] = []
         for c in cards {
-            out.append("\(c.model): \(c.labelled) labelled (\(c.hits) hit, \(c.misses) miss, \(c.expired) expired); "
+            out.append("\(c.model): \(c.labelled) labelled (\(c.hits) hit, \(c.misses) miss, \(c.expired) expired)"
+                       + (c.unavailable == 0 ? "" : ", \(c.unavailable) unavailable (no candles from the exchange, not judged)") + "; "
                        + (c.decided == 0 ? "hit rate n/a" : String(format: "hit rate %.1f %% (95 %% Wilson %.1f–%.1f %%, n = %d)",
                                                                      c.hitRate * 100, c.interval.low * 100, c.interval.high * 100, c.decided))
                        + String(format: " vs break-even %.1f %%; expectancy %+.3f R after fees; cost %.4f USD (%.5f per signal, %@ per hit)",

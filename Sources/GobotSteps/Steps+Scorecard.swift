@@ -45,7 +45,7 @@ extension Steps {
                     try ctx.db.storeLabel(SignalLabel(signalId: s.id, symbol: s.symbol, model: s.signal.model, direction: s.signal.direction,
                                                       confidence: s.signal.confidence, signalAtMs: s.createdAtMs, outcome: verdict.outcome, r: verdict.r,
                                                       costUSD: s.signal.costUSD, timeframeAgreement: s.signal.timeframeAgreement), atMs: now)
-                    labelled += 1
+                    if verdict.outcome != .unavailable { labelled += 1 }
                 } catch let error as ExchangeError where error.isTemporary {
                     fetchStopped = error
                     failures.append(("\(s.symbol) signal \(s.id)", error))
@@ -101,8 +101,23 @@ extension Steps {
             return (verdict, notes, false)
         }
         guard mayFetch else { return (nil, notes, true) }
+        // A day past the horizon, no candles at all (or -1121, the symbol refused as invalid) is the
+        // exchange's last word: the signal is labelled `unavailable` and never fetched again (before,
+        // a delisted symbol's signals cost a klines request each on every reconcile, for good). A
+        // temporary error (timeout, 5xx, 429, 418) never decides this; it fails the run as before.
+        let final = now >= end + unavailableAfterHorizonMs
+        func unavailable(_ why: String) -> (verdict: (outcome: SignalLabel.Outcome, r: Double)?, notes: [String], wantedFetch: Bool) {
+            (verdict: (.unavailable, 0), notes: notes + ["\(s.symbol) signal \(s.id): labelled unavailable, \(why) a day after its horizon; "
+                                                          + "not fetched again, not judged"], wantedFetch: false)
+        }
         // scan stores candles only while a symbol is a candidate: fetch the horizon once.
-        let fetched = try await ex.klines(symbol: s.symbol, interval: .m1, startMs: s.createdAtMs, limit: Int(min(1500, horizonMs / 60_000 + 1)))
+        let fetched: [Candle]
+        do {
+            fetched = try await ex.klines(symbol: s.symbol, interval: .m1, startMs: s.createdAtMs, limit: Int(min(1500, horizonMs / 60_000 + 1)))
+        } catch let error as ExchangeError where final && error.code == invalidSymbolCode {
+            return unavailable("the exchange refuses the symbol (\(error))")
+        }
+        if fetched.isEmpty && final { return unavailable("the exchange still returns no candles for it") }
         // A candle before the signal is an answer to another question (an endpoint that ignores the
         // start): nothing from it is stored or labelled on.
         if let stray = fetched.first(where: { $0.openTimeMs < s.createdAtMs }) {
@@ -114,6 +129,11 @@ extension Steps {
         guard let after = try stored(), fetchSpansGaps(after, fetched: closed, fromMs: s.createdAtMs) else { return (nil, notes, false) }
         return (label(after), notes, false)
     }
+
+    /// How long after a signal's horizon an empty answer (or -1121) is taken as final.
+    static let unavailableAfterHorizonMs = TradingCalendar.dayMs
+    /// Binance's "Invalid symbol." (docs: bad symbol, don't retry).
+    static let invalidSymbolCode = -1121
 
     /// Whether 1m candles run minute by minute from `fromMs` on.
     static func isGapless(_ candles: [Candle], fromMs: Int64) -> Bool {
@@ -175,6 +195,7 @@ extension Steps {
         let breakEven = breakEvenHitRate(config)
         return SignalScorecard.cards(try db.signalLabels()).map {
             StatusSnapshot.ScorecardEntry(model: $0.model, labelled: $0.labelled, hits: $0.hits, misses: $0.misses, expired: $0.expired,
+                                          unavailable: $0.unavailable,
                                           hitRate: $0.hitRate, wilsonLow: $0.interval.low, wilsonHigh: $0.interval.high, breakEvenHitRate: breakEven,
                                           expectancyR: $0.expectancyR, costUSD: $0.costUSD, costPerSignalUSD: $0.costPerSignalUSD,
                                           byTimeframeAgreement: $0.byAgreement.map {

@@ -41,9 +41,11 @@ extension Steps {
         ]
     }
 
-    /// The closed trades as booked (fees and funding, from the ledger) against random directions at
-    /// the same entries: a coin flip per entry between the analyst's side as booked and the other
-    /// side replayed on the stored 1m candles with the same stop, target and fees (docs/EVALUATION.md).
+    /// The analyst's direction calls against random directions at the same entries, both sides of
+    /// every entry replayed on the stored 1m candles by the same rules (entry at the market with the
+    /// configured slippage and fees, today's stop and target, stop first inside a minute, no funding
+    /// on either side: the database holds no funding rates), beside the closed trades as booked
+    /// (fees and funding, from the ledger), which must be positive too (docs/EVALUATION.md).
     /// scan prunes candles after 3 days and stores none while it skips a held symbol: an entry whose
     /// stored candles do not run without a gap from its entry to its exit is not replayed (replaying
     /// over missing days filled stops and targets at prices days later), and is counted; the item
@@ -76,10 +78,14 @@ extension Steps {
         // the item never passes while all closed trades together lost money.
         let allNet = closed.reduce(Decimal(0)) { $0 + $1.netPnl }.doubleValue
         let allText = refused == 0 ? "" : String(format: "; all %d closed trades booked net %.2f USD", closed.count, allNet)
+        let slippage = ctx.config.exchange.slippageBps.doubleValue, fee = ctx.config.exchange.takerFeeRate.doubleValue * 100
         return ValidationItem(name: name, passed: r.p < EdgeVerdict.alpha && r.bookedNetUSD > 0 && allNet > 0,
-                              detail: "\(r.verdict); booked net \(String(format: "%.2f", r.bookedNetUSD)) USD after fees and funding\(allText), percentile "
-                                + String(format: "%.1f among 1000 random sides (the analyst's side as booked, the other replayed with the same stop, target and fees, funding not replayed: median %.2f, 90 %% %.2f…%.2f USD); ",
-                                         r.percentile, r.baselineMedianUSD, r.baselineLowUSD, r.baselineHighUSD)
+                              detail: "\(r.verdict); booked net \(String(format: "%.2f", r.bookedNetUSD)) USD after fees and funding\(allText); "
+                                + String(format: "ranked on replays of both sides: the analyst's sides replayed %.2f USD, percentile %.1f among 1000 random sides "
+                                         + "replayed the same way (median %.2f, 90 %% %.2f…%.2f USD; every side entered at the minute's open with %.1f bps slippage "
+                                         + "and %.3f %% taker fee, today's stop and target, stop first within a minute, funding on neither side: "
+                                         + "the database holds no funding rates); ",
+                                         r.replayedNetUSD, r.percentile, r.baselineMedianUSD, r.baselineLowUSD, r.baselineHighUSD, slippage, fee)
                                 + String(format: "break-even win rate %.1f %%", breakEven * 100) + refusedText)
     }
 

@@ -70,6 +70,8 @@ public struct StatusSnapshot: Codable, Sendable {
     /// The analyst scorecard (Steps+Scorecard.swift).
     public struct ScorecardEntry: Codable, Sendable {
         var model: String; var labelled: Int; var hits: Int; var misses: Int; var expired: Int
+        /// Signals the exchange never had candles for: counted, not judged.
+        var unavailable: Int
         var hitRate: Double; var wilsonLow: Double; var wilsonHigh: Double; var breakEvenHitRate: Double
         var expectancyR: Double; var costUSD: Double; var costPerSignalUSD: Double
         /// Hit rate by the answer's stated `timeframe_agreement` ("not stated" for the rules analyst).

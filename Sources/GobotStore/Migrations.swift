@@ -2,7 +2,7 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement", "v9-speed"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement", "v9-speed", "v10-unavailable-label"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -278,6 +278,33 @@ extension GobotDatabase {
             // Scan prunes candles by age every run: without this index the DELETE read the whole
             // table (the primary key starts with symbol and interval).
             try db.execute(sql: "CREATE INDEX candles_open_time ON candles(open_time_ms)")
+        }
+        m.registerMigration("v10-unavailable-label") { db in
+            // A signal the exchange never returns candles for (a delisted symbol) gets the terminal
+            // outcome 'unavailable' instead of a klines request on every reconcile, for good.
+            // SQLite cannot change a CHECK: the table is rebuilt with the same rows.
+            try db.execute(sql: """
+                CREATE TABLE signal_labels_new (
+                    signal_id INTEGER PRIMARY KEY REFERENCES signals(id),
+                    symbol TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    direction TEXT NOT NULL CHECK (direction IN ('long','short')),
+                    confidence REAL NOT NULL,
+                    signal_at_ms INTEGER NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('hit','miss','expired','unavailable')),
+                    r REAL NOT NULL,
+                    cost_usd TEXT NOT NULL,
+                    labelled_at_ms INTEGER NOT NULL,
+                    timeframe_agreement TEXT CHECK (timeframe_agreement IN ('aligned','mixed','conflicting'))
+                );
+                INSERT INTO signal_labels_new (signal_id, symbol, model, direction, confidence, signal_at_ms, outcome, r, cost_usd, labelled_at_ms,
+                    timeframe_agreement)
+                SELECT signal_id, symbol, model, direction, confidence, signal_at_ms, outcome, r, cost_usd, labelled_at_ms, timeframe_agreement
+                FROM signal_labels;
+                DROP TABLE signal_labels;
+                ALTER TABLE signal_labels_new RENAME TO signal_labels;
+                CREATE INDEX signal_labels_model ON signal_labels(model, signal_at_ms);
+                """)
         }
         return m
     }

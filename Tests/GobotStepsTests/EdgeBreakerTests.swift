@@ -92,6 +92,54 @@ import Testing
         #expect(try h.db.signalLabels().count == 13)
     }
 
+    /// A delisted symbol: its klines answer -1121, or nothing at all. A day after the horizon that is
+    /// final: the signal is labelled `unavailable`, counted apart, and never fetched again; a
+    /// temporary error then never decides it.
+    @Test func aSignalTheExchangeNeverHasCandlesForIsLabelledUnavailableADayAfterItsHorizonAndNotFetchedAgain() async throws {
+        let h = try harness(enabled: true)
+        h.at(minute: 1)
+        for symbol in ["GONEUSDT", "EMPTYUSDT"] {
+            try h.db.storeSignal(candidateId: nil, symbol: symbol, atMs: h.clock.nowMs(), signal: Signal(direction: .long, confidence: 0.8, rationale: "t", model: "scripted"),
+                                 referencePrice: 3, chartHashes: [])
+        }
+        for m in 2...4 { try signal(h, .long, minute: m) }
+        h.exchange.klinesFailures = ["GONEUSDT": .rejected(code: -1121, message: "Invalid symbol.")]
+        // Within a day of the horizon: not final, both wait (and the -1121 is reported).
+        h.at(minute: 75)
+        let early = try await Steps.reconcile(h.ctx)
+        #expect(early.exit == .failed && early.message.contains("EMPTYUSDT signal 2: not enough candles to label yet"), "\(early.message)")
+        #expect(try h.db.signalLabels().map(\.symbol) == ["XRPUSDT", "XRPUSDT", "XRPUSDT"])
+
+        // A day after the horizon the exchange is down or over its limit: never a terminal label.
+        let final = TradingHarness.t0 + 61 * 60_000 + TradingCalendar.dayMs
+        for temporary: ExchangeError in [.unavailable("GET /fapi/v1/klines: HTTP 503"), .rateLimited(untilMs: final + 60_000), .unknownOutcome("timeout")] {
+            h.exchange.klinesFailures = ["GONEUSDT": temporary, "EMPTYUSDT": temporary]
+            h.clock.set(final)
+            let down = try await Steps.reconcile(h.ctx)
+            #expect(down.exit == .tryLater, "\(down.message)")
+            #expect(try h.db.signalLabels().count == 3)
+        }
+
+        // Then -1121 and an empty answer are final.
+        h.exchange.klinesFailures = ["GONEUSDT": .rejected(code: -1121, message: "Invalid symbol.")]
+        let settled = try await Steps.reconcile(h.ctx)
+        #expect(settled.exit == .ok, "\(settled.message)")
+        #expect(settled.message.contains("GONEUSDT signal 1: labelled unavailable") && settled.message.contains("EMPTYUSDT signal 2: labelled unavailable"),
+                "\(settled.message)")
+        let labels = try h.db.signalLabels()
+        #expect(labels.filter { $0.outcome == .unavailable }.map(\.symbol) == ["GONEUSDT", "EMPTYUSDT"])
+
+        // Never fetched again; counted apart from the hit rate and the breaker's sample.
+        h.exchange.klinesAsked = []
+        h.clock.set(final + 3_600_000)
+        let later = try await Steps.reconcile(h.ctx)
+        #expect(later.exit == .ok && h.exchange.klinesAsked.isEmpty, "\(later.message) \(h.exchange.klinesAsked)")
+        let card = try #require(SignalScorecard.cards(labels).first)
+        #expect(card.labelled == 3 && card.decided == 3 && card.unavailable == 2, "\(card)")
+        let scorecard = try Steps.scorecard(h.ctx).message
+        #expect(scorecard.contains("3 labelled (") && scorecard.contains("2 unavailable (no candles from the exchange, not judged)"), "\(scorecard)")
+    }
+
     @Test func aDamagedStoredCandleIsFetchedAgainAndTheLossBreakerStillOpens() async throws {
         let h = try await longFromMinute5(dip: 30...32) { _ in true }
         let damagedMs = TradingHarness.t0 + 20 * 60_000

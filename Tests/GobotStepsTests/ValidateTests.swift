@@ -80,6 +80,48 @@ import Testing
         #expect(item.detail.contains("NOT judged") && item.detail.contains("5 of 5 closed trades could not be replayed"), "\(item.detail)")
     }
 
+    /// Fifty longs on prices that go nowhere, each booked a little above its replay (the exchange
+    /// filled them better than the configured 5 bps slippage): their direction carried nothing.
+    @Test func fillsBetterThanConfiguredAreNotAnEdgeWhenBothSidesAreReplayed() throws {
+        var h = try TradingHarness(prices: [2.0])
+        h.ctx.config.trading.stopLossPercent = 1
+        h.ctx.config.trading.takeProfitPercent = 2
+        h.ctx.config.exchange.slippageBps = 5
+        let opened = Self.t0 + Self.dayMs
+        for k in 0..<50 { try closedLong(h.db, openedAtMs: opened + Int64(k) * 600_000, minutes: 5, realized: Decimal(string: "0.05")!) }
+        let end = opened + 50 * 600_000
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, candles(from: opened, to: end, price: 2.0))
+        h.clock.set(end)
+        let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
+        // Ranked as booked among coin flips of "as booked" and "the other side replayed with 5 bps
+        // each way", the fifty beat every draw but the one that picks all of them: p < 0.001.
+        #expect(!item.passed, "\(item.detail)")
+        #expect(item.detail.contains("50 trades") && item.detail.contains("booked net 1.50 USD after fees and funding"), "\(item.detail)")
+        #expect(item.detail.contains("ranked on replays of both sides") && item.detail.contains("p = 1.000"), "\(item.detail)")
+        #expect(item.detail.contains("funding on neither side") && item.detail.contains("break-even win rate"), "\(item.detail)")
+    }
+
+    /// Forty longs, each followed by a rise through its target that stops the short: a direction
+    /// call that pays is still told apart from random when both sides are replayed.
+    @Test func aRealDirectionalEdgeStillPassesWhenBothSidesAreReplayed() throws {
+        var h = try TradingHarness(prices: [2.0])
+        h.ctx.config.trading.stopLossPercent = 2
+        h.ctx.config.trading.takeProfitPercent = 4
+        let opened = Self.t0 + Self.dayMs
+        for k in 0..<40 { try closedLong(h.db, openedAtMs: opened + Int64(k) * 600_000, minutes: 2, realized: Decimal(string: "0.8")!) }
+        // Each ten minutes: the entry minute at 2.00, then nine minutes at 2.10.
+        let end = opened + 40 * 600_000
+        let sawtooth = candles(from: opened, to: end, price: 2.0).map { c in
+            (c.openTimeMs - opened) % 600_000 == 0 ? c : Candle(openTimeMs: c.openTimeMs, open: 2.1, high: 2.101, low: 2.099, close: 2.1, volume: 1000)
+        }
+        try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, sawtooth)
+        h.clock.set(end)
+        let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
+        #expect(item.passed, "\(item.detail)")
+        #expect(item.detail.contains("edge: positive") && item.detail.contains("40 trades") && item.detail.contains("p < 0.001"), "\(item.detail)")
+        #expect(item.detail.contains("booked net 31.20 USD"), "\(item.detail)")
+    }
+
     @Test func aTradeBookedAboveItsReplayIsNotRankedAgainstReplaysAlone() throws {
         let h = try TradingHarness(prices: [2.0])
         // One long held 5 minutes on flat candles, booked +1.00 (a fill the replay does not know).
@@ -88,8 +130,8 @@ import Testing
         try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, candles(from: opened, to: opened + 60 * 60_000, price: 2.0))
         h.clock.set(opened + Self.dayMs)
         let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
-        // Ranked among replays of both sides (each about −fees on flat prices) it beat every one:
-        // p = 0.001 on one trade. The random choice of its own side counts what it booked.
+        // Ranked as booked among replays of both sides (each about −fees on flat prices) it beat
+        // every one: p = 0.001 on one trade. Its own side is ranked replayed, like the other.
         #expect(!item.passed, "\(item.detail)")
         #expect(item.detail.contains("1 trades") && item.detail.contains("booked net 0.98 USD"), "\(item.detail)")
     }

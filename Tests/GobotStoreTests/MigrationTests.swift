@@ -1,4 +1,5 @@
 import Foundation
+import GobotCore
 import GRDB
 import Testing
 @testable import GobotStore
@@ -25,7 +26,7 @@ import Testing
 
         // Then every migration is applied and the old rows are intact
         #expect(try db.appliedMigrations() == GobotDatabase.migrationNames)
-        #expect(GobotDatabase.migrationNames.last == "v9-speed")
+        #expect(GobotDatabase.migrationNames.last == "v10-unavailable-label")
         #expect(try db.runs(step: "scan").count == 1)
         #expect(try db.haltState().reason == "old halt")
         #expect(try db.verifyAudit() == .valid(entries: 2))
@@ -33,5 +34,32 @@ import Testing
         #expect(tables.allSatisfy { $0 })
         let mode = try db.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
+    }
+
+    /// v10 rebuilds signal_labels to admit the terminal outcome 'unavailable': the labels already
+    /// stored survive it, and an unavailable one is stored and read back.
+    @Test func theUnavailableLabelMigrationKeepsTheStoredLabels() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gobot-mig-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("gobot.sqlite").path
+        func label(_ id: Int64, _ outcome: SignalLabel.Outcome) -> SignalLabel {
+            SignalLabel(signalId: id, symbol: "XRPUSDT", model: "m", direction: .long, confidence: 0.8, signalAtMs: 1, outcome: outcome, r: 1.5,
+                        costUSD: 0.01, timeframeAgreement: .aligned)
+        }
+        let signal = Signal(direction: .long, confidence: 0.8, rationale: "t", model: "m")
+        do {
+            let old = try GobotDatabase.open(path: path, migrateUpTo: "v9-speed")
+            let id = try old.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 1, signal: signal, referencePrice: 2, chartHashes: [])
+            try old.storeLabel(label(id, .hit), atMs: 2)
+            // The old CHECK refused it, and INSERT OR IGNORE skips a row that breaks a CHECK without a word.
+            try old.storeLabel(label(try old.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 1, signal: signal, referencePrice: 2, chartHashes: []),
+                                     .unavailable), atMs: 2)
+            #expect(try old.signalLabels().count == 1)
+        }
+        let db = try GobotDatabase.open(path: path)
+        let id = try db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 1, signal: signal, referencePrice: 2, chartHashes: [])
+        try db.storeLabel(label(id, .unavailable), atMs: 3)
+        let labels = try db.signalLabels()
+        #expect(labels.map(\.outcome) == [.hit, .unavailable] && labels.first == label(1, .hit), "\(labels)")
     }
 }
