@@ -77,11 +77,18 @@ extension Steps {
         // The judged trades are a selection (those whose candles were kept, mostly the last days):
         // the item never passes while all closed trades together lost money.
         let allNet = closed.reduce(Decimal(0)) { $0 + $1.netPnl }.doubleValue
-        let allText = refused == 0 ? "" : String(format: "; all %d closed trades booked net %.2f USD", closed.count, allNet)
+        // The headline never reads "positive" while the whole record lost money: the rank of a
+        // selection says nothing against that.
+        let pText = r.p < 0.001 ? "p < 0.001" : String(format: "p = %.3f", r.p)
+        let headline = allNet > 0 ? r.verdict
+            : String(format: "edge: NOT demonstrated (all %d closed trades booked net %.2f USD after fees and funding; the %d judged below rank at %@, a selection)",
+                     closed.count, allNet, entries.count, pText)
+        let judged = refused == 0 ? "booked net" : "the \(entries.count) judged trades booked net"
+        let allText = refused == 0 || allNet <= 0 ? "" : String(format: "; all %d closed trades booked net %.2f USD after fees and funding", closed.count, allNet)
         let slippage = ctx.config.exchange.slippageBps.doubleValue, fee = ctx.config.exchange.takerFeeRate.doubleValue * 100
         return ValidationItem(name: name, passed: r.p < EdgeVerdict.alpha && r.bookedNetUSD > 0 && allNet > 0,
-                              detail: "\(r.verdict); booked net \(String(format: "%.2f", r.bookedNetUSD)) USD after fees and funding\(allText); "
-                                + String(format: "ranked on replays of both sides: the analyst's sides replayed %.2f USD, percentile %.1f among 1000 random sides "
+                              detail: "\(headline); \(judged) \(String(format: "%.2f", r.bookedNetUSD)) USD after fees and funding\(allText); "
+                                + String(format: "ranked on replays of both sides: the judged trades' sides replayed %.2f USD, percentile %.1f among 1000 random sides "
                                          + "replayed the same way (median %.2f, 90 %% %.2f…%.2f USD; every side entered at the minute's open with %.1f bps slippage "
                                          + "and %.3f %% taker fee, today's stop and target, stop first within a minute, funding on neither side: "
                                          + "the database holds no funding rates); ",

@@ -48,7 +48,7 @@ import Testing
         // at +15 % and the random shorts their stop: the item passed on a booked loss.
         #expect(!item.passed, "\(item.detail)")
         #expect(item.detail.contains("41 of 51 closed trades could not be replayed"), "\(item.detail)")
-        #expect(item.detail.contains("10 trades") && item.detail.contains("booked net -1.20 USD"), "\(item.detail)")
+        #expect(item.detail.contains("the 10 judged trades booked net -1.20 USD"), "\(item.detail)")
     }
 
     /// The judged trades are the ones whose candles were kept: winners of the last days must not
@@ -66,9 +66,12 @@ import Testing
         try h.db.storeCandles(symbol: "XRPUSDT", interval: .m1, candles(from: kept, to: now, price: 2.30))
         h.clock.set(now)
         let item = try #require(try Steps.validationItems(h.ctx).first { $0.name == "edge distinguishable from random" })
-        #expect(item.detail.contains("booked net 3.80 USD"), "\(item.detail)")  // the ten judged winners
-        #expect(item.detail.contains("all 50 closed trades booked net -37.00 USD"), "\(item.detail)")
+        #expect(item.detail.contains("the 10 judged trades booked net 3.80 USD"), "\(item.detail)")  // the ten judged winners
+        #expect(item.detail.contains("all 50 closed trades booked net -37.00 USD after fees and funding"), "\(item.detail)")
         #expect(!item.passed, "\(item.detail)")
+        // The headline says why, and never "positive" (review 9, M3).
+        #expect(item.detail.hasPrefix("edge: NOT demonstrated (all 50 closed trades booked net -37.00 USD"), "\(item.detail)")
+        #expect(!item.detail.contains("positive"), "\(item.detail)")
     }
 
     @Test func withNoTradeReplayableTheItemFailsAndSaysWhy() throws {
