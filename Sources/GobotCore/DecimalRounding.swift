@@ -67,12 +67,16 @@ extension Decimal {
     /// number at the start, so "12.5.3" or "5abc" would become 12.5 or 5 instead of an error.
     public init?(exchangeString: String) {
         if let d = Self.plainDecimal(exchangeString.utf8) { self = d; return }
+        // "0" (no funding, no fee: most stored amounts) is Foundation's own reading, taken once.
+        if exchangeString.utf8.count == 1, exchangeString.utf8.first == UInt8(ascii: "0") { self = Self.foundationZero; return }
         guard Self.isNumber(exchangeString.utf8), let d = Decimal(string: exchangeString, locale: Self.posix) else { return nil }
         self = d
     }
 
     /// `[+-]?` digits with at most one `.` (a digit on at least one side), then `[eE][+-]?digits`
     /// optionally; nothing before or after.
+    static let foundationZero = Decimal(string: "0", locale: posix)!
+
     static func isNumber(_ bytes: String.UTF8View) -> Bool {
         var i = bytes.startIndex
         func at(_ set: (UInt8) -> Bool) -> Bool { i < bytes.endIndex && set(bytes[i]) }

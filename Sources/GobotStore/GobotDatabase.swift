@@ -103,7 +103,12 @@ public final class GobotDatabase: Sendable {
     }
 
     /// `?, ?, …` for an `IN (…)` list of `count` values.
-    static func placeholders(_ count: Int) -> String { repeatElement("?", count: count).joined(separator: ",") }
+    static func placeholders(_ count: Int) -> String {
+        // Built once for the small counts every step asks for (a string join per read showed in profiles).
+        count < commonPlaceholders.count ? commonPlaceholders[count] : repeatElement("?", count: count).joined(separator: ",")
+    }
+
+    private static let commonPlaceholders = (0..<9).map { repeatElement("?", count: $0).joined(separator: ",") }
 
     /// Runs `body`, which must execute at most one writing statement, without BEGIN and COMMIT:
     /// SQLite makes a single statement atomic on its own (autocommit), so the explicit
