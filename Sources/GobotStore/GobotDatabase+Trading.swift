@@ -439,6 +439,11 @@ extension GobotDatabase {
         }
     }
 
+    /// When gobot first held a position (not a failed entry), on the host clock; nil before any.
+    public func firstEntryMs() throws -> Int64? {
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(opened_at_ms) FROM positions WHERE status != 'failed'")) }
+    }
+
     public func entriesSince(_ ms: Int64) throws -> (count: Int, notional: Decimal) {
         try read { db in try Self.entriesSince(db, ms) }
     }

@@ -343,10 +343,13 @@ import Testing
         #expect(r.exit == .failed && r.message.contains("income_cursor_ms"))
         #expect(try h.db.value(forKey: "income_cursor_ms") == "soon")
         // A cursor a day ahead (a host clock set back, a damaged value) used to book nothing until
-        // now caught up, and the loss limits read a ledger without the new P&L.
-        try h.db.setValue(String(TradingHarness.t0 + 86_400_000), forKey: "income_cursor_ms", atMs: TradingHarness.t0)
+        // now caught up, and the loss limits read a ledger without the new P&L. (Set after the
+        // entry: trade enters nothing on such a cursor, `ledger_stale`.)
+        try h.db.deleteValue(forKey: "income_cursor_ms")
         try h.signal()
         _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.livePositions().count == 1)
+        try h.db.setValue(String(TradingHarness.t0 + 86_400_000), forKey: "income_cursor_ms", atMs: TradingHarness.t0)
         h.at(minute: 35)  // the stop filled
         #expect(try await Steps.reconcile(h.ctx).exit == .ok)
         #expect(try h.db.ledgerTotals(fromMs: 0).realized == Decimal(string: "-0.25")!)
