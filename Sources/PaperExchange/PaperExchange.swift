@@ -192,7 +192,15 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             marks[s] = Dictionary(try await market.markCandles1m(symbol: s, fromMs: from, toMs: replayUntil).map { ($0.openTimeMs, $0) }, uniquingKeysWith: { a, _ in a })
         }
         let ticks = symbols.isEmpty ? [:] : try await rulesProvider(symbols).mapValues(\.tickSize)
-        let candlesBySymbol = candles, ratesByTime = rates, marksBySymbol = marks, settledUntil = replayUntil, givenUp = unpublished
+        // A mark whose 1m candle is missing (a gap in the klines while funding still settles) is
+        // charged all the same, on the mark price at the mark, before the first later candle.
+        var gapPrices: [String: [Int64: Double]] = [:]
+        for (t, bySymbol) in rates where t < replayUntil {
+            for s in bySymbol.keys where !(candles[s] ?? []).contains(where: { $0.openTimeMs == t }) {
+                gapPrices[s, default: [:]][t] = try await market.markPrice(symbol: s, atMs: t)
+            }
+        }
+        let candlesBySymbol = candles, ratesByTime = rates, marksBySymbol = marks, settledUntil = replayUntil, givenUp = unpublished, gapPriceAt = gapPrices
         let replayed = try db.write { db -> Bool in
             var account = try self.account(db)
             // Another settler (a second process on this database) moved the time while the candles
@@ -200,29 +208,46 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             guard account.processedUntilMs == from else { return false }
             for s in symbols {
                 var algos = try self.openAlgos(db, symbol: s)
+                // The marks of [from, until) in order, each settled before the first candle at or
+                // after it: funding is settled at the start of the minute that begins on the 8h
+                // mark, on the mark price, whether or not that minute has a candle.
+                var due = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
+                func settleMarks(upTo openMs: Int64, candle: Candle?, mark: Candle?) throws {
+                    while due < settledUntil, due <= openMs {
+                        let t = due
+                        due += 28_800_000
+                        if let r = ratesByTime[t]?[s] {
+                            let pos = try self.position(db, s)
+                            guard pos.amt != 0 else { continue }
+                            let open: Double
+                            if let candle { open = (mark ?? candle).open } else if let p = gapPriceAt[s]?[t] { open = p } else {
+                                throw ExchangeError.badResponse(endpoint: "paper market data", reason: "no mark price of \(s) at \(t) ms for its funding")
+                            }
+                            let amount = -(pos.amt * (try Self.decimal(open)) * (try Self.decimal(r))).rounded(scale: 8)
+                            account.balance += amount
+                            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [s, amount.plainString, t])
+                        } else if givenUp.contains(where: { $0.symbol == s && $0.timeMs == t }), try self.position(db, s).amt != 0 {
+                            // A rate still missing past the wait: the payment is not made up later, and
+                            // it is said, in the transaction that settles past it, never silently.
+                            let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(t) / 1000))
+                            try GobotDatabase.enqueue(db, channel: "telegram", kind: "error",
+                                                      payload: "⚠️ paper funding of \(s) at \(when): the exchange published no rate \((now - t) / 60_000) min "
+                                                          + "after the mark; the paper books settled past it without charging it (paper P&L lacks this payment)",
+                                                      dedupeKey: "paper-funding-unpublished-\(s)-\(t)", atMs: now)
+                        }
+                    }
+                }
                 for c in candlesBySymbol[s] ?? [] {
                     let mark = marksBySymbol[s]?[c.openTimeMs]
-                    // Funding is settled at the start of the minute that begins on the 8h mark, on the mark price.
-                    if c.openTimeMs % 28_800_000 == 0, let r = ratesByTime[c.openTimeMs]?[s] {
-                        let pos = try self.position(db, s)
-                        if pos.amt != 0 {
-                            let amount = -(pos.amt * (try Self.decimal((mark ?? c).open)) * (try Self.decimal(r))).rounded(scale: 8)
-                            account.balance += amount
-                            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [s, amount.plainString, c.openTimeMs])
-                        }
-                    } else if givenUp.contains(where: { $0.symbol == s && $0.timeMs == c.openTimeMs }), try self.position(db, s).amt != 0 {
-                        // A rate still missing past the wait: the payment is not made up later, and
-                        // it is said, in the transaction that settles past it, never silently.
-                        let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(c.openTimeMs) / 1000))
-                        try GobotDatabase.enqueue(db, channel: "telegram", kind: "error",
-                                                  payload: "⚠️ paper funding of \(s) at \(when): the exchange published no rate \((now - c.openTimeMs) / 60_000) min "
-                                                      + "after the mark; the paper books settled past it without charging it (paper P&L lacks this payment)",
-                                                  dedupeKey: "paper-funding-unpublished-\(s)-\(c.openTimeMs)", atMs: now)
-                    }
+                    // A mark before this candle (its own was missing) on the price at the mark; one at it on this candle.
+                    try settleMarks(upTo: c.openTimeMs - 1, candle: nil, mark: nil)
+                    try settleMarks(upTo: c.openTimeMs, candle: c, mark: mark)
                     if !algos.isEmpty, try self.trigger(db, account: &account, symbol: s, algos: algos, candle: c, mark: mark, tickSize: ticks[s] ?? 0) {
                         algos = try self.openAlgos(db, symbol: s)
                     }
                 }
+                // Marks after the last candle of the window.
+                try settleMarks(upTo: .max, candle: nil, mark: nil)
             }
             account.processedUntilMs = settledUntil
             try self.save(db, account)
