@@ -445,11 +445,12 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
 
 extension BinanceClient {
     /// The funding rate of the event in the hour starting at `fundingTimeMs`, if there was one.
+    /// A rate that is not a number, or a record outside the hour asked for, is a bad answer,
+    /// never "no funding" (the paper books would settle past that mark without it).
     public func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double? {
-        struct Row: Decodable { var fundingTime: Int64; var fundingRate: String }
         let data = try await request("GET", "/fapi/v1/fundingRate", params: [("symbol", symbol), ("startTime", String(fundingTimeMs)),
                                                                            ("endTime", String(fundingTimeMs + 3_600_000)), ("limit", "1")],
                                      weight: 1, signed: false)
-        return try decode([Row].self, data, "/fapi/v1/fundingRate").first.flatMap { Double($0.fundingRate) }
+        return try BinanceResponses.fundingRate(data, symbol: symbol, fromMs: fundingTimeMs, toMs: fundingTimeMs + 3_600_000)
     }
 }

@@ -90,6 +90,25 @@ enum BinanceResponses {
         return d
     }
 
+    /// The rate of the one funding record asked for in `[fromMs, toMs]` (`/fapi/v1/fundingRate`,
+    /// limit 1), nil when the answer holds none.
+    static func fundingRate(_ data: Data, symbol: String, fromMs: Int64, toMs: Int64) throws -> Double? {
+        struct Row: Decodable { var fundingTime: Int64; var fundingRate: String }
+        let ep = "/fapi/v1/fundingRate"
+        let rows: [Row]
+        do { rows = try JSONDecoder().decode([Row].self, from: data) } catch {
+            throw ExchangeError.badResponse(endpoint: ep, reason: BinanceClient.describe(error))
+        }
+        guard let row = rows.first else { return nil }
+        guard (fromMs...toMs).contains(row.fundingTime) else {
+            throw ExchangeError.badResponse(endpoint: ep, reason: "asked for the funding of \(symbol) in \(fromMs)...\(toMs) ms, the answer is at \(row.fundingTime) ms")
+        }
+        guard let rate = Double(row.fundingRate), rate.isFinite else {
+            throw ExchangeError.badResponse(endpoint: ep, reason: "fundingRate '\(row.fundingRate)' of \(symbol) at \(row.fundingTime) ms is not a number")
+        }
+        return rate
+    }
+
     static func side(_ s: String, _ endpoint: String) throws -> OrderSide {
         guard let side = OrderSide(rawValue: s) else { throw ExchangeError.badResponse(endpoint: endpoint, reason: "side \(s)") }
         return side

@@ -178,13 +178,17 @@ public struct CoreBacktest {
                 var j = markCursor[s]
                 while j > 0 && ms[j - 1].openTimeMs >= processedUntil { j -= 1 }
                 while i < series.count && series[i].openTimeMs < processedUntil { i += 1 }
+                // The marks of [processedUntil, until) in order, each charged before the first
+                // candle at or after it, as the paper exchange does: one whose 1m candle is
+                // missing on the mark price at the mark.
+                var due = (processedUntil + 28_800_000 - 1) / 28_800_000 * 28_800_000
                 while i < series.count && series[i].openTimeMs + 60_000 <= until {
                     let c = series[i]
                     while j < ms.count && ms[j].openTimeMs < c.openTimeMs { j += 1 }
                     let mark = j < ms.count && ms[j].openTimeMs == c.openTimeMs ? ms[j] : nil
-                    if c.openTimeMs % 28_800_000 == 0, let rate = fundingRates[s]?[c.openTimeMs], amt[s] != 0 {
-                        let amount = -(amt[s] * CoreBacktest.decimal((mark ?? c).open) * CoreBacktest.decimal(rate)).rounded(scale: 8)
-                        incomes.append(Income(symbol: s, kind: 2, amount: amount, timeMs: c.openTimeMs))
+                    while due < until && due <= c.openTimeMs {
+                        chargeFunding(s, at: due, open: due == c.openTimeMs ? (mark ?? c).open : markPriceAt(s, due))
+                        due += 28_800_000
                     }
                     // Stops before take-profits, then by placement order: two passes over the few
                     // live algos instead of a sorted copy per minute.
@@ -204,10 +208,30 @@ public struct CoreBacktest {
                     }
                     i += 1
                 }
+                while due < until {
+                    chargeFunding(s, at: due, open: markPriceAt(s, due))
+                    due += 28_800_000
+                }
                 markCursor[s] = j
                 settleCursor[s] = i
             }
             processedUntil = until
+        }
+
+        /// The funding of symbol `s` at mark `t`, when it has a rate and a position, on `open`.
+        mutating func chargeFunding(_ s: Int, at t: Int64, open: Double) {
+            guard let rate = fundingRates[s]?[t], amt[s] != 0 else { return }
+            let amount = -(amt[s] * CoreBacktest.decimal(open) * CoreBacktest.decimal(rate)).rounded(scale: 8)
+            incomes.append(Income(symbol: s, kind: 2, amount: amount, timeMs: t))
+        }
+
+        /// ``markPrice(_:_:)`` at a time that may lie before the last asked (a mark whose candle
+        /// is missing), by bisection, without moving the cursors: the paper exchange's
+        /// `markPrice(symbol:atMs:)` of the replay markets.
+        func markPriceAt(_ s: Int, _ t: Int64) -> Double {
+            let m = markSeries[s]
+            if let first = m.first, let last = m.last, first.openTimeMs <= t, t < last.openTimeMs + 60_000 { return CoreBacktest.price(m, t) }
+            return CoreBacktest.price(m1s[s], t)
         }
 
         /// ``CoreBacktest/price(_:_:)`` of symbol `s` at `now`, which never decreases during a run:

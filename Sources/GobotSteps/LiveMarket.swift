@@ -51,5 +51,11 @@ public struct LiveMarket: MarketData {
         try await client.fundingRate(symbol: symbol, fundingTimeMs: fundingTimeMs)
     }
 
+    /// Binance publishes a funding record some time after its mark (no documented delay): an
+    /// empty answer is "not published (yet)", and the paper exchange asks again for a while.
+    public func funding(symbol: String, fundingTimeMs: Int64) async throws -> FundingLookup {
+        try await fundingRate(symbol: symbol, fundingTimeMs: fundingTimeMs).map(FundingLookup.rate) ?? .notPublished
+    }
+
     public func symbols() -> [String] { universe }
 }

@@ -388,19 +388,22 @@ extension Steps {
         // A fee that cannot be valued now (no <ASSET>USDT price) must not keep the position open
         // in the database, blocking its symbol and a position slot: the position closes with the
         // fees that could be valued, and says so. The ledger books that fee from the income
-        // history with its asset (bookIncome), so the loss limits still count it once it is valued.
-        var unvalued: [String] = []
+        // history with its asset (bookIncome), so the loss limits still count it once it is valued,
+        // and adds it to the position's fees then.
+        var unvalued: [String] = [], unvaluedFees: [UnvaluedFee] = []
         for t in trades {
             do { fees += try await usdtValue(ctx, ex: ex, amount: t.commission, asset: t.commissionAsset, atMs: t.timeMs) }
             catch let error as ExchangeError where error.isTemporary {
                 throw error  // a passing failure (429, 5xx, ban): book the whole close on a later run
             } catch {
                 unvalued.append("\(t.commission.plainString) \(t.commissionAsset)")
+                unvaluedFees.append(UnvaluedFee(timeMs: t.timeMs, asset: t.commissionAsset, amount: t.commission))
             }
         }
         if !unvalued.isEmpty {
             Alerts.send(ctx, kind: "error", key: "fee-unvalued-\(p.id)",
-                        text: "⚠️ \(p.symbol) position \(p.id): fee \(unvalued.joined(separator: ", ")) could not be valued in USDT; the position's fees leave it out, the ledger books it when a price exists")
+                        text: "⚠️ \(p.symbol) position \(p.id): fee \(unvalued.joined(separator: ", ")) could not be valued in USDT; the position's fees leave it out "
+                            + "until the ledger books it, when a price exists")
         }
         let qty = closing.reduce(Decimal(0)) { $0 + $1.qty }
         // A flat listing whose fills do not close the whole position may be a listing that lags
@@ -460,7 +463,8 @@ extension Steps {
                 try ctx.db.updateOrder(clientOrderId: o.clientOrderId, status: status, atMs: ctx.nowMs)
             }
         }
-        try ctx.db.closePosition(id: p.id, exitPrice: exitPrice?.rounded(scale: 8), reason: reason, realizedPnl: realized, fees: fees, atMs: ctx.nowMs)
+        try ctx.db.closePosition(id: p.id, exitPrice: exitPrice?.rounded(scale: 8), reason: reason, realizedPnl: realized, fees: fees, atMs: ctx.nowMs,
+                                 unvaluedFees: unvaluedFees)
         let net = realized - fees + p.funding
         let how = reason.hasPrefix("closed") ? reason : "closed by \(reason)"
         Alerts.send(ctx, kind: "trade_closed", key: "closed-\(p.id)",
@@ -590,9 +594,11 @@ extension Steps {
                     let to: Int64 = p.closedAtMs.map { $0 + offset + margin } ?? Int64.max
                     return p.symbol == r.symbol && from <= r.timeMs && to >= r.timeMs
                 }
-                // The ledger row and the position's funding in one transaction (both or neither).
+                // The ledger row and the position's funding, or a fee its close left out, in one
+                // transaction (both or neither).
+                let fee = kind == "commission" && owner?.status == "closed" ? UnvaluedFee(timeMs: r.timeMs, asset: r.asset, amount: -r.income) : nil
                 if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
-                                        asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding") {
+                                        asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding", valuesFee: fee) {
                     booked += 1
                     if kind == "funding", owner != nil { fundingNotes.append("\(r.symbol): funding \(usdt.plainString)") }
                 }

@@ -30,9 +30,8 @@ extension Steps {
             }
             // The loss limits are only as current as the ledger reconcile books from the income
             // history: an income booking that keeps failing would leave them blind to new losses.
-            if let lag = try incomeBookingLagMs(ctx), lag > maxIncomeBookingLagMs {
-                let why = "ledger_stale: income has not been booked for \(lag / 60_000) min (more than \(maxIncomeBookingLagMs / 60_000)); "
-                    + "the loss limits cannot see recent P&L until reconcile books it (see its last error)"
+            if let stale = try ledgerStaleReason(ctx) {
+                let why = "ledger_stale: \(stale); the loss limits cannot see recent P&L until reconcile books it (see its last error)"
                 try ctx.db.decideSignal(s.id, status: "rejected", decision: why)
                 Alerts.send(ctx, kind: "risk", key: "ledger-stale-\(TradingCalendar.startOfDay(now))", text: "⛔ no entry: \(why)")
                 lines.append("\(s.symbol): rejected, \(why)")
@@ -85,12 +84,28 @@ extension Steps {
         return unresolved ? StepReport(outcome: "unresolved", message: message, exit: .tryLater) : StepReport(message: message)
     }
 
-    /// How far behind the exchange's clock reconcile's income cursor is, or nil before reconcile
-    /// has ever booked (a new state database: there is no booked P&L to be stale). A healthy
-    /// cursor lags by at most its stride and overlap plus one reconcile interval (about 75 min).
-    static func incomeBookingLagMs(_ ctx: StepContext) throws -> Int64? {
-        guard let text = try ctx.db.value(forKey: incomeCursorKey) else { return nil }
-        return ctx.nowMs + (try ctx.exchangeOffsetMs()) - (try incomeCursor(text))
+    /// Why the ledger is too stale to gate an entry on, or nil. The lag is how far reconcile's
+    /// income cursor is behind the exchange's clock; a healthy cursor lags by at most its stride
+    /// and overlap plus one reconcile interval (about 75 min). Without a cursor, reconcile has
+    /// never booked: harmless before gobot's first position (there is no P&L to miss), otherwise
+    /// the lag runs from that first position's opening (a new database whose booking fails from
+    /// the first run, or a cursor deleted as its own error message advises while the booking
+    /// keeps failing). A cursor ahead of the exchange's clock says nothing of what was booked.
+    static func ledgerStaleReason(_ ctx: StepContext) throws -> String? {
+        let exchangeNow = ctx.nowMs + (try ctx.exchangeOffsetMs())
+        guard let text = try ctx.db.value(forKey: incomeCursorKey) else {
+            // Positions carry host times: the lag since the first one is the same on either clock.
+            guard let first = try ctx.db.firstEntryMs(), ctx.nowMs - first > maxIncomeBookingLagMs else { return nil }
+            return "reconcile has never booked the income history, and gobot has held positions for \((ctx.nowMs - first) / 60_000) min "
+                + "(more than \(maxIncomeBookingLagMs / 60_000))"
+        }
+        let cursor = try incomeCursor(text)
+        if cursor > exchangeNow + StepContext.windowMarginMs {
+            return "the income cursor is \((cursor - exchangeNow) / 60_000) min ahead of the exchange's clock; reconcile reads the income history again"
+        }
+        let lag = exchangeNow - cursor
+        guard lag > maxIncomeBookingLagMs else { return nil }
+        return "income has not been booked for \(lag / 60_000) min (more than \(maxIncomeBookingLagMs / 60_000))"
     }
 
     /// Past this, entries stop until reconcile books income again (three hours: more than twice

@@ -105,14 +105,20 @@ extension GobotDatabase {
         try stepWhile(stmt) { h in try row(h); return true }
     }
 
+    /// GRDB's statement cache hands back the same statement while it is stepped: a row closure
+    /// that ran the same query again would reset this one half-way. No decoder queries today.
+    /// A caller that sets arguments checks before (GRDB's `setArguments` resets the statement,
+    /// and the check after it would never fire).
+    static func notBusy(_ stmt: Statement) throws {
+        guard sqlite3_stmt_busy(stmt.sqliteStatement) == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "a statement was run again while its rows were being read", sql: stmt.sql)
+        }
+    }
+
     /// ``step(_:row:)`` until `row` returns false (the rest of the answer is not computed).
     static func stepWhile(_ stmt: Statement, row: (OpaquePointer) throws -> Bool) throws {
         let h = stmt.sqliteStatement
-        // GRDB's statement cache hands back the same statement while it is stepped: a row closure
-        // that ran the same query again would reset this one half-way. No decoder queries today.
-        guard sqlite3_stmt_busy(h) == 0 else {
-            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "a statement was run again while its rows were being read", sql: stmt.sql)
-        }
+        try notBusy(stmt)
         defer { sqlite3_reset(h) }
         while true {
             let code = sqlite3_step(h)
@@ -144,11 +150,9 @@ extension GobotDatabase {
         // Every analysis reads 360 candles: they are stepped and read through SQLite's C API
         // (GRDB binds the arguments), which costs a fraction of a decoded row per value. The
         // columns are NOT NULL numbers (schema v2-market).
-        let stmt = try db.cachedStatement(sql: """
-            SELECT open_time_ms, open, high, low, close, volume FROM candles
-            WHERE symbol = ? AND interval = ? AND close_time_ms <= ?
-            ORDER BY open_time_ms DESC LIMIT ?
-            """)
+        let stmt = try db.cachedStatement(sql: candlesSQL)
+        // Setting the arguments resets the statement: a busy one must be refused before.
+        try notBusy(stmt)
         try stmt.setArguments([symbol, interval.rawValue, closedByMs, limit])
         var out: [Candle] = []
         out.reserveCapacity(limit)
@@ -156,6 +160,12 @@ extension GobotDatabase {
         out.reverse()
         return out
     }
+
+    static let candlesSQL = """
+        SELECT open_time_ms, open, high, low, close, volume FROM candles
+        WHERE symbol = ? AND interval = ? AND close_time_ms <= ?
+        ORDER BY open_time_ms DESC LIMIT ?
+        """
 
     private static let candleColumns = ["open_time_ms", "open", "high", "low", "close", "volume"]
 

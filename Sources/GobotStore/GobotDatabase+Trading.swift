@@ -91,10 +91,49 @@ public struct PositionRow: Sendable, Equatable {
         realizedPnl = try c.optionalDecimal(14, "realized_pnl")
         fees = try c.decimal(15, "fees")
         funding = try c.decimal(16, "funding")
+        // A closed position always has its realized P&L (closePosition writes them together):
+        // one without it would count as a trade that made 0 in every net figure.
+        if status == "closed", realizedPnl == nil {
+            throw RowDecodingError(table: "positions", column: "realized_pnl (closed position \(id))", value: "")
+        }
     }
 
-    /// Net result: realized P&L after fees and funding.
+    /// Net result: realized P&L after fees and funding. Realized P&L is missing only before the
+    /// close (decoding rejects a closed row without it): an open position has realized nothing yet.
     public var netPnl: Decimal { (realizedPnl ?? 0) - fees + funding }
+}
+
+/// A fee of a closed position gobot could not value in USDT at the close (no <ASSET>USDT price
+/// then): the position closed without it, and reconcile adds it to the position's fees in the
+/// transaction that books it in the ledger, once it can value it.
+public struct UnvaluedFee: Sendable, Equatable {
+    public var timeMs: Int64
+    public var asset: String
+    /// What was paid, in `asset` (positive).
+    public var amount: Decimal
+
+    public init(timeMs: Int64, asset: String, amount: Decimal) {
+        self.timeMs = timeMs
+        self.asset = asset
+        self.amount = amount
+    }
+
+    /// Where a closed position's unvalued fees wait, one "timeMs asset amount" line each.
+    public static func key(positionId: Int64) -> String { "fees_unvalued_\(positionId)" }
+
+    var line: String { "\(timeMs) \(asset) \(amount.plainString)" }
+
+    static func parse(_ text: String, key: String) throws -> [UnvaluedFee] {
+        try text.split(separator: "\n").map { line in
+            let f = line.split(separator: " ")
+            guard f.count == 3, let t = Int64(f[0]), let amount = Decimal(exchangeString: String(f[2])) else {
+                throw RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
+                                       remedy: "each line must read 'timeMs asset amount', the fees the position closed without; fix it, "
+                                           + "or delete the key (the position's fees then stay without them)")
+            }
+            return UnvaluedFee(timeMs: t, asset: String(f[1]), amount: amount)
+        }
+    }
 }
 
 /// What the entry step writes in one transaction before any request is sent.
@@ -239,8 +278,14 @@ extension GobotDatabase {
         }
     }
 
-    public func closePosition(id: Int64, exitPrice: Decimal?, reason: String, realizedPnl: Decimal, fees: Decimal, atMs: Int64) throws {
+    /// - Parameter unvaluedFees: fees left out of `fees` (not valued in USDT yet), kept until
+    ///   reconcile values them (``addLedger(atMs:symbol:kind:amount:positionId:ref:asset:assetAmount:addsFunding:valuesFee:)``).
+    public func closePosition(id: Int64, exitPrice: Decimal?, reason: String, realizedPnl: Decimal, fees: Decimal, atMs: Int64,
+                              unvaluedFees: [UnvaluedFee] = []) throws {
         try write { db in
+            if !unvaluedFees.isEmpty {
+                try Self.setValue(db, unvaluedFees.map(\.line).joined(separator: "\n"), forKey: UnvaluedFee.key(positionId: id), atMs: atMs)
+            }
             try db.cachedStatement(sql: """
                 UPDATE positions SET status = 'closed', exit_price = ?, exit_reason = ?, realized_pnl = ?, fees = ?, closed_at_ms = ?
                 WHERE id = ? AND status != 'closed'
@@ -281,14 +326,34 @@ extension GobotDatabase {
     /// funding short for good (the ref was then booked, so the record was never read again).
     @discardableResult
     public func addLedger(atMs: Int64, symbol: String, kind: String, amount: Decimal, positionId: Int64?, ref: String,
-                          asset: String = "USDT", assetAmount: Decimal? = nil, addsFunding: Bool = false) throws -> Bool {
+                          asset: String = "USDT", assetAmount: Decimal? = nil, addsFunding: Bool = false, valuesFee: UnvaluedFee? = nil) throws -> Bool {
         try write { db in
             try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref, asset, asset_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [atMs, symbol, kind, amount.plainString, positionId, ref, asset, (assetAmount ?? amount).plainString])
             guard db.changesCount > 0 else { return false }
             if addsFunding, let positionId { try Self.addFunding(db, positionId: positionId, amount: amount) }
+            if let fee = valuesFee, let positionId { try Self.addValuedFee(db, positionId: positionId, fee: fee, usd: -amount, atMs: atMs) }
             return true
+        }
+    }
+
+    /// When `fee` is one the closed position left out of its fees (``UnvaluedFee``), adds its
+    /// USDT value to them and drops it from the waiting list; otherwise (a fee valued at the
+    /// close, or none of this position's) nothing.
+    static func addValuedFee(_ db: Database, positionId: Int64, fee: UnvaluedFee, usd: Decimal, atMs: Int64) throws {
+        let key = UnvaluedFee.key(positionId: positionId)
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [key]) else { return }
+        var waiting = try UnvaluedFee.parse(text, key: key)
+        guard let i = waiting.firstIndex(of: fee) else { return }
+        waiting.remove(at: i)
+        guard let feesText = try String.fetchOne(db.cachedStatement(sql: "SELECT fees FROM positions WHERE id = ?"), arguments: [positionId]) else { return }
+        guard let fees = Decimal(exchangeString: feesText) else { throw RowDecodingError(table: "positions", column: "fees (position \(positionId))", value: feesText) }
+        try db.cachedStatement(sql: "UPDATE positions SET fees = ? WHERE id = ?").execute(arguments: [(fees + usd).plainString, positionId])
+        if waiting.isEmpty {
+            try db.cachedStatement(sql: "DELETE FROM kv WHERE key = ?").execute(arguments: [key])
+        } else {
+            try setValue(db, waiting.map(\.line).joined(separator: "\n"), forKey: key, atMs: atMs)
         }
     }
 
@@ -437,6 +502,11 @@ extension GobotDatabase {
             }
             return (closed, streak)
         }
+    }
+
+    /// When gobot first held a position (not a failed entry), on the host clock; nil before any.
+    public func firstEntryMs() throws -> Int64? {
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(opened_at_ms) FROM positions WHERE status != 'failed'")) }
     }
 
     public func entriesSince(_ ms: Int64) throws -> (count: Int, notional: Decimal) {

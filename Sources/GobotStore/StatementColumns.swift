@@ -80,6 +80,8 @@ extension GobotDatabase {
     public static func rows<T>(_ db: Database, _ sql: String, _ arguments: StatementArguments = StatementArguments(), table: String,
                         _ row: (StatementColumns) throws -> T) throws -> [T] {
         let stmt = try db.cachedStatement(sql: sql)
+        // Setting the arguments resets the statement: a busy one must be refused before.
+        try notBusy(stmt)
         try stmt.setArguments(arguments)
         var out: [T] = []
         try step(stmt) { h in out.append(try row(StatementColumns(h: h, table: table))) }

@@ -12,6 +12,10 @@ public protocol MarketData: Sendable {
     func price(symbol: String, atMs: Int64) async throws -> Double
     /// Funding rate of the event at `fundingTimeMs` (8h marks), if known.
     func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double?
+    /// The funding event at `fundingTimeMs` as this market knows it now. Replayed history knows
+    /// every event (nil from `fundingRate`: no funding at this mark); the live exchange publishes
+    /// each record some time after its mark, and an answer without one is ``FundingLookup/notPublished``.
+    func funding(symbol: String, fundingTimeMs: Int64) async throws -> FundingLookup
     func symbols() -> [String]
     /// Closed 1m mark-price candles with open time in `[fromMs, toMs)`, oldest first.
     func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle]
@@ -19,7 +23,21 @@ public protocol MarketData: Sendable {
     func markPrice(symbol: String, atMs: Int64) async throws -> Double
 }
 
+/// What a market says of one funding event.
+public enum FundingLookup: Sendable, Equatable {
+    /// Paid at this rate.
+    case rate(Double)
+    /// There is no funding at this mark.
+    case none
+    /// The exchange has no record of it (yet): ask again later, for a bounded time.
+    case notPublished
+}
+
 extension MarketData {
+    /// Replayed history: nil from `fundingRate` is no funding at this mark, never "not yet".
+    public func funding(symbol: String, fundingTimeMs: Int64) async throws -> FundingLookup {
+        try await fundingRate(symbol: symbol, fundingTimeMs: fundingTimeMs).map(FundingLookup.rate) ?? FundingLookup.none
+    }
     /// Closed 1m mark-price candles with open time in `[fromMs, toMs)`; empty when unknown, and
     /// then protective orders trigger on the last price.
     public func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { [] }

@@ -145,32 +145,62 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         // orders and income in turn): nothing to replay, no write transaction.
         let settled = try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT processed_until_ms FROM paper_account WHERE id = 1")) }
         if let settled, until <= settled { noteSettled(settled); return true }
-        let state = try db.write { db -> (from: Int64, symbols: [String])? in
+        let state = try db.write { db -> (from: Int64, symbols: [String], held: Set<String>)? in
             var account = try self.account(db)
             guard until > account.processedUntilMs else { return nil }
             let symbols = try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT symbol FROM paper_algo WHERE status = 'NEW' UNION SELECT symbol FROM paper_positions WHERE amt != '0'"))
-            guard symbols.isEmpty else { return (account.processedUntilMs, symbols) }
+            guard symbols.isEmpty else {
+                let held = try String.fetchAll(db.cachedStatement(sql: "SELECT symbol FROM paper_positions WHERE amt != '0'"))
+                return (account.processedUntilMs, symbols, Set(held))
+            }
             // No open order to trigger and no position to pay funding: only the time moves on,
             // in this same transaction.
             account.processedUntilMs = until
             try self.save(db, account)
             return nil
         }
-        guard let (from, symbols) = state else { noteSettled(until); return true }
-        var candles: [String: [Candle]] = [:], marks: [String: [Int64: Candle]] = [:]
-        for s in symbols {
-            candles[s] = try await market.candles1m(symbol: s, fromMs: from, toMs: until)
-            marks[s] = Dictionary(try await market.markCandles1m(symbol: s, fromMs: from, toMs: until).map { ($0.openTimeMs, $0) }, uniquingKeysWith: { a, _ in a })
-        }
-        let ticks = symbols.isEmpty ? [:] : try await rulesProvider(symbols).mapValues(\.tickSize)
-        var rates: [Int64: [String: Double]] = [:]
-        // Every 8h mark in [from, until): a candle opening exactly at `from` is settled now too.
+        guard let (from, symbols, held) = state else { noteSettled(until); return true }
+        // The funding marks first: a held symbol's rate the live exchange has not published yet
+        // holds the replay at its mark (the minutes before it are replayed, the mark and what
+        // follows wait for the next call), for at most `fundingPublicationWaitMs`; past that
+        // the books settle past it and say so. Every 8h mark in [from, until): a candle opening
+        // exactly at `from` is settled now too.
+        var replayUntil = until
+        var rates: [Int64: [String: Double]] = [:], unpublished: [(symbol: String, timeMs: Int64)] = []
         var t = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
-        while t < until {
-            for s in symbols { if let r = try await market.fundingRate(symbol: s, fundingTimeMs: t) { rates[t, default: [:]][s] = r } }
+        scan: while t < until {
+            for s in symbols {
+                switch try await market.funding(symbol: s, fundingTimeMs: t) {
+                case .rate(let r): rates[t, default: [:]][s] = r
+                case .none: break
+                case .notPublished:
+                    guard held.contains(s) else { break }
+                    if now - t < Self.fundingPublicationWaitMs {
+                        replayUntil = t
+                        break scan
+                    }
+                    unpublished.append((s, t))
+                }
+            }
             t += 28_800_000
         }
-        let candlesBySymbol = candles, ratesByTime = rates, marksBySymbol = marks
+        // Held at a mark the books already reached: nothing to replay yet.
+        guard replayUntil > from else { return true }
+        var candles: [String: [Candle]] = [:], marks: [String: [Int64: Candle]] = [:]
+        for s in symbols {
+            candles[s] = try await market.candles1m(symbol: s, fromMs: from, toMs: replayUntil)
+            marks[s] = Dictionary(try await market.markCandles1m(symbol: s, fromMs: from, toMs: replayUntil).map { ($0.openTimeMs, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        let ticks = symbols.isEmpty ? [:] : try await rulesProvider(symbols).mapValues(\.tickSize)
+        // A mark whose 1m candle is missing (a gap in the klines while funding still settles) is
+        // charged all the same, on the mark price at the mark, before the first later candle.
+        var gapPrices: [String: [Int64: Double]] = [:]
+        for (t, bySymbol) in rates where t < replayUntil {
+            for s in bySymbol.keys where !(candles[s] ?? []).contains(where: { $0.openTimeMs == t }) {
+                gapPrices[s, default: [:]][t] = try await market.markPrice(symbol: s, atMs: t)
+            }
+        }
+        let candlesBySymbol = candles, ratesByTime = rates, marksBySymbol = marks, settledUntil = replayUntil, givenUp = unpublished, gapPriceAt = gapPrices
         let replayed = try db.write { db -> Bool in
             var account = try self.account(db)
             // Another settler (a second process on this database) moved the time while the candles
@@ -178,31 +208,61 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             guard account.processedUntilMs == from else { return false }
             for s in symbols {
                 var algos = try self.openAlgos(db, symbol: s)
-                for c in candlesBySymbol[s] ?? [] {
-                    let mark = marksBySymbol[s]?[c.openTimeMs]
-                    // Funding is settled at the start of the minute that begins on the 8h mark, on the mark price.
-                    if c.openTimeMs % 28_800_000 == 0, let r = ratesByTime[c.openTimeMs]?[s] {
-                        let pos = try self.position(db, s)
-                        if pos.amt != 0 {
-                            let amount = -(pos.amt * (try Self.decimal((mark ?? c).open)) * (try Self.decimal(r))).rounded(scale: 8)
+                // The marks of [from, until) in order, each settled before the first candle at or
+                // after it: funding is settled at the start of the minute that begins on the 8h
+                // mark, on the mark price, whether or not that minute has a candle.
+                var due = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
+                func settleMarks(upTo openMs: Int64, candle: Candle?, mark: Candle?) throws {
+                    while due < settledUntil, due <= openMs {
+                        let t = due
+                        due += 28_800_000
+                        if let r = ratesByTime[t]?[s] {
+                            let pos = try self.position(db, s)
+                            guard pos.amt != 0 else { continue }
+                            let open: Double
+                            if let candle { open = (mark ?? candle).open } else if let p = gapPriceAt[s]?[t] { open = p } else {
+                                throw ExchangeError.badResponse(endpoint: "paper market data", reason: "no mark price of \(s) at \(t) ms for its funding")
+                            }
+                            let amount = -(pos.amt * (try Self.decimal(open)) * (try Self.decimal(r))).rounded(scale: 8)
                             account.balance += amount
-                            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [s, amount.plainString, c.openTimeMs])
+                            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'FUNDING_FEE', ?, ?)").execute(arguments: [s, amount.plainString, t])
+                        } else if givenUp.contains(where: { $0.symbol == s && $0.timeMs == t }), try self.position(db, s).amt != 0 {
+                            // A rate still missing past the wait: the payment is not made up later, and
+                            // it is said, in the transaction that settles past it, never silently.
+                            let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(t) / 1000))
+                            try GobotDatabase.enqueue(db, channel: "telegram", kind: "error",
+                                                      payload: "⚠️ paper funding of \(s) at \(when): the exchange published no rate \((now - t) / 60_000) min "
+                                                          + "after the mark; the paper books settled past it without charging it (paper P&L lacks this payment)",
+                                                      dedupeKey: "paper-funding-unpublished-\(s)-\(t)", atMs: now)
                         }
                     }
+                }
+                for c in candlesBySymbol[s] ?? [] {
+                    let mark = marksBySymbol[s]?[c.openTimeMs]
+                    // A mark before this candle (its own was missing) on the price at the mark; one at it on this candle.
+                    try settleMarks(upTo: c.openTimeMs - 1, candle: nil, mark: nil)
+                    try settleMarks(upTo: c.openTimeMs, candle: c, mark: mark)
                     if !algos.isEmpty, try self.trigger(db, account: &account, symbol: s, algos: algos, candle: c, mark: mark, tickSize: ticks[s] ?? 0) {
                         algos = try self.openAlgos(db, symbol: s)
                     }
                 }
+                // Marks after the last candle of the window.
+                try settleMarks(upTo: .max, candle: nil, mark: nil)
             }
-            account.processedUntilMs = until
+            account.processedUntilMs = settledUntil
             try self.save(db, account)
             return true
         }
         // Not replayed: the caller starts again from where the other settler stopped (or finds it done).
         guard replayed else { return false }
-        noteSettled(until)
+        noteSettled(replayUntil)
         return true
     }
+
+    /// How long the replay waits at a funding mark for a held symbol's rate the live exchange
+    /// has not published. Shorter than reconcile's income overlap (10 min): the payment is
+    /// stamped at its mark, and a booking cursor can pass the mark only once this wait is over.
+    public static let fundingPublicationWaitMs: Int64 = 9 * 60_000
 
     /// A symbol's waiting conditional orders, stops first (the pessimistic reading when both trigger in one candle).
     func openAlgos(_ db: Database, symbol: String) throws -> [AlgoOrder] {
@@ -295,7 +355,24 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func setMarginType(symbol: String, marginType: String) async throws {}
     public func ensureOneWayMode() async throws {}
 
+    /// Fills at the clock's time, on books settled up to that minute: a fill stamped after the
+    /// settled time would change the position the replay of the minutes between sees (funding
+    /// charged to a position opened after its mark, or not to one closed after it). The time is
+    /// read after awaits, so when the books fall behind (the clock crossed a minute meanwhile, or
+    /// a funding rate not yet published holds them at its mark) they are settled again, a few
+    /// times, then the order is refused with a temporary error and nothing filled.
     public func placeMarketOrder(_ r: MarketOrderRequest) async throws -> ExchangeOrder {
+        var settledUntil: Int64 = 0, fillMinute: Int64 = 0
+        for _ in 0..<Self.settleAttempts {
+            if let order = try await fillMarketOrder(r, settledUntil: &settledUntil, fillMinute: &fillMinute) { return order }
+        }
+        throw ExchangeError.unavailable("paper books: settled up to \(settledUntil) ms, not the fill's minute \(fillMinute) ms, after \(Self.settleAttempts) attempts "
+                                        + "(a funding rate not published yet holds them at its mark for at most \(Self.fundingPublicationWaitMs / 60_000) min, or another process settles them); "
+                                        + "nothing was filled, try again")
+    }
+
+    /// One attempt of ``placeMarketOrder(_:)``; nil when the books were not settled up to the fill's minute.
+    private func fillMarketOrder(_ r: MarketOrderRequest, settledUntil: inout Int64, fillMinute: inout Int64) async throws -> ExchangeOrder? {
         try await settle()
         guard let rule = try await rulesProvider([r.symbol])[r.symbol] else { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
         guard r.quantity > 0, r.quantity == rule.roundMarketQuantity(r.quantity) else {
@@ -306,11 +383,13 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         if !r.reduceOnly && last * r.quantity < rule.minNotional {
             throw ExchangeError.rejected(code: -4164, message: "Order's notional must be no smaller than \(rule.minNotional) (unless you choose reduce only).")
         }
-        return try db.write { db in
+        let minute = now / 60_000 * 60_000
+        let filled = try db.write { db -> (order: ExchangeOrder?, settledUntil: Int64) in
             if try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM paper_orders WHERE client_order_id = ?"), arguments: [r.clientOrderId]) != nil {
                 throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
             }
             var account = try self.account(db)
+            guard account.processedUntilMs >= minute else { return (nil, account.processedUntilMs) }
             var qty = r.quantity
             if r.reduceOnly {
                 let pos = try self.position(db, r.symbol)
@@ -327,9 +406,13 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 """).execute(arguments: [orderId, r.clientOrderId, r.symbol, r.side.rawValue, r.quantity.plainString, qty.plainString, price.plainString, r.reduceOnly, now])
             try self.fill(db, account: &account, symbol: r.symbol, side: r.side, qty: qty, price: price, orderId: String(orderId), atMs: now)
             try self.save(db, account)
-            return ExchangeOrder(symbol: r.symbol, orderId: String(orderId), clientOrderId: r.clientOrderId, side: r.side, type: "MARKET",
-                                 status: "FILLED", origQty: r.quantity, executedQty: qty, avgPrice: price, reduceOnly: r.reduceOnly, updateTimeMs: now)
+            return (ExchangeOrder(symbol: r.symbol, orderId: String(orderId), clientOrderId: r.clientOrderId, side: r.side, type: "MARKET",
+                                  status: "FILLED", origQty: r.quantity, executedQty: qty, avgPrice: price, reduceOnly: r.reduceOnly, updateTimeMs: now),
+                    account.processedUntilMs)
         }
+        settledUntil = filled.settledUntil
+        fillMinute = minute
+        return filled.order
     }
 
     static func order(_ r: Row) throws -> ExchangeOrder {

@@ -22,6 +22,25 @@ import Testing
         #expect(throws: ExchangeError.self) { try ExchangeInfoDecoder.decode(Data("{\"symbols\": 3}".utf8)) }
     }
 
+    /// A funding rate that does not read was "no funding" (and the paper books settled past its
+    /// mark without it); a record of another time was taken for the one asked for.
+    @Test func aFundingRateThatIsNotANumberOrNotTheOneAskedForIsABadResponse() throws {
+        let body = try fixture("fapi_v1_fundingRate_GET.response.json")
+        let mark: Int64 = 1_570_608_000_000, hour: Int64 = 3_600_000
+        #expect(try BinanceResponses.fundingRate(body, symbol: "BTCUSDT", fromMs: mark, toMs: mark + hour) == -0.0375)
+        #expect(try BinanceResponses.fundingRate(Data("[]".utf8), symbol: "BTCUSDT", fromMs: mark, toMs: mark + hour) == nil)
+        var rows = try #require(try JSONSerialization.jsonObject(with: body) as? [[String: Any]])
+        rows[0]["fundingRate"] = "n/a"
+        let garbled = try JSONSerialization.data(withJSONObject: rows)
+        let notANumber = #expect(throws: ExchangeError.self) { try BinanceResponses.fundingRate(garbled, symbol: "BTCUSDT", fromMs: mark, toMs: mark + hour) }
+        #expect(notANumber.map { "\($0)" }?.contains("/fapi/v1/fundingRate") == true)
+        #expect(notANumber.map { "\($0)" }?.contains("fundingRate 'n/a' of BTCUSDT at 1570608000000 ms is not a number") == true)
+        let otherMark = #expect(throws: ExchangeError.self) {
+            try BinanceResponses.fundingRate(body, symbol: "BTCUSDT", fromMs: mark + 8 * hour, toMs: mark + 9 * hour)
+        }
+        #expect(otherMark.map { "\($0)" }?.contains("the answer is at 1570608000000 ms") == true)
+    }
+
     @Test func ordersAlgoOrdersPositionsTradesIncomeKlines() throws {
         let order = try BinanceResponses.order(try JSONDecoder().decode(BinanceResponses.Order.self, from: try fixture("fapi_v1_order_POST.response.json")), endpoint: "t")
         #expect(order.orderId == "22542179" && order.status == "NEW" && order.origQty == 10 && order.avgPrice == 0)

@@ -133,4 +133,53 @@ import Testing
         _ = try await Steps.trade(h.ctx)
         #expect(try h.db.signals().last?.decision?.hasPrefix("ledger_stale:") == false)
     }
+
+    /// A new database whose income booking fails from the first run never gets a cursor: the
+    /// lag then runs from gobot's first position, and past three hours trade enters nothing.
+    @Test func entriesStopWhenReconcileHasNeverBookedTheIncomeHistory() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 300), slippageBps: 0)
+        h.exchange.incomeError = .unavailable("GET /fapi/v1/income: HTTP 503")
+        try h.signal(.long, confidence: 0.9)
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.livePositions().count == 1)
+        h.at(minute: 2)
+        #expect(try await Steps.reconcile(h.ctx).exit != .ok)
+        #expect(try h.db.value(forKey: Steps.incomeCursorKey) == nil)
+        // Minutes after the first entry, a missing cursor is what a healthy first run looks like.
+        try h.signal(.long, confidence: 0.9)
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.signals().last?.decision?.hasPrefix("ledger_stale:") == false)
+        h.at(minute: 200)
+        #expect(try await Steps.reconcile(h.ctx).exit != .ok)
+        try h.signal(.long, confidence: 0.9)
+        let r = try await Steps.trade(h.ctx)
+        #expect(r.message.contains("ledger_stale: reconcile has never booked the income history, and gobot has held positions for 199 min"))
+        #expect(try h.db.signals().last?.decision?.hasPrefix("ledger_stale:") == true)
+        // The endpoint answers again: reconcile books, writes its cursor, and the gate opens.
+        h.exchange.incomeError = nil
+        h.at(minute: 202)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.value(forKey: Steps.incomeCursorKey) != nil)
+        try h.signal(.long, confidence: 0.9)
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.signals().last?.decision?.hasPrefix("ledger_stale:") == false)
+    }
+
+    /// A cursor ahead of the exchange's clock (a host clock set back, an edited value) says
+    /// nothing of what was booked: it is no lag of zero, entries stop until reconcile rewrites it.
+    @Test func entriesStopWhileTheIncomeCursorIsAheadOfTheExchangesClock() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 300), slippageBps: 0)
+        h.at(minute: 20)
+        try h.db.setValue(String(h.clock.nowMs() + 120 * Self.minute), forKey: Steps.incomeCursorKey, atMs: h.clock.nowMs())
+        try h.signal(.long, confidence: 0.9)
+        let r = try await Steps.trade(h.ctx)
+        #expect(r.message.contains("ledger_stale: the income cursor is 120 min ahead of the exchange's clock"))
+        #expect(try h.db.livePositions().isEmpty)
+        // Reconcile reads the history again and writes a cursor behind now: entries go on.
+        h.at(minute: 21)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try h.signal(.long, confidence: 0.9)
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.livePositions().count == 1)
+    }
 }

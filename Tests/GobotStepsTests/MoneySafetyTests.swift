@@ -231,6 +231,46 @@ import Testing
         #expect(r.exit == .failed)
     }
 
+    /// A fee the close could not value (no BNBUSDT price then) left the position's fees short
+    /// for good, and every net figure read from the position (validate's, the dashboard's) too:
+    /// once reconcile values it for the ledger, it adds it to the position's fees, once.
+    @Test func aFeeValuedAfterTheCloseIsAddedToThePositionsFeesOnce() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)
+        h.exchange.tradeCommissionAsset = "BNB"
+        h.exchange.incomeCommissionAsset = "BNB"
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 35)
+        #expect(try await Steps.reconcile(h.ctx).message.contains("(not valued: "))
+        let closed = try #require(try h.db.positions().first)
+        #expect(closed.status == "closed" && closed.fees == 0)
+        // A BNBUSDT price exists now (1 USDT a BNB): the ledger books both fees, and the position's fees follow.
+        h.exchange.bnbPrice = 1
+        h.at(minute: 36)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        // 0.0005 × (5 × 2.0 + 5 × 1.95) = 0.009875
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
+        #expect(try h.db.positions().first?.fees == Decimal(string: "0.009875")!)
+        #expect(try h.db.positions().first?.netPnl == Decimal(string: "-0.259875")!)
+        #expect(try h.db.value(forKey: UnvaluedFee.key(positionId: closed.id)) == nil)
+        h.at(minute: 40)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.positions().first?.fees == Decimal(string: "0.009875")!)
+    }
+
+    /// `netPnl` read a closed row's missing realized P&L as 0: a money row never defaults.
+    @Test func aClosedPositionWithoutItsRealizedPnlIsAnErrorNotAZero() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)
+        try h.signal()
+        _ = try await Steps.trade(h.ctx)
+        h.at(minute: 35)
+        _ = try await Steps.reconcile(h.ctx)
+        let id = try #require(try h.db.positions().first { $0.status == "closed" }?.id)
+        try h.db.write { try $0.execute(sql: "UPDATE positions SET realized_pnl = NULL WHERE id = ?", arguments: [id]) }
+        let error = #expect(throws: GobotStore.RowDecodingError.self) { try h.db.positions() }
+        #expect(error?.description.contains("positions.realized_pnl (closed position \(id)) holds no value") == true)
+    }
+
     @Test func aPositionHeldTenDaysBooksItsPnLThroughSevenDayWindows() async throws {
         let day = 1440
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 9 * day) + Array(repeating: 1.95, count: day + 10), slippageBps: 0)
@@ -343,10 +383,13 @@ import Testing
         #expect(r.exit == .failed && r.message.contains("income_cursor_ms"))
         #expect(try h.db.value(forKey: "income_cursor_ms") == "soon")
         // A cursor a day ahead (a host clock set back, a damaged value) used to book nothing until
-        // now caught up, and the loss limits read a ledger without the new P&L.
-        try h.db.setValue(String(TradingHarness.t0 + 86_400_000), forKey: "income_cursor_ms", atMs: TradingHarness.t0)
+        // now caught up, and the loss limits read a ledger without the new P&L. (Set after the
+        // entry: trade enters nothing on such a cursor, `ledger_stale`.)
+        try h.db.deleteValue(forKey: "income_cursor_ms")
         try h.signal()
         _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.livePositions().count == 1)
+        try h.db.setValue(String(TradingHarness.t0 + 86_400_000), forKey: "income_cursor_ms", atMs: TradingHarness.t0)
         h.at(minute: 35)  // the stop filled
         #expect(try await Steps.reconcile(h.ctx).exit == .ok)
         #expect(try h.db.ledgerTotals(fromMs: 0).realized == Decimal(string: "-0.25")!)

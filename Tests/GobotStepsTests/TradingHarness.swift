@@ -226,8 +226,11 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     /// An income endpoint that ignores startTime/endTime and answers from the whole history (it
     /// still pages). Past 50 requests it answers 429, as the rate limit would end a crawl.
     var incomeIgnoresTimes = false
+    /// When set, every income request fails with this error.
+    var incomeError: ExchangeError?
     func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
         try checkWindow(startMs, endMs)
+        if let incomeError { throw incomeError }
         if incomeIgnoresTimes, windows.count > 50 { throw ExchangeError.rateLimited(untilMs: 0) }
         return try await inner.income(startMs: incomeIgnoresTimes ? 0 : startMs, endMs: incomeIgnoresTimes ? .max : endMs, page: page).map {
             if let asset = incomeCommissionAsset, $0.incomeType == "COMMISSION" {

@@ -76,8 +76,8 @@ import Testing
         let db = try GobotDatabase.inMemory()
         try db.write { db in
             try db.execute(sql: """
-                INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms)
-                VALUES ('XRPUSDT', 'long', '4', '2.5', '2.45', '2.6', '10', 'closed', 10000)
+                INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, realized_pnl)
+                VALUES ('XRPUSDT', 'long', '4', '2.5', '2.45', '2.6', '10', 'closed', 10000, '0.1')
                 """)
         }
         #expect(try db.riskInputs(symbol: "XRPUSDT", entriesFromMs: 5_000, dayFromMs: 5_000, weekFromMs: 0).entriesToday.count == 1)
