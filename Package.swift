@@ -46,6 +46,8 @@ let package = Package(
         // libpng at zlib level 1 straight from cairo's pixels: cairo's own encoder spent 14 ms a chart,
         // libpng's simplified writer (fixed at level 3, and an RGB copy first) about 10.
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // glibc's mallopt (Sources/gobot/MallocTuning.swift): part of libc, nothing to link.
+        .systemLibrary(name: "CMalloc"),
         .target(name: "PNGWriter", dependencies: ["CPNG"], linkerSettings: [.linkedLibrary("png16")]),
         .target(name: "Charts", dependencies: ["GobotCore", "CCairo", "PNGWriter"]),
         .target(name: "Analysts", dependencies: ["GobotCore", "GobotHTTP", "Digest"]),
@@ -64,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "gobot",
             dependencies: [
-                "GobotSteps", "GobotCore", "GobotStore", "Charts", "PaperExchange", "BinanceFutures", "Analysts", "GobotBuildInfo",
+                "GobotSteps", "GobotCore", "GobotStore", "Charts", "PaperExchange", "BinanceFutures", "Analysts", "GobotBuildInfo", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `dashboard --serve`: a read-only loopback page and /healthz.
                 .product(name: "FlyingFox", package: "FlyingFox"),

@@ -19,4 +19,9 @@ struct Gobot: AsyncParsableCommand {
             Telegram.self, Validate.self, DashboardCommand.self,
         ]
     )
+
+    static func main() async {
+        MallocTuning.apply()
+        await main(nil)
+    }
 }
