@@ -366,14 +366,27 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         for _ in 0..<Self.settleAttempts {
             if let order = try await fillMarketOrder(r, settledUntil: &settledUntil, fillMinute: &fillMinute) { return order }
         }
-        throw ExchangeError.unavailable("paper books: settled up to \(settledUntil) ms, not the fill's minute \(fillMinute) ms, after \(Self.settleAttempts) attempts "
+        throw ExchangeError.rejected(code: Self.booksNotSettledCode,
+                                     message: "paper books settled up to \(settledUntil) ms, not the fill's minute \(fillMinute) ms, after \(Self.settleAttempts) attempts "
                                         + "(a funding rate not published yet holds them at its mark for at most \(Self.fundingPublicationWaitMs / 60_000) min, or another process settles them); "
                                         + "nothing was filled, try again")
     }
 
+    /// The paper exchange's own refusal of a market order while its books cannot reach the
+    /// order's minute. Nothing was filled, and the paper exchange knows it: a definite refusal
+    /// (the entry fails at once, a close is retried by reconcile), not an unknown outcome with its
+    /// look-ups and alarm. Binance's codes are -1xxx to -5xxx.
+    public static let booksNotSettledCode = -9001
+
     /// One attempt of ``placeMarketOrder(_:)``; nil when the books were not settled up to the fill's minute.
     private func fillMarketOrder(_ r: MarketOrderRequest, settledUntil: inout Int64, fillMinute: inout Int64) async throws -> ExchangeOrder? {
-        try await settle()
+        do {
+            try await settle()
+        } catch ExchangeError.unavailable(let why) {
+            // The settle gave up (overtaken by another settler, or the market data is unavailable)
+            // before anything was written for this order.
+            throw ExchangeError.rejected(code: Self.booksNotSettledCode, message: "paper books could not be settled (\(why)); nothing was filled, try again")
+        }
         guard let rule = try await rulesProvider([r.symbol])[r.symbol] else { throw ExchangeError.rejected(code: -1121, message: "Invalid symbol.") }
         guard r.quantity > 0, r.quantity == rule.roundMarketQuantity(r.quantity) else {
             throw ExchangeError.rejected(code: -1111, message: "Precision is over the maximum defined for this asset.")
