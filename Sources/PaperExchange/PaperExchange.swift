@@ -26,6 +26,19 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     func noteSettled(_ ms: Int64) { lock.withLock { knownSettledMs = max(knownSettledMs, ms) } }
     func isKnownSettled(_ ms: Int64) -> Bool { lock.withLock { ms <= knownSettledMs } }
 
+    /// When this process last heard "not published" for a symbol's funding mark: while the books
+    /// are held at it, every call (positions, orders, income pages, each market-order attempt)
+    /// settles again, and `/fapi/v1/fundingRate` has its own request limit (rule 6). One process
+    /// is one step; it asks again after ``fundingAskIntervalMs``.
+    private var notPublishedAskedAt: [String: Int64] = [:]
+    static let fundingAskIntervalMs: Int64 = 30_000
+
+    func recentlyNotPublished(_ symbol: String, _ markMs: Int64, now: Int64) -> Bool {
+        lock.withLock { notPublishedAskedAt["\(symbol)@\(markMs)"].map { now - $0 < Self.fundingAskIntervalMs } ?? false }
+    }
+
+    func noteNotPublished(_ symbol: String, _ markMs: Int64, now: Int64) { lock.withLock { notPublishedAskedAt["\(symbol)@\(markMs)"] = now } }
+
     public convenience init(db: GobotDatabase, market: any MarketData, rules: [String: SymbolRules], feeRate: Decimal,
                             slippageBps: Decimal = FillRules.defaultSlippageBps, initialBalance: Decimal, nowMs: @escaping @Sendable () -> Int64) {
         self.init(db: db, market: market, rulesProvider: { symbols in symbols.isEmpty ? rules : rules.filter { symbols.contains($0.key) } },
@@ -169,12 +182,17 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         var rates: [Int64: [String: Double]] = [:], unpublished: [(symbol: String, timeMs: Int64)] = []
         var t = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
         scan: while t < until {
-            for s in symbols {
-                switch try await market.funding(symbol: s, fundingTimeMs: t) {
+            // Only a symbol held at `from` can pay: nothing opens inside a replayed window (a
+            // market order waits for books settled to its own minute; triggers only reduce).
+            for s in symbols where held.contains(s) {
+                // Within the wait, an answer heard moments ago stands; past it, always ask.
+                let remembered = now - t < Self.fundingPublicationWaitMs && recentlyNotPublished(s, t, now: now)
+                let answer: FundingLookup = remembered ? .notPublished : try await market.funding(symbol: s, fundingTimeMs: t)
+                switch answer {
                 case .rate(let r): rates[t, default: [:]][s] = r
                 case .none: break
                 case .notPublished:
-                    guard held.contains(s) else { break }
+                    noteNotPublished(s, t, now: now)
                     if now - t < Self.fundingPublicationWaitMs {
                         replayUntil = t
                         break scan

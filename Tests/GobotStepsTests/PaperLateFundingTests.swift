@@ -59,7 +59,7 @@ import Testing
     }
 
     /// The rate comes only after several asks: the replay waits at the mark (the minutes before it
-    /// are settled), a market order meanwhile is refused with "try later" and fills nothing, and
+    /// are settled), a market order meanwhile is refused (definitely) and fills nothing, and
     /// once the rate is there the position held at the mark pays it exactly once.
     @Test func aFundingRatePublishedLateIsChargedOnce() async throws {
         let books = try PaperQuietMinuteTests.Books()
@@ -104,6 +104,41 @@ import Testing
 
     /// A rate that never comes: the books wait at most `fundingPublicationWaitMs`, then settle
     /// past the mark without it, and an alert names the symbol and the mark.
+    /// While the books are held at a mark, every call of a step settles again (positions, orders,
+    /// income pages, each market-order attempt): one process asks `/fapi/v1/fundingRate` once per
+    /// half minute, not on every call (rule 6, review 10 L2); and past the wait it asks again
+    /// before giving up.
+    @Test func aProcessHeldAtAMarkDoesNotAskForTheRateOnEveryCall() async throws {
+        let books = try PaperQuietMinuteTests.Books()
+        let market = LateMarket(books.market)
+        let markMs = Self.t0 + Self.funding * Self.minute
+        books.at(Self.funding - 3, second: 20)
+        _ = try await Self.process(books, market).placeMarketOrder(MarketOrderRequest(symbol: Self.symbol, side: .buy, quantity: 5, reduceOnly: false, clientOrderId: "gb-3-E"))
+        books.at(Self.funding + 2)
+        let step = Self.process(books, market)
+        for _ in 0..<5 {
+            _ = try await step.balanceUSDT()
+            _ = try await step.positions()
+        }
+        _ = try? await step.placeMarketOrder(MarketOrderRequest(symbol: Self.symbol, side: .sell, quantity: 5, reduceOnly: true, clientOrderId: "gb-3-X"))
+        #expect(market.asks == 1, "asks within one process in the same half minute")
+        #expect(try books.snapshot().processedUntilMs == markMs)
+        // Half a minute later the same process asks again.
+        books.at(Self.funding + 2, second: 40)
+        _ = try await step.balanceUSDT()
+        #expect(market.asks == 2)
+        // Past the wait it asks once more (the rate may have come) before settling past the mark,
+        // even when it heard "not published" moments before.
+        books.at(Self.funding + 8, second: 50)
+        _ = try await step.balanceUSDT()
+        #expect(market.asks == 3)
+        market.publish()
+        books.at(Self.funding + 9, second: 5)
+        _ = try await step.balanceUSDT()
+        #expect(market.asks == 4)
+        #expect(try Self.fundings(books).count == 1, "published just before the wait ran out: charged, not given up")
+    }
+
     @Test func aRateStillMissingPastTheWaitIsSettledPastWithAnAlert() async throws {
         let books = try PaperQuietMinuteTests.Books()
         let market = LateMarket(books.market)
