@@ -73,10 +73,11 @@ extension Decimal {
         self = d
     }
 
-    /// `[+-]?` digits with at most one `.` (a digit on at least one side), then `[eE][+-]?digits`
-    /// optionally; nothing before or after.
+    /// Foundation's own reading of "0", taken once.
     static let foundationZero = Decimal(string: "0", locale: posix)!
 
+    /// `[+-]?` digits with at most one `.` (a digit on at least one side), then `[eE][+-]?digits`
+    /// optionally; nothing before or after.
     static func isNumber(_ bytes: String.UTF8View) -> Bool {
         var i = bytes.startIndex
         func at(_ set: (UInt8) -> Bool) -> Bool { i < bytes.endIndex && set(bytes[i]) }

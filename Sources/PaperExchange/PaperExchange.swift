@@ -192,7 +192,9 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 case .rate(let r): rates[t, default: [:]][s] = r
                 case .none: break
                 case .notPublished:
-                    noteNotPublished(s, t, now: now)
+                    // Only a real answer starts the half minute again (a remembered one would
+                    // postpone the next ask for as long as calls keep coming).
+                    if !remembered { noteNotPublished(s, t, now: now) }
                     if now - t < Self.fundingPublicationWaitMs {
                         replayUntil = t
                         break scan

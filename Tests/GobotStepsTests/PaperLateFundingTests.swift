@@ -123,7 +123,12 @@ import Testing
         _ = try? await step.placeMarketOrder(MarketOrderRequest(symbol: Self.symbol, side: .sell, quantity: 5, reduceOnly: true, clientOrderId: "gb-3-X"))
         #expect(market.asks == 1, "asks within one process in the same half minute")
         #expect(try books.snapshot().processedUntilMs == markMs)
-        // Half a minute later the same process asks again.
+        // Calls every 10 s do not postpone the next ask: half a minute after the first it asks again.
+        for second: Int64 in [15, 25, 35] {
+            books.at(Self.funding + 2, second: second)
+            _ = try await step.balanceUSDT()
+        }
+        #expect(market.asks == 2, "asked again 30 s after the first ask, whatever came between (review 11, L1)")
         books.at(Self.funding + 2, second: 40)
         _ = try await step.balanceUSDT()
         #expect(market.asks == 2)
