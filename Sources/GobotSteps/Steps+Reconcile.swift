@@ -597,9 +597,19 @@ extension Steps {
                 // The ledger row and the position's funding, or a fee its close left out, in one
                 // transaction (both or neither).
                 let fee = kind == "commission" && owner?.status == "closed" ? UnvaluedFee(timeMs: r.timeMs, asset: r.asset, amount: -r.income) : nil
+                // Fees the closed owner still waits for: a commission booked for it that matches
+                // none of them must not leave its fees short silently (review 10, L3).
+                var waitingBefore = 0
+                if fee != nil, let owner { waitingBefore = try ctx.db.unvaluedFees(positionId: owner.id).count }
                 if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
                                         asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding", valuesFee: fee) {
                     booked += 1
+                    if let owner, waitingBefore > 0, try ctx.db.unvaluedFees(positionId: owner.id).count == waitingBefore {
+                        Alerts.send(ctx, kind: "error", key: "fee-unmatched-\(owner.id)-\(ref)",
+                                    text: "⚠️ \(r.symbol) position \(owner.id): the ledger booked a fee of \((-r.income).plainString) \(r.asset) at \(r.timeMs) ms "
+                                        + "that matches none of the fees the position closed without (kv key \(UnvaluedFee.key(positionId: owner.id))); "
+                                        + "the position's own fees stay short of it, the loss limits (the ledger) count it")
+                    }
                     if kind == "funding", owner != nil { fundingNotes.append("\(r.symbol): funding \(usdt.plainString)") }
                 }
             }

@@ -504,6 +504,13 @@ extension GobotDatabase {
         }
     }
 
+    /// The fees a closed position left out of its own (``UnvaluedFee``), still waiting to be valued.
+    public func unvaluedFees(positionId: Int64) throws -> [UnvaluedFee] {
+        let key = UnvaluedFee.key(positionId: positionId)
+        guard let text = try value(forKey: key) else { return [] }
+        return try UnvaluedFee.parse(text, key: key)
+    }
+
     /// When gobot first held a position (not a failed entry), on the host clock; nil before any.
     public func firstEntryMs() throws -> Int64? {
         try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(opened_at_ms) FROM positions WHERE status != 'failed'")) }

@@ -228,6 +228,9 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     var incomeIgnoresTimes = false
     /// When set, every income request fails with this error.
     var incomeError: ExchangeError?
+    /// Shifts the time of commission records (Binance does not document that a COMMISSION
+    /// record carries its fill's exact time).
+    var incomeCommissionShiftMs: Int64 = 0
     func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
         try checkWindow(startMs, endMs)
         if let incomeError { throw incomeError }
@@ -236,6 +239,7 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
             if let asset = incomeCommissionAsset, $0.incomeType == "COMMISSION" {
                 var r = $0
                 r.asset = asset
+                r.timeMs += incomeCommissionShiftMs
                 return r
             }
             guard let bnb = bnbPrice, $0.incomeType == "COMMISSION" else { return $0 }
