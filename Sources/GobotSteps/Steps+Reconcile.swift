@@ -597,18 +597,23 @@ extension Steps {
                 // The ledger row and the position's funding, or a fee its close left out, in one
                 // transaction (both or neither).
                 let fee = kind == "commission" && owner?.status == "closed" ? UnvaluedFee(timeMs: r.timeMs, asset: r.asset, amount: -r.income) : nil
-                // Fees the closed owner still waits for: a commission booked for it that matches
-                // none of them must not leave its fees short silently (review 10, L3).
+                // Fees the closed owner still waits for: a commission of the same asset and amount
+                // as one of them that is booked without matching it (its time differs from the
+                // fill's) must not leave the position's fees short silently (review 10, L3). Only
+                // such a lookalike alerts: a fee the close already valued is booked here too.
                 var waitingBefore = 0
-                if fee != nil, let owner { waitingBefore = try ctx.db.unvaluedFees(positionId: owner.id).count }
+                if let fee, r.incomeType == "COMMISSION", let owner {
+                    let waiting = try ctx.db.unvaluedFees(positionId: owner.id)
+                    if waiting.contains(where: { $0.asset == fee.asset && $0.amount == fee.amount && $0.timeMs != fee.timeMs }) { waitingBefore = waiting.count }
+                }
                 if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
                                         asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding", valuesFee: fee) {
                     booked += 1
                     if let owner, waitingBefore > 0, try ctx.db.unvaluedFees(positionId: owner.id).count == waitingBefore {
                         Alerts.send(ctx, kind: "error", key: "fee-unmatched-\(owner.id)-\(ref)",
                                     text: "⚠️ \(r.symbol) position \(owner.id): the ledger booked a fee of \((-r.income).plainString) \(r.asset) at \(r.timeMs) ms "
-                                        + "that matches none of the fees the position closed without (kv key \(UnvaluedFee.key(positionId: owner.id))); "
-                                        + "the position's own fees stay short of it, the loss limits (the ledger) count it")
+                                        + "whose asset and amount are those of a fee the position closed without, at another time (kv key \(UnvaluedFee.key(positionId: owner.id))); "
+                                        + "it may be that fee: if so the position's own fees are short of it (the loss limits, from the ledger, count it); check before correcting")
                     }
                     if kind == "funding", owner != nil { fundingNotes.append("\(r.symbol): funding \(usdt.plainString)") }
                 }

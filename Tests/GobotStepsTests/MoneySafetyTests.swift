@@ -253,6 +253,8 @@ import Testing
         #expect(try h.db.positions().first?.fees == Decimal(string: "0.009875")!)
         #expect(try h.db.positions().first?.netPnl == Decimal(string: "-0.259875")!)
         #expect(try h.db.value(forKey: UnvaluedFee.key(positionId: closed.id)) == nil)
+        // Matched fees raise no "matches none" alert (review 12, L1).
+        #expect(try h.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%it may be that fee%'") } == 0)
         h.at(minute: 40)
         #expect(try await Steps.reconcile(h.ctx).exit == .ok)
         #expect(try h.db.positions().first?.fees == Decimal(string: "0.009875")!)
@@ -278,7 +280,7 @@ import Testing
         #expect(try await Steps.reconcile(h.ctx).exit == .ok)
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
         #expect(try h.db.positions().first?.fees == 0)
-        let alerts = try h.db.read { try String.fetchAll($0, sql: "SELECT payload FROM outbox WHERE payload LIKE '%matches none of the fees%'") }
+        let alerts = try h.db.read { try String.fetchAll($0, sql: "SELECT payload FROM outbox WHERE payload LIKE '%it may be that fee%'") }
         #expect(alerts.count == 2, "\(alerts)")
         #expect(alerts.allSatisfy { $0.contains("position \(closed.id)") && $0.contains(UnvaluedFee.key(positionId: closed.id)) })
     }
