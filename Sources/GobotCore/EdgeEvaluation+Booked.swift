@@ -27,20 +27,20 @@ extension EdgeEvaluation {
     /// `entries`; the caller passes only candles that run without a gap from the entry) entering at
     /// the market with the configured slippage and taker fee, today's stop and target, stop before
     /// target inside a minute, the same tick rule, each side to its own stop or target or marked at
-    /// the last close, and `funding` (by symbol) on both sides with opposite sign — or on neither
-    /// when it is empty. Ranking what a trade booked among replays of its other side shifted the
+    /// the last close, and no funding on either side (the database holds no funding series).
+    /// Ranking what a trade booked among replays of its other side shifted the
     /// baseline by every difference between a real fill and a replay (slippage better than
     /// configured, funding carried on one side only, the true order inside a minute, the config of
     /// the day, the real exit): the analyst ranked higher than its direction calls earned. `booked`
     /// is only summed, the realised figure shown beside the rank.
-    public static func bookedAgainstRandom(entries: [Entry], booked: [Double], candles: [[Candle]], funding: [String: [Int64: Double]] = [:],
+    public static func bookedAgainstRandom(entries: [Entry], booked: [Double], candles: [[Candle]],
                                            config: GobotConfig, seeds: Int = 1000, seed: UInt64 = Options().seed) -> BookedComparison {
         precondition(entries.count == booked.count && entries.count == candles.count, "one booked net and one candle run per entry")
         let n = entries.count
         let pairs = ParallelMap.map(n) { k -> (long: Double, short: Double) in
-            let e = entries[k], f = funding[e.symbol] ?? [:], rule = defaultRule(e.symbol)
-            return (replay(e, side: .long, candles: candles[k], funding: f, rule: rule, config: config, ownFill: false).net,
-                    replay(e, side: .short, candles: candles[k], funding: f, rule: rule, config: config, ownFill: false).net)
+            let e = entries[k], rule = defaultRule(e.symbol)
+            return (replay(e, side: .long, candles: candles[k], funding: [:], rule: rule, config: config, ownFill: false).net,
+                    replay(e, side: .short, candles: candles[k], funding: [:], rule: rule, config: config, ownFill: false).net)
         }
         let seeds = max(1, seeds)
         var baseline = ParallelMap.map(seeds) { s -> Double in

@@ -106,8 +106,11 @@ public enum EdgeVerdict {
     /// Below this many trades the line says the sample is too small, whatever the p-value.
     public static let minimumTrades = 30
 
+    /// "p < 0.001" or "p = 0.042".
+    public static func pText(_ p: Double) -> String { p < 0.001 ? "p < 0.001" : String(format: "p = %.3f", p) }
+
     public static func line(p: Double, trades: Int, netUSD: Double) -> String {
-        let pText = p < 0.001 ? "p < 0.001" : String(format: "p = %.3f", p)
+        let pText = pText(p)
         if trades == 0 { return "edge: NOT demonstrated (no trades)" }
         if p < alpha && netUSD > 0 {
             let small = trades < minimumTrades ? "; only \(trades) trades, treat as a hint" : ""

@@ -413,13 +413,8 @@ extension Steps {
         let flatKey = Self.flatWithoutFillKey(p.id)
         if qty < p.quantity {
             // A value that does not read is an error, not "not seen yet": the wait would start over unsaid.
-            let firstSeen = try ctx.db.value(forKey: flatKey).map { text -> Int64 in
-                guard let ms = Int64(text) else {
-                    throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(flatKey))", value: text,
-                                                      remedy: "it must be a time in ms; delete it (DELETE FROM kv WHERE key = '\(flatKey)') "
-                                                          + "and the \(flatConfirmMs / 60_000)-minute wait for a flat listing starts again")
-                }
-                return ms
+            let firstSeen = try ctx.db.value(forKey: flatKey).map {
+                try storedMs($0, key: flatKey, then: "the \(flatConfirmMs / 60_000)-minute wait for a flat listing starts again")
             }
             if firstSeen == nil { try ctx.db.setValue(String(ctx.nowMs), forKey: flatKey, atMs: ctx.nowMs) }
             let waited = ctx.nowMs - (firstSeen ?? ctx.nowMs)
@@ -496,10 +491,15 @@ extension Steps {
 
     /// The stored income cursor; one that does not read is an error, not a restart.
     static func incomeCursor(_ text: String) throws -> Int64 {
+        try storedMs(text, key: incomeCursorKey, then: "reconcile reads the last 7 days of income again, each record booked once")
+    }
+
+    /// A time in ms stored in kv under `key`; one that does not read is an error whose remedy is to
+    /// delete it, after which `then` happens.
+    static func storedMs(_ text: String, key: String, then: String) throws -> Int64 {
         guard let ms = Int64(text) else {
-            throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(incomeCursorKey))", value: text,
-                                              remedy: "it must be a time in ms; delete it (DELETE FROM kv WHERE key = '\(incomeCursorKey)') "
-                                                  + "and reconcile reads the last 7 days of income again, each record booked once")
+            throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
+                                              remedy: "it must be a time in ms; delete it (DELETE FROM kv WHERE key = '\(key)') and \(then)")
         }
         return ms
     }
@@ -601,15 +601,15 @@ extension Steps {
                 // as one of them that is booked without matching it (its time differs from the
                 // fill's) must not leave the position's fees short silently (review 10, L3). Only
                 // such a lookalike alerts: a fee the close already valued is booked here too.
-                var waitingBefore = 0
+                var lookalike = false
                 if let fee, r.incomeType == "COMMISSION", let owner {
                     let waiting = try ctx.db.unvaluedFees(positionId: owner.id)
-                    if waiting.contains(where: { $0.asset == fee.asset && $0.amount == fee.amount && $0.timeMs != fee.timeMs }) { waitingBefore = waiting.count }
+                    lookalike = !waiting.contains(fee) && waiting.contains { $0.asset == fee.asset && $0.amount == fee.amount }
                 }
                 if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
                                         asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding", valuesFee: fee) {
                     booked += 1
-                    if let owner, waitingBefore > 0, try ctx.db.unvaluedFees(positionId: owner.id).count == waitingBefore {
+                    if lookalike, let owner {
                         Alerts.send(ctx, kind: "error", key: "fee-unmatched-\(owner.id)-\(ref)",
                                     text: "⚠️ \(r.symbol) position \(owner.id): the ledger booked a fee of \((-r.income).plainString) \(r.asset) at \(r.timeMs) ms "
                                         + "whose asset and amount are those of a fee the position closed without, at another time (kv key \(UnvaluedFee.key(positionId: owner.id))); "

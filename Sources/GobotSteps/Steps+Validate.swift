@@ -79,10 +79,9 @@ extension Steps {
         let allNet = closed.reduce(Decimal(0)) { $0 + $1.netPnl }.doubleValue
         // The headline never reads "positive" while the whole record lost money: the rank of a
         // selection says nothing against that.
-        let pText = r.p < 0.001 ? "p < 0.001" : String(format: "p = %.3f", r.p)
         let headline = allNet > 0 ? r.verdict
             : String(format: "edge: NOT demonstrated (all %d closed trades booked net %.2f USD after fees and funding; the %d judged below rank at %@, a selection)",
-                     closed.count, allNet, entries.count, pText)
+                     closed.count, allNet, entries.count, EdgeVerdict.pText(r.p))
         let judged = refused == 0 ? "booked net" : "the \(entries.count) judged trades booked net"
         let allText = refused == 0 || allNet <= 0 ? "" : String(format: "; all %d closed trades booked net %.2f USD after fees and funding", closed.count, allNet)
         let slippage = ctx.config.exchange.slippageBps.doubleValue, fee = ctx.config.exchange.takerFeeRate.doubleValue * 100

@@ -301,11 +301,20 @@ extension GobotDatabase {
     }
 
     static func addFunding(_ db: Database, positionId: Int64, amount: Decimal) throws {
-        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT funding FROM positions WHERE id = ?"), arguments: [positionId]) else { return }
-        guard let current = Decimal(exchangeString: text) else {
-            throw DatabaseError(message: "positions.funding of position \(positionId) is not a number: \(text)")
+        try add(db, amount, to: .funding, positionId: positionId)
+    }
+
+    /// The money columns of a position that bookings add to after it was written.
+    enum PositionAmount: String { case funding, fees }
+
+    /// Adds `amount` to a position's `column`, read strictly (a value that is not a number is an
+    /// error naming the row) and written back as text; nothing when the position does not exist.
+    static func add(_ db: Database, _ amount: Decimal, to column: PositionAmount, positionId: Int64) throws {
+        let name = column.rawValue
+        guard let current = try rows(db, "SELECT \(name) FROM positions WHERE id = ?", [positionId], table: "positions", { try $0.decimal(0, name) }).first else {
+            return
         }
-        try db.cachedStatement(sql: "UPDATE positions SET funding = ? WHERE id = ?").execute(arguments: [(current + amount).plainString, positionId])
+        try db.cachedStatement(sql: "UPDATE positions SET \(name) = ? WHERE id = ?").execute(arguments: [(current + amount).plainString, positionId])
     }
 
     /// The exchange holds a different size than the row says: the exchange is the truth.
@@ -347,9 +356,7 @@ extension GobotDatabase {
         var waiting = try UnvaluedFee.parse(text, key: key)
         guard let i = waiting.firstIndex(of: fee) else { return }
         waiting.remove(at: i)
-        guard let feesText = try String.fetchOne(db.cachedStatement(sql: "SELECT fees FROM positions WHERE id = ?"), arguments: [positionId]) else { return }
-        guard let fees = Decimal(exchangeString: feesText) else { throw RowDecodingError(table: "positions", column: "fees (position \(positionId))", value: feesText) }
-        try db.cachedStatement(sql: "UPDATE positions SET fees = ? WHERE id = ?").execute(arguments: [(fees + usd).plainString, positionId])
+        try add(db, usd, to: .fees, positionId: positionId)
         if waiting.isEmpty {
             try db.cachedStatement(sql: "DELETE FROM kv WHERE key = ?").execute(arguments: [key])
         } else {
