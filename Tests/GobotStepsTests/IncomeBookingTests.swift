@@ -88,21 +88,25 @@ import Testing
         #expect(try h.db.value(forKey: "income_cursor_ms") == String(cursor))
     }
 
-    @Test func aFlatSightingThatDoesNotReadIsAnErrorNamingItsKey() async throws {
+    /// Not a time gobot writes (13 digits, no sign, after 2019-09): "0" or a negative time read as
+    /// one would end the 15-minute wait at once, and `Int64.min` would trap the subtraction (review 13, L3).
+    @Test(arguments: ["12:05", "0", "-5", "+\(TradingHarness.t0)", "\(TradingHarness.t0)\n", " \(TradingHarness.t0)", "0\(TradingHarness.t0)",
+                      "\(Int64.min)", "99999999999999999999", "1000000000000", ""])
+    func aFlatSightingThatDoesNotReadIsAnErrorNamingItsKey(_ stored: String) async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
         _ = try await Steps.trade(h.ctx)
         let p = try #require(try h.db.livePositions().first)
         let key = Steps.flatWithoutFillKey(p.id)
-        try h.db.setValue("12:05", forKey: key, atMs: h.clock.nowMs())
+        try h.db.setValue(stored, forKey: key, atMs: h.clock.nowMs())
         h.at(minute: 10)
         h.exchange.flatPositionListings = 2  // the exchange lists the symbol flat; no fill closes the position
         let r = try await Steps.reconcile(h.ctx)
         // It read as "not seen yet" and was overwritten: the 15-minute wait started over unsaid.
         #expect(r.exit == .failed)
-        #expect(r.message.contains("kv.value (key \(key)) holds '12:05', which gobot cannot read"))
+        #expect(r.message.contains("kv.value (key \(key)) holds \(stored.isEmpty ? "no value" : "'\(stored)'"), which gobot cannot read"))
         #expect(r.message.contains("DELETE FROM kv WHERE key = '\(key)'"))
-        #expect(try h.db.value(forKey: key) == "12:05")
+        #expect(try h.db.value(forKey: key) == stored)
         // The position and its stop stay.
         #expect(try h.db.livePositions().map(\.id) == [p.id])
         #expect(try await h.exchange.inner.openAlgoOrders(symbol: nil).map(\.orderType).sorted() == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])

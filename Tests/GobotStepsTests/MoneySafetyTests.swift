@@ -402,6 +402,22 @@ import Testing
         }
     }
 
+    /// Not a time gobot writes: "0" would walk 7-day windows from 1970 (thousands of income requests
+    /// in one run, rule 6), `Int64.min` would trap the lag's subtraction (review 13, L3). Trade's
+    /// staleness check reads the same cursor and refuses the entry with the same error.
+    @Test(arguments: ["0", "-1", "+\(TradingHarness.t0)", "\(Int64.min)", "0\(TradingHarness.t0)"])
+    func anIncomeCursorThatIsNotATimeGobotWritesFailsReconcileAndTrade(_ stored: String) async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20), slippageBps: 0)
+        try h.db.setValue(stored, forKey: "income_cursor_ms", atMs: TradingHarness.t0)
+        let r = try await Steps.reconcile(h.ctx)
+        #expect(r.exit == .failed && r.message.contains("kv.value (key income_cursor_ms) holds '\(stored)'"))
+        #expect(try h.db.value(forKey: "income_cursor_ms") == stored)
+        #expect(try h.db.ledgerRowCount() == 0)
+        try h.signal()
+        await #expect(throws: GobotStore.RowDecodingError.self) { _ = try await Steps.trade(h.ctx) }
+        #expect(try h.db.livePositions().isEmpty)
+    }
+
     @Test func anIncomeCursorThatDoesNotReadFailsAndOneAheadOfNowSkipsNothing() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)
         try h.db.setValue("soon", forKey: "income_cursor_ms", atMs: TradingHarness.t0)
