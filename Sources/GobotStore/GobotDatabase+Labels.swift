@@ -16,9 +16,9 @@ extension GobotDatabase {
     public func storeLabel(_ label: SignalLabel, atMs: Int64) throws {
         try write { db in
             try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO signal_labels (signal_id, symbol, model, direction, confidence, signal_at_ms, outcome, r, cost_usd, labelled_at_ms,
+                INSERT INTO signal_labels (signal_id, symbol, model, direction, confidence, signal_at_ms, outcome, r, cost_usd, labelled_at_ms,
                     timeframe_agreement)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(signal_id) DO NOTHING
                 """).execute(arguments: [label.signalId, label.symbol, label.model, label.direction.rawValue, label.confidence, label.signalAtMs,
                                          label.outcome.rawValue, label.r, String(label.costUSD), atMs, label.timeframeAgreement?.rawValue])
         }

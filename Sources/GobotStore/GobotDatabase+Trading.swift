@@ -308,11 +308,18 @@ extension GobotDatabase {
     enum PositionAmount: String { case funding, fees }
 
     /// Adds `amount` to a position's `column`, read strictly (a value that is not a number is an
-    /// error naming the row) and written back as text; nothing when the position does not exist.
+    /// error naming the column and the position) and written back as text. A position that does not
+    /// exist is an error too, which rolls back the caller's ledger row: the record is booked on a
+    /// later run, never without its position (a silent skip dropped a waiting fee from its list
+    /// while adding it nowhere; review 13, L2).
     static func add(_ db: Database, _ amount: Decimal, to column: PositionAmount, positionId: Int64) throws {
         let name = column.rawValue
-        guard let current = try rows(db, "SELECT \(name) FROM positions WHERE id = ?", [positionId], table: "positions", { try $0.decimal(0, name) }).first else {
-            return
+        guard let current = try rows(db, "SELECT \(name) FROM positions WHERE id = ?", [positionId], table: "positions", {
+            try $0.decimal(0, "\(name) (position \(positionId))")
+        }).first else {
+            throw RowDecodingError(table: "ledger", column: "position_id", value: String(positionId),
+                                   remedy: "it names position \(positionId), which the database does not hold; restore the database from state/backups/ "
+                                       + "(README, \"Restoring the state database\")")
         }
         try db.cachedStatement(sql: "UPDATE positions SET \(name) = ? WHERE id = ?").execute(arguments: [(current + amount).plainString, positionId])
     }
@@ -329,6 +336,8 @@ extension GobotDatabase {
     // MARK: ledger
 
     /// Books one money movement; the unique `ref` (exchange tranId / trade id) makes it idempotent.
+    /// Only a booked `ref` is skipped: `INSERT OR IGNORE` also skipped a row that broke a CHECK or
+    /// NOT NULL (an unknown `kind`), answering "already booked" for a record that was never booked.
     /// `amount` is in USDT; `asset`/`assetAmount` keep what the exchange charged when it was not USDT.
     /// With `addsFunding`, a row this call inserts also adds `amount` to its position's funding, in
     /// the same transaction: booked in two, a crash or an error between them left the position's
@@ -338,7 +347,8 @@ extension GobotDatabase {
                           asset: String = "USDT", assetAmount: Decimal? = nil, addsFunding: Bool = false, valuesFee: UnvaluedFee? = nil) throws -> Bool {
         try write { db in
             try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref, asset, asset_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref, asset, asset_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(ref) DO NOTHING
                 """).execute(arguments: [atMs, symbol, kind, amount.plainString, positionId, ref, asset, (assetAmount ?? amount).plainString])
             guard db.changesCount > 0 else { return false }
             if addsFunding, let positionId { try Self.addFunding(db, positionId: positionId, amount: amount) }

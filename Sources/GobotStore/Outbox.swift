@@ -27,8 +27,8 @@ extension GobotDatabase {
     @discardableResult
     public static func enqueue(_ db: Database, channel: String, kind: String, payload: String, dedupeKey: String, atMs: Int64) throws -> Bool {
         try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO outbox (created_at_ms, channel, kind, payload, dedupe_key, next_attempt_at_ms)
-            VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO outbox (created_at_ms, channel, kind, payload, dedupe_key, next_attempt_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING
             """).execute(arguments: [atMs, channel, kind, payload, dedupeKey, atMs])
         return db.changesCount > 0
     }

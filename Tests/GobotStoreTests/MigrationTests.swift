@@ -51,9 +51,9 @@ import Testing
             let old = try GobotDatabase.open(path: path, migrateUpTo: "v9-speed")
             let id = try old.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 1, signal: signal, referencePrice: 2, chartHashes: [])
             try old.storeLabel(label(id, .hit), atMs: 2)
-            // The old CHECK refused it, and INSERT OR IGNORE skips a row that breaks a CHECK without a word.
-            try old.storeLabel(label(try old.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 1, signal: signal, referencePrice: 2, chartHashes: []),
-                                     .unavailable), atMs: 2)
+            // The old CHECK refuses it, out loud (INSERT OR IGNORE used to skip such a row without a word).
+            let second = try old.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 1, signal: signal, referencePrice: 2, chartHashes: [])
+            #expect(throws: DatabaseError.self) { try old.storeLabel(label(second, .unavailable), atMs: 2) }
             #expect(try old.signalLabels().count == 1)
         }
         let db = try GobotDatabase.open(path: path)

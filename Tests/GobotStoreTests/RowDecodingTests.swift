@@ -24,6 +24,45 @@ import Testing
         }
     }
 
+    /// Funding and late-valued fees are added to their position by one strict helper: a column
+    /// that does not read names the position, and a position that does not exist rolls the ledger
+    /// row back (the record is booked later, never half; review 13, L1 and L2).
+    @Test func aBookingOnAPositionColumnThatDoesNotReadOrOnNoPositionWritesNothing() throws {
+        let db = try GobotDatabase.inMemory()
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms, funding)
+                VALUES ('XRPUSDT', 'long', '5', '2', '1.96', '2.08', '10', 'open', 1, 'x')
+                """)
+        }
+        do {
+            try db.addLedger(atMs: 10, symbol: "XRPUSDT", kind: "funding", amount: Decimal(string: "-0.01")!, positionId: 1, ref: "f1", addsFunding: true)
+            Issue.record("a funding column that does not read was added to")
+        } catch {
+            #expect("\(error)".contains("positions.funding (position 1) holds 'x'"))
+        }
+        #expect(try db.ledgerRowCount() == 0)
+        // A kind the ledger does not know is an error, not "already booked" (INSERT OR IGNORE skipped it).
+        #expect(throws: DatabaseError.self) {
+            try db.addLedger(atMs: 10, symbol: "XRPUSDT", kind: "funding_fee", amount: Decimal(string: "-0.01")!, positionId: nil, ref: "f2")
+        }
+        #expect(try db.addLedger(atMs: 10, symbol: "XRPUSDT", kind: "funding", amount: Decimal(string: "-0.01")!, positionId: nil, ref: "f2"))
+        #expect(try !db.addLedger(atMs: 11, symbol: "XRPUSDT", kind: "funding", amount: Decimal(string: "-0.01")!, positionId: nil, ref: "f2"))
+        #expect(try db.ledgerRowCount() == 1)
+        // A fee waiting on position 2, which does not exist: its ledger row and the waiting list stay as they were.
+        let fee = UnvaluedFee(timeMs: 5, asset: "BNB", amount: Decimal(string: "0.0001")!)
+        try db.setValue("5 BNB 0.0001", forKey: UnvaluedFee.key(positionId: 2), atMs: 5)
+        do {
+            try db.addLedger(atMs: 10, symbol: "XRPUSDT", kind: "commission", amount: Decimal(string: "-0.06")!, positionId: 2, ref: "c1",
+                             asset: "BNB", assetAmount: Decimal(string: "-0.0001")!, valuesFee: fee)
+            Issue.record("a fee was valued into a position that does not exist")
+        } catch {
+            #expect("\(error)".contains("ledger.position_id holds '2'") && "\(error)".contains("does not hold"))
+        }
+        #expect(try db.ledgerRowCount() == 1)
+        #expect(try db.value(forKey: UnvaluedFee.key(positionId: 2)) == "5 BNB 0.0001")
+    }
+
     @Test func aLedgerAmountThatDoesNotReadStopsTheTotalsInsteadOfCountingZero() throws {
         let db = try GobotDatabase.inMemory()
         #expect(try db.addLedger(atMs: 10, symbol: "XRPUSDT", kind: "realized_pnl", amount: Decimal(string: "-3.5")!, positionId: nil, ref: "a"))
