@@ -403,12 +403,14 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func setMarginType(symbol: String, marginType: String) async throws {}
     public func ensureOneWayMode() async throws {}
 
-    /// Fills at the clock's time, on books settled up to that minute: a fill stamped after the
+    /// Fills at the clock's time, on books settled exactly to that minute: a fill stamped after the
     /// settled time would change the position the replay of the minutes between sees (funding
-    /// charged to a position opened after its mark, or not to one closed after it). The time is
-    /// read after awaits, so when the books fall behind (the clock crossed a minute meanwhile, or
-    /// a funding rate not yet published holds them at its mark) they are settled again, a few
-    /// times, then the order is refused with a temporary error and nothing filled.
+    /// charged to a position opened after its mark, or not to one closed after it), and one
+    /// stamped before it would land in minutes already replayed without it (a process whose clock
+    /// is behind another's). The time is read after awaits, so when the books fall behind (the
+    /// clock crossed a minute meanwhile, or a funding rate not yet published holds them at its
+    /// mark) they are settled again, a few times, then the order is refused (``booksNotSettledCode``)
+    /// and nothing filled.
     public func placeMarketOrder(_ r: MarketOrderRequest) async throws -> ExchangeOrder {
         var settledUntil: Int64 = 0, fillMinute: Int64 = 0
         for _ in 0..<Self.settleAttempts {
@@ -416,7 +418,8 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
         throw ExchangeError.rejected(code: Self.booksNotSettledCode,
                                      message: "paper books settled up to \(settledUntil) ms, not the fill's minute \(fillMinute) ms, after \(Self.settleAttempts) attempts "
-                                        + "(a funding rate not published yet holds them at its mark for at most \(Self.fundingPublicationWaitMs / 60_000) min, or another process settles them); "
+                                        + "(a funding rate not published yet holds them at its mark for at most \(Self.fundingPublicationWaitMs / 60_000) min, "
+                                        + "another process settles them, or one whose clock is ahead settled them past this one's minute); "
                                         + "nothing was filled, try again")
     }
 
@@ -450,7 +453,11 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
             }
             var account = try self.account(db)
-            guard account.processedUntilMs >= minute else { return (nil, account.processedUntilMs) }
+            // Exactly at the fill's minute: books behind it would replay the minutes in between
+            // with the new position; books past it (settled by a process whose clock is ahead)
+            // have replayed its minute without it, and a funding mark there would never be
+            // charged. At its minute, a settler replaying from there sees the fill before its write.
+            guard account.processedUntilMs == minute else { return (nil, account.processedUntilMs) }
             var qty = r.quantity
             if r.reduceOnly {
                 let pos = try self.position(db, r.symbol)

@@ -9,7 +9,7 @@ import Testing
 /// A settler reads which symbols to replay (waiting orders, open positions) and which of them pay
 /// funding, reads their candles, then writes. A fill or a stop committed meanwhile by a process
 /// whose clock minute is still the books' settled minute must not be missed by that write
-/// (review 11, L2).
+/// (review 11, L2); nor may a fill land in minutes another settler already replayed.
 @Suite struct PaperSettleChangedInputsTests {
     static let symbol = PaperQuietMinuteTests.symbol
     static let other = "ETHUSDT"
@@ -120,5 +120,66 @@ import Testing
         #expect(try Self.column(db, "SELECT side || ' ' || qty || ' @ ' || price || ' ' || time_ms FROM paper_trades WHERE symbol = 'XRPUSDT' ORDER BY id").last
                 == "SELL 5 @ \(exitPrice.plainString) \(Self.t0 + crossed.minute * Self.minute + 30_000)")
         #expect(try Self.column(db, "SELECT amt FROM paper_positions WHERE symbol = 'XRPUSDT'") == ["0"])
+    }
+
+    /// Market data whose first price read waits until the test lets it go: a market order is
+    /// then between reading its time and writing its fill.
+    final class PriceHeldMarket: MarketData, @unchecked Sendable {
+        let inner: ReplayMarket
+        let entered = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        private let lock = NSLock()
+        private var held = false
+
+        init(_ inner: ReplayMarket) { self.inner = inner }
+
+        func price(symbol: String, atMs: Int64) async throws -> Double {
+            let first = lock.withLock { () -> Bool in
+                defer { held = true }
+                return !held
+            }
+            if first {
+                entered.continuation.yield()
+                for await _ in release.stream { break }
+            }
+            return try await inner.price(symbol: symbol, atMs: atMs)
+        }
+        func candles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { try await inner.candles1m(symbol: symbol, fromMs: fromMs, toMs: toMs) }
+        func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int, nowMs: Int64) async throws -> [Candle] {
+            try await inner.klines(symbol: symbol, interval: interval, startMs: startMs, limit: limit, nowMs: nowMs)
+        }
+        func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double? { try await inner.fundingRate(symbol: symbol, fundingTimeMs: fundingTimeMs) }
+        func symbols() -> [String] { inner.symbols() }
+        func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { try await inner.markCandles1m(symbol: symbol, fromMs: fromMs, toMs: toMs) }
+        func markPrice(symbol: String, atMs: Int64) async throws -> Double { try await inner.markPrice(symbol: symbol, atMs: atMs) }
+    }
+
+    /// An entry reads its time at 07:59:59.9, then waits for its price; meanwhile another process
+    /// on the same clock settles the books past the 08:00 mark. Stamped 07:59:59.9 in minutes
+    /// already replayed, the position would be held at the mark and never pay it: the entry is
+    /// filled on books settled to its own minute instead, at the time it is filled, after the mark.
+    @Test func aFillWhosePriceReadOutlastsAnotherSettleLandsAtItsOwnMinute() async throws {
+        let books = try PaperQuietMinuteTests.Books()
+        books.at(Self.funding - 1)
+        _ = try await books.process().balanceUSDT()
+        books.clock.set(Self.t0 + Self.funding * Self.minute - 100)
+        let held = PriceHeldMarket(books.market)
+        let b = Self.exchange(books.db, held, books.clock)
+        let entering = Task {
+            try await b.placeMarketOrder(MarketOrderRequest(symbol: Self.symbol, side: .buy, quantity: 5, reduceOnly: false, clientOrderId: "gb-1-E"))
+        }
+        for await _ in held.entered.stream { break }
+        let filledAt = Self.t0 + (Self.funding + 1) * Self.minute + 300
+        books.clock.set(filledAt)
+        _ = try await books.process().balanceUSDT()
+        #expect(try books.snapshot().processedUntilMs == Self.t0 + (Self.funding + 1) * Self.minute)
+        held.release.continuation.yield()
+        let entry = try await entering.value
+        #expect(entry.updateTimeMs == filledAt)
+        #expect(try books.snapshot().trades.map { $0.hasSuffix(" \(filledAt)") } == [true])
+        // Opened after the mark: the books that replayed it were right not to charge it.
+        books.at(Self.funding + 3)
+        try await books.settle(books.process())
+        #expect(try books.snapshot().income.filter { $0.hasPrefix("FUNDING_FEE") }.isEmpty)
     }
 }
