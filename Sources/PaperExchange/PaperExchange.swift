@@ -524,6 +524,11 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
             }
             var account = try self.account(db)
+            // Placed when it is written, never inside minutes already replayed: `now` was read
+            // before the mark-price await, during which another process may have settled past it,
+            // and those minutes' candles would never be checked for this order (review 11, L2).
+            // A settler replaying from the settled time sees it before its write (``replayInputs(_:)``).
+            let now = max(self.nowMs(), account.processedUntilMs)
             let id = account.nextId
             account.nextId += 1
             try self.save(db, account)

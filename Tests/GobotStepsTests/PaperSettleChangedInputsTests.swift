@@ -122,18 +122,19 @@ import Testing
         #expect(try Self.column(db, "SELECT amt FROM paper_positions WHERE symbol = 'XRPUSDT'") == ["0"])
     }
 
-    /// Market data whose first price read waits until the test lets it go: a market order is
-    /// then between reading its time and writing its fill.
+    /// Market data whose first price (or mark price) read waits until the test lets it go: a
+    /// market order (or a stop) is then between reading its time and writing its fill (or itself).
     final class PriceHeldMarket: MarketData, @unchecked Sendable {
         let inner: ReplayMarket
+        let holdsMark: Bool
         let entered = AsyncStream<Void>.makeStream()
         let release = AsyncStream<Void>.makeStream()
         private let lock = NSLock()
         private var held = false
 
-        init(_ inner: ReplayMarket) { self.inner = inner }
+        init(_ inner: ReplayMarket, holdsMark: Bool = false) { self.inner = inner; self.holdsMark = holdsMark }
 
-        func price(symbol: String, atMs: Int64) async throws -> Double {
+        func hold() async {
             let first = lock.withLock { () -> Bool in
                 defer { held = true }
                 return !held
@@ -142,7 +143,15 @@ import Testing
                 entered.continuation.yield()
                 for await _ in release.stream { break }
             }
+        }
+
+        func price(symbol: String, atMs: Int64) async throws -> Double {
+            if !holdsMark { await hold() }
             return try await inner.price(symbol: symbol, atMs: atMs)
+        }
+        func markPrice(symbol: String, atMs: Int64) async throws -> Double {
+            if holdsMark { await hold() }
+            return try await inner.markPrice(symbol: symbol, atMs: atMs)
         }
         func candles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { try await inner.candles1m(symbol: symbol, fromMs: fromMs, toMs: toMs) }
         func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int, nowMs: Int64) async throws -> [Candle] {
@@ -151,7 +160,6 @@ import Testing
         func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double? { try await inner.fundingRate(symbol: symbol, fundingTimeMs: fundingTimeMs) }
         func symbols() -> [String] { inner.symbols() }
         func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { try await inner.markCandles1m(symbol: symbol, fromMs: fromMs, toMs: toMs) }
-        func markPrice(symbol: String, atMs: Int64) async throws -> Double { try await inner.markPrice(symbol: symbol, atMs: atMs) }
     }
 
     /// An entry reads its time at 07:59:59.9, then waits for its price; meanwhile another process
@@ -181,5 +189,34 @@ import Testing
         books.at(Self.funding + 3)
         try await books.settle(books.process())
         #expect(try books.snapshot().income.filter { $0.hasPrefix("FUNDING_FEE") }.isEmpty)
+    }
+
+    /// A stop reads its time at 10:00:59.9, then waits for the mark price; meanwhile another
+    /// process on the same clock settles the position's minutes up to 10:03 without it. Stamped
+    /// 10:00:59.9, it would claim to have waited through candles nobody checked it on: it is
+    /// placed when it is written, after the minutes already replayed.
+    @Test func aStopWhoseMarkReadOutlastsAnotherSettleIsPlacedAfterTheReplayedMinutes() async throws {
+        let books = try PaperQuietMinuteTests.Books()
+        let entryMinute: Int64 = 600
+        books.at(entryMinute, second: 20)
+        _ = try await books.process().placeMarketOrder(MarketOrderRequest(symbol: Self.symbol, side: .buy, quantity: 5, reduceOnly: false, clientOrderId: "gb-1-E"))
+        let price = try #require(Decimal(price: try books.candle(entryMinute + 1).open))
+        books.clock.set(Self.t0 + (entryMinute + 1) * Self.minute - 100)
+        let held = PriceHeldMarket(books.market, holdsMark: true)
+        let b = Self.exchange(books.db, held, books.clock)
+        let placing = Task {
+            try await b.placeProtectiveOrder(ProtectiveOrderRequest(symbol: Self.symbol, side: .sell, kind: .stopMarket,
+                                                                    triggerPrice: (price * Decimal(string: "0.9")!).rounded(scale: 4), clientAlgoId: "gb-1-SL"))
+        }
+        for await _ in held.entered.stream { break }
+        let placedAt = Self.t0 + (entryMinute + 3) * Self.minute + 300
+        books.clock.set(placedAt)
+        _ = try await books.process().balanceUSDT()
+        let replayedUntil = try books.snapshot().processedUntilMs
+        #expect(replayedUntil == Self.t0 + (entryMinute + 3) * Self.minute)
+        held.release.continuation.yield()
+        let stop = try await placing.value
+        #expect(stop.updateTimeMs == placedAt)
+        #expect(try books.snapshot().algos == ["gb-1-SL NEW \(placedAt)"])
     }
 }
