@@ -122,46 +122,6 @@ import Testing
         #expect(try Self.column(db, "SELECT amt FROM paper_positions WHERE symbol = 'XRPUSDT'") == ["0"])
     }
 
-    /// Market data whose first price (or mark price) read waits until the test lets it go: a
-    /// market order (or a stop) is then between reading its time and writing its fill (or itself).
-    final class PriceHeldMarket: MarketData, @unchecked Sendable {
-        let inner: ReplayMarket
-        let holdsMark: Bool
-        let entered = AsyncStream<Void>.makeStream()
-        let release = AsyncStream<Void>.makeStream()
-        private let lock = NSLock()
-        private var held = false
-
-        init(_ inner: ReplayMarket, holdsMark: Bool = false) { self.inner = inner; self.holdsMark = holdsMark }
-
-        func hold() async {
-            let first = lock.withLock { () -> Bool in
-                defer { held = true }
-                return !held
-            }
-            if first {
-                entered.continuation.yield()
-                for await _ in release.stream { break }
-            }
-        }
-
-        func price(symbol: String, atMs: Int64) async throws -> Double {
-            if !holdsMark { await hold() }
-            return try await inner.price(symbol: symbol, atMs: atMs)
-        }
-        func markPrice(symbol: String, atMs: Int64) async throws -> Double {
-            if holdsMark { await hold() }
-            return try await inner.markPrice(symbol: symbol, atMs: atMs)
-        }
-        func candles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { try await inner.candles1m(symbol: symbol, fromMs: fromMs, toMs: toMs) }
-        func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int, nowMs: Int64) async throws -> [Candle] {
-            try await inner.klines(symbol: symbol, interval: interval, startMs: startMs, limit: limit, nowMs: nowMs)
-        }
-        func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double? { try await inner.fundingRate(symbol: symbol, fundingTimeMs: fundingTimeMs) }
-        func symbols() -> [String] { inner.symbols() }
-        func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { try await inner.markCandles1m(symbol: symbol, fromMs: fromMs, toMs: toMs) }
-    }
-
     /// An entry reads its time at 07:59:59.9, then waits for its price; meanwhile another process
     /// on the same clock settles the books past the 08:00 mark. Stamped 07:59:59.9 in minutes
     /// already replayed, the position would be held at the mark and never pay it: the entry is
@@ -171,7 +131,7 @@ import Testing
         books.at(Self.funding - 1)
         _ = try await books.process().balanceUSDT()
         books.clock.set(Self.t0 + Self.funding * Self.minute - 100)
-        let held = PriceHeldMarket(books.market)
+        let held = PaperSettleRaceTests.HeldMarket(books.market, holding: .price)
         let b = Self.exchange(books.db, held, books.clock)
         let entering = Task {
             try await b.placeMarketOrder(MarketOrderRequest(symbol: Self.symbol, side: .buy, quantity: 5, reduceOnly: false, clientOrderId: "gb-1-E"))
@@ -202,7 +162,7 @@ import Testing
         _ = try await books.process().placeMarketOrder(MarketOrderRequest(symbol: Self.symbol, side: .buy, quantity: 5, reduceOnly: false, clientOrderId: "gb-1-E"))
         let price = try #require(Decimal(price: try books.candle(entryMinute + 1).open))
         books.clock.set(Self.t0 + (entryMinute + 1) * Self.minute - 100)
-        let held = PriceHeldMarket(books.market, holdsMark: true)
+        let held = PaperSettleRaceTests.HeldMarket(books.market, holding: .markPrice)
         let b = Self.exchange(books.db, held, books.clock)
         let placing = Task {
             try await b.placeProtectiveOrder(ProtectiveOrderRequest(symbol: Self.symbol, side: .sell, kind: .stopMarket,
