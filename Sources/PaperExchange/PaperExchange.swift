@@ -406,11 +406,12 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     /// Fills at the clock's time, on books settled exactly to that minute: a fill stamped after the
     /// settled time would change the position the replay of the minutes between sees (funding
     /// charged to a position opened after its mark, or not to one closed after it), and one
-    /// stamped before it would land in minutes already replayed without it (a process whose clock
-    /// is behind another's). The time is read after awaits, so when the books fall behind (the
-    /// clock crossed a minute meanwhile, or a funding rate not yet published holds them at its
-    /// mark) they are settled again, a few times, then the order is refused (``booksNotSettledCode``)
-    /// and nothing filled.
+    /// stamped before it would land in minutes already replayed without it (another process
+    /// settled them during this one's price await, or its clock is ahead). The time is read after
+    /// awaits, so when the books are not at its minute (the clock crossed a minute meanwhile, a
+    /// funding rate not yet published holds them at its mark, another process settled past it)
+    /// they are settled again and the time read again, a few times, then the order is refused
+    /// (``booksNotSettledCode``) and nothing filled.
     public func placeMarketOrder(_ r: MarketOrderRequest) async throws -> ExchangeOrder {
         var settledUntil: Int64 = 0, fillMinute: Int64 = 0
         for _ in 0..<Self.settleAttempts {
@@ -454,9 +455,10 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             }
             var account = try self.account(db)
             // Exactly at the fill's minute: books behind it would replay the minutes in between
-            // with the new position; books past it (settled by a process whose clock is ahead)
-            // have replayed its minute without it, and a funding mark there would never be
-            // charged. At its minute, a settler replaying from there sees the fill before its write.
+            // with the new position; books past it (another process settled them while this one
+            // awaited its price, or one whose clock is ahead) have replayed its minute without
+            // it, and a funding mark there would never be charged to it. At its minute, a
+            // settler replaying from there sees the fill before its write (``replayInputs(_:)``).
             guard account.processedUntilMs == minute else { return (nil, account.processedUntilMs) }
             var qty = r.quantity
             if r.reduceOnly {
