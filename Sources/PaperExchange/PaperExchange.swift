@@ -126,20 +126,23 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     ///
     /// Another process settling the same books at the same moment makes a replay stale (it would
     /// pay funding and fill orders twice); the replay then starts again from where the other
-    /// stopped. Each attempt reads candles over the network, so the attempts are bounded: a
-    /// settler overtaken three times in a row gives up with a temporary error (the step exits 75
-    /// and the next run settles), rather than chase the other process for as long as it runs.
+    /// stopped. So does another process that filled an order or placed a stop, at the books'
+    /// settled minute, in a symbol the replay was not prepared for (``replayInputs(_:)``). Each
+    /// attempt reads candles over the network, so the attempts are bounded: a settler overtaken
+    /// three times in a row gives up with a temporary error (the step exits 75 and the next run
+    /// settles), rather than chase the other process for as long as it runs.
     func settle() async throws {
         for _ in 0..<Self.settleAttempts {
             if try await settleOnce() { return }
         }
-        throw ExchangeError.unavailable("paper books: another process settled them \(Self.settleAttempts) times while this one replayed; try again")
+        throw ExchangeError.unavailable("paper books: another process settled them, or changed their positions or waiting orders, "
+                                            + "\(Self.settleAttempts) times while this one replayed; try again")
     }
 
     public static let settleAttempts = 3
 
     /// One replay of the minutes since the books' settled time; false when another settler moved
-    /// that time meanwhile and nothing was written.
+    /// that time, or another process changed the symbols to replay, meanwhile and nothing was written.
     private func settleOnce() async throws -> Bool {
         let now = nowMs()
         let until = now / 60_000 * 60_000
@@ -158,21 +161,19 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         // orders and income in turn): nothing to replay, no write transaction.
         let settled = try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT processed_until_ms FROM paper_account WHERE id = 1")) }
         if let settled, until <= settled { noteSettled(settled); return true }
-        let state = try db.write { db -> (from: Int64, symbols: [String], held: Set<String>)? in
+        let state = try db.write { db -> (from: Int64, inputs: ReplayInputs)? in
             var account = try self.account(db)
             guard until > account.processedUntilMs else { return nil }
-            let symbols = try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT symbol FROM paper_algo WHERE status = 'NEW' UNION SELECT symbol FROM paper_positions WHERE amt != '0'"))
-            guard symbols.isEmpty else {
-                let held = try String.fetchAll(db.cachedStatement(sql: "SELECT symbol FROM paper_positions WHERE amt != '0'"))
-                return (account.processedUntilMs, symbols, Set(held))
-            }
+            let inputs = try self.replayInputs(db)
+            guard inputs.symbols.isEmpty else { return (account.processedUntilMs, inputs) }
             // No open order to trigger and no position to pay funding: only the time moves on,
             // in this same transaction.
             account.processedUntilMs = until
             try self.save(db, account)
             return nil
         }
-        guard let (from, symbols, held) = state else { noteSettled(until); return true }
+        guard let (from, inputs) = state else { noteSettled(until); return true }
+        let symbols = inputs.symbols, held = inputs.held
         // The funding marks first: a held symbol's rate the live exchange has not published yet
         // holds the replay at its mark (the minutes before it are replayed, the mark and what
         // follows wait for the next call), for at most `fundingPublicationWaitMs`; past that
@@ -226,6 +227,13 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             // Another settler (a second process on this database) moved the time while the candles
             // were read: replaying [from, until) again would pay funding and fill orders twice.
             guard account.processedUntilMs == from else { return false }
+            // Another process opened, closed or reversed a position, or placed or ended a waiting
+            // order, in a symbol set this replay was prepared without (a fill or a stop at the
+            // books' settled minute, review 11 L2): replaying now would skip the new position's
+            // funding or the new order's first minutes. The positions and orders themselves are
+            // read below, in this transaction; only which symbols to replay and which pay funding
+            // were read before.
+            guard try self.replayInputs(db) == inputs else { return false }
             for s in symbols {
                 var algos = try self.openAlgos(db, symbol: s)
                 // The marks of [from, until) in order, each settled before the first candle at or
@@ -273,10 +281,30 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
             try self.save(db, account)
             return true
         }
-        // Not replayed: the caller starts again from where the other settler stopped (or finds it done).
+        // Not replayed: the caller starts again from where the other settler stopped (or finds it
+        // done), or with the symbols as they are now.
         guard replayed else { return false }
         noteSettled(replayUntil)
         return true
+    }
+
+    /// What a replay is prepared with before its write: the symbols whose candles it reads (a
+    /// waiting order or an open position) and those held, whose funding rates it asks for.
+    struct ReplayInputs: Equatable { var symbols: [String]; var held: Set<String> }
+
+    /// One statement, run when the replay starts and again in its write transaction. Comparing
+    /// the inputs themselves, rather than a version counter bumped by every writer, is exact by
+    /// construction (a writer added later cannot forget the bump, and no migration is needed),
+    /// and it costs one query over the waiting orders and open positions (a handful of rows) on
+    /// the replay path only: the quiet minute and the already-settled minute never run it.
+    /// An order or position that came and went in between leaves the inputs unchanged, and it
+    /// may: the replay reads the orders and positions themselves in its write transaction.
+    func replayInputs(_ db: Database) throws -> ReplayInputs {
+        let rows = try GobotDatabase.rows(db, """
+            SELECT symbol, MAX(held) FROM (SELECT symbol, 0 AS held FROM paper_algo WHERE status = 'NEW'
+                UNION ALL SELECT symbol, 1 FROM paper_positions WHERE amt != '0') GROUP BY symbol ORDER BY symbol
+            """, table: "paper_algo, paper_positions") { (try $0.text(0, "symbol"), try $0.int64(1, "held") != 0) }
+        return ReplayInputs(symbols: rows.map(\.0), held: Set(rows.filter(\.1).map(\.0)))
     }
 
     /// How long the replay waits at a funding mark for a held symbol's rate the live exchange
@@ -375,12 +403,15 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func setMarginType(symbol: String, marginType: String) async throws {}
     public func ensureOneWayMode() async throws {}
 
-    /// Fills at the clock's time, on books settled up to that minute: a fill stamped after the
+    /// Fills at the clock's time, on books settled exactly to that minute: a fill stamped after the
     /// settled time would change the position the replay of the minutes between sees (funding
-    /// charged to a position opened after its mark, or not to one closed after it). The time is
-    /// read after awaits, so when the books fall behind (the clock crossed a minute meanwhile, or
-    /// a funding rate not yet published holds them at its mark) they are settled again, a few
-    /// times, then the order is refused with a temporary error and nothing filled.
+    /// charged to a position opened after its mark, or not to one closed after it), and one
+    /// stamped before it would land in minutes already replayed without it (another process
+    /// settled them during this one's price await, or its clock is ahead). The time is read after
+    /// awaits, so when the books are not at its minute (the clock crossed a minute meanwhile, a
+    /// funding rate not yet published holds them at its mark, another process settled past it)
+    /// they are settled again and the time read again, a few times, then the order is refused
+    /// (``booksNotSettledCode``) and nothing filled.
     public func placeMarketOrder(_ r: MarketOrderRequest) async throws -> ExchangeOrder {
         var settledUntil: Int64 = 0, fillMinute: Int64 = 0
         for _ in 0..<Self.settleAttempts {
@@ -388,7 +419,8 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         }
         throw ExchangeError.rejected(code: Self.booksNotSettledCode,
                                      message: "paper books settled up to \(settledUntil) ms, not the fill's minute \(fillMinute) ms, after \(Self.settleAttempts) attempts "
-                                        + "(a funding rate not published yet holds them at its mark for at most \(Self.fundingPublicationWaitMs / 60_000) min, or another process settles them); "
+                                        + "(a funding rate not published yet holds them at its mark for at most \(Self.fundingPublicationWaitMs / 60_000) min, "
+                                        + "another process settles them, or one whose clock is ahead settled them past this one's minute); "
                                         + "nothing was filled, try again")
     }
 
@@ -422,7 +454,12 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
             }
             var account = try self.account(db)
-            guard account.processedUntilMs >= minute else { return (nil, account.processedUntilMs) }
+            // Exactly at the fill's minute: books behind it would replay the minutes in between
+            // with the new position; books past it (another process settled them while this one
+            // awaited its price, or one whose clock is ahead) have replayed its minute without
+            // it, and a funding mark there would never be charged to it. At its minute, a
+            // settler replaying from there sees the fill before its write (``replayInputs(_:)``).
+            guard account.processedUntilMs == minute else { return (nil, account.processedUntilMs) }
             var qty = r.quantity
             if r.reduceOnly {
                 let pos = try self.position(db, r.symbol)
@@ -489,6 +526,11 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
             }
             var account = try self.account(db)
+            // Placed when it is written, never inside minutes already replayed: `now` was read
+            // before the mark-price await, during which another process may have settled past it,
+            // and those minutes' candles would never be checked for this order (review 11, L2).
+            // A settler replaying from the settled time sees it before its write (``replayInputs(_:)``).
+            let now = max(self.nowMs(), account.processedUntilMs)
             let id = account.nextId
             account.nextId += 1
             try self.save(db, account)

@@ -8,18 +8,22 @@ import Testing
 /// Two processes settling the same paper books at once: the one whose replay started from a time
 /// the other has since moved past must not replay those minutes again.
 @Suite struct PaperSettleRaceTests {
-    /// Market data whose first 1m candle read waits until the test lets it go: the settler is then
-    /// between its two transactions.
+    /// Market data whose first read of one kind waits until the test lets it go: on a 1m candle
+    /// read the settler is then between its two transactions; on a price (mark price) read a
+    /// market order (a stop) is between reading its time and writing its fill (itself).
     final class HeldMarket: MarketData, @unchecked Sendable {
+        enum Read { case candles, price, markPrice }
         let inner: ReplayMarket
+        let holding: Read
         let entered = AsyncStream<Void>.makeStream()
         let release = AsyncStream<Void>.makeStream()
         private let lock = NSLock()
         private var held = false
 
-        init(_ inner: ReplayMarket) { self.inner = inner }
+        init(_ inner: ReplayMarket, holding: Read = .candles) { self.inner = inner; self.holding = holding }
 
-        func candles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] {
+        private func hold(_ read: Read) async {
+            guard read == holding else { return }
             let first = lock.withLock { () -> Bool in
                 defer { held = true }
                 return !held
@@ -28,16 +32,26 @@ import Testing
                 entered.continuation.yield()
                 for await _ in release.stream { break }
             }
+        }
+
+        func candles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] {
+            await hold(.candles)
             return try await inner.candles1m(symbol: symbol, fromMs: fromMs, toMs: toMs)
         }
         func klines(symbol: String, interval: Interval, startMs: Int64?, limit: Int, nowMs: Int64) async throws -> [Candle] {
             try await inner.klines(symbol: symbol, interval: interval, startMs: startMs, limit: limit, nowMs: nowMs)
         }
-        func price(symbol: String, atMs: Int64) async throws -> Double { try await inner.price(symbol: symbol, atMs: atMs) }
+        func price(symbol: String, atMs: Int64) async throws -> Double {
+            await hold(.price)
+            return try await inner.price(symbol: symbol, atMs: atMs)
+        }
         func fundingRate(symbol: String, fundingTimeMs: Int64) async throws -> Double? { try await inner.fundingRate(symbol: symbol, fundingTimeMs: fundingTimeMs) }
         func symbols() -> [String] { inner.symbols() }
         func markCandles1m(symbol: String, fromMs: Int64, toMs: Int64) async throws -> [Candle] { try await inner.markCandles1m(symbol: symbol, fromMs: fromMs, toMs: toMs) }
-        func markPrice(symbol: String, atMs: Int64) async throws -> Double { try await inner.markPrice(symbol: symbol, atMs: atMs) }
+        func markPrice(symbol: String, atMs: Int64) async throws -> Double {
+            await hold(.markPrice)
+            return try await inner.markPrice(symbol: symbol, atMs: atMs)
+        }
     }
 
     /// Market data on which, each time the settler under test reads its candles, another process
