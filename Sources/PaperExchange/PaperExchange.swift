@@ -430,7 +430,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     /// look-ups and alarm. Binance's codes are -1xxx to -5xxx.
     public static let booksNotSettledCode = -9001
 
-    /// One attempt of ``placeMarketOrder(_:)``; nil when the books were not settled up to the fill's minute.
+    /// One attempt of ``placeMarketOrder(_:)``; nil when the books were not settled exactly to the fill's minute.
     private func fillMarketOrder(_ r: MarketOrderRequest, settledUntil: inout Int64, fillMinute: inout Int64) async throws -> ExchangeOrder? {
         do {
             try await settle()
@@ -526,20 +526,23 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 throw ExchangeError.rejected(code: -4116, message: "ClientOrderId is duplicated.")
             }
             var account = try self.account(db)
-            // Placed when it is written, never inside minutes already replayed: `now` was read
-            // before the mark-price await, during which another process may have settled past it,
-            // and those minutes' candles would never be checked for this order (review 11, L2).
-            // A settler replaying from the settled time sees it before its write (``replayInputs(_:)``).
-            let now = max(self.nowMs(), account.processedUntilMs)
+            // Placed at the time its immediate-trigger check used, never inside minutes already
+            // replayed: another process may have settled past `now` during the mark-price await,
+            // and those minutes' candles would never be checked for this order (review 11, L2); a
+            // settler replaying from the settled time sees it before its write (``replayInputs(_:)``).
+            // Not the clock read again here: an await that crosses a minute would stamp the order
+            // in the next minute, whose candle is then checked on its close only, and a stop
+            // crossed and recovered inside it would never fill (review 14, L1).
+            let placedAt = max(now, account.processedUntilMs)
             let id = account.nextId
             account.nextId += 1
             try self.save(db, account)
             try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO paper_algo (algo_id, client_algo_id, symbol, side, order_type, status, trigger_price, time_ms)
                 VALUES (?, ?, ?, ?, ?, 'NEW', ?, ?)
-                """).execute(arguments: [id, r.clientAlgoId, r.symbol, r.side.rawValue, r.kind.rawValue, r.triggerPrice.plainString, now])
+                """).execute(arguments: [id, r.clientAlgoId, r.symbol, r.side.rawValue, r.kind.rawValue, r.triggerPrice.plainString, placedAt])
             return AlgoOrder(algoId: String(id), clientAlgoId: r.clientAlgoId, symbol: r.symbol, side: r.side, orderType: r.kind.rawValue,
-                             algoStatus: "NEW", triggerPrice: r.triggerPrice, closePosition: true, updateTimeMs: now)
+                             algoStatus: "NEW", triggerPrice: r.triggerPrice, closePosition: true, updateTimeMs: placedAt)
         }
     }
 

@@ -10,7 +10,8 @@ import Testing
 /// funding, reads their candles, then writes. A fill or a stop committed meanwhile by a process
 /// whose clock minute is still the books' settled minute must not be missed by that write
 /// (review 11, L2); nor may a fill land in minutes another settler already replayed.
-@Suite struct PaperSettleChangedInputsTests {
+// A held read that never happens would hang the suite: it fails after a minute instead (review 14, N2).
+@Suite(.timeLimit(.minutes(1))) struct PaperSettleChangedInputsTests {
     static let symbol = PaperQuietMinuteTests.symbol
     static let other = "ETHUSDT"
     static let minute = PaperQuietMinuteTests.minute
@@ -176,7 +177,9 @@ import Testing
         #expect(replayedUntil == Self.t0 + (entryMinute + 3) * Self.minute)
         held.release.continuation.yield()
         let stop = try await placing.value
-        #expect(stop.updateTimeMs == placedAt)
-        #expect(try books.snapshot().algos == ["gb-1-SL NEW \(placedAt)"])
+        // At the settled time: the first minute no replay has checked yet (not the clock after the
+        // await, which could land a minute later; review 14, L1).
+        #expect(stop.updateTimeMs == replayedUntil)
+        #expect(try books.snapshot().algos == ["gb-1-SL NEW \(replayedUntil)"])
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 /// Two processes settling the same paper books at once: the one whose replay started from a time
 /// the other has since moved past must not replay those minutes again.
-@Suite struct PaperSettleRaceTests {
+@Suite(.timeLimit(.minutes(1))) struct PaperSettleRaceTests {
     /// Market data whose first read of one kind waits until the test lets it go: on a 1m candle
     /// read the settler is then between its two transactions; on a price (mark price) read a
     /// market order (a stop) is between reading its time and writing its fill (itself).
