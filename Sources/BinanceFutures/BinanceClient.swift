@@ -436,10 +436,7 @@ public final class BinanceClient: FuturesExchange, @unchecked Sendable {
         var params = [("startTime", String(startMs)), ("endTime", String(endMs)), ("limit", String(IncomeRecord.pageSize))]
         if page > 1 { params.append(("page", String(page))) }
         let data = try await request("GET", ep, params: params, weight: 30, signed: true)
-        return try decode([BinanceResponses.Income].self, data, ep).map {
-            IncomeRecord(tranId: String($0.tranId), symbol: $0.symbol, incomeType: $0.incomeType,
-                         income: try BinanceResponses.decimal($0.income, "income", ep), asset: $0.asset, timeMs: $0.time)
-        }
+        return try decode([BinanceResponses.Income].self, data, ep).map { try BinanceResponses.income($0, ep) }
     }
 }
 

@@ -81,7 +81,24 @@ enum BinanceResponses {
         var commissionAsset: String
         var time: Int64
     }
-    struct Income: Decodable { var symbol: String; var incomeType: String; var income: String; var asset: String; var time: Int64; var tranId: Int64 }
+    /// `tradeId` is a string, "" for an income of no trade (funding, transfers).
+    struct Income: Decodable { var symbol: String; var incomeType: String; var income: String; var asset: String; var time: Int64; var tranId: Int64; var tradeId: String? }
+
+    static func income(_ i: Income, _ endpoint: String) throws -> IncomeRecord {
+        IncomeRecord(tranId: String(i.tranId), symbol: i.symbol, incomeType: i.incomeType, income: try decimal(i.income, "income", endpoint),
+                     asset: i.asset, timeMs: i.time, tradeId: try tradeId(i.tradeId, tranId: i.tranId, endpoint))
+    }
+
+    /// An income record's trade id: nil when absent or "" (no trade); otherwise a trade id as
+    /// `/fapi/v1/userTrades` gives it (an integer). Anything else is a bad answer: read as "no
+    /// trade", it would leave a fee unmatched to its fill.
+    static func tradeId(_ s: String?, tranId: Int64, _ endpoint: String) throws -> String? {
+        guard let s, !s.isEmpty else { return nil }
+        guard let id = Int64(s), id >= 0 else {
+            throw ExchangeError.badResponse(endpoint: endpoint, reason: "tradeId '\(s)' of income record tranId \(tranId) is not a trade id")
+        }
+        return String(id)
+    }
 
     static func decimal(_ s: String?, _ field: String, _ endpoint: String) throws -> Decimal {
         guard let s, let d = Decimal(exchangeString: s) else {

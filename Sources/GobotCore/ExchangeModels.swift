@@ -141,9 +141,14 @@ public struct IncomeRecord: Sendable, Equatable {
     /// The asset `income` is in: a COMMISSION paid in BNB is in BNB, not USDT.
     public var asset: String
     public var timeMs: Int64
+    /// The fill a COMMISSION or REALIZED_PNL record comes from (``UserTrade/id``), nil for an
+    /// income of no trade (funding, transfers): a fee is matched to its fill by it, as the time
+    /// of the record is not documented to be the fill's.
+    public var tradeId: String?
 
-    public init(tranId: String, symbol: String, incomeType: String, income: Decimal, asset: String, timeMs: Int64) {
+    public init(tranId: String, symbol: String, incomeType: String, income: Decimal, asset: String, timeMs: Int64, tradeId: String? = nil) {
         self.asset = asset
+        self.tradeId = tradeId
         self.tranId = tranId
         self.symbol = symbol
         self.incomeType = incomeType

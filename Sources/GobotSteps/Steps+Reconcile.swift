@@ -397,7 +397,7 @@ extension Steps {
                 throw error  // a passing failure (429, 5xx, ban): book the whole close on a later run
             } catch {
                 unvalued.append("\(t.commission.plainString) \(t.commissionAsset)")
-                unvaluedFees.append(UnvaluedFee(timeMs: t.timeMs, asset: t.commissionAsset, amount: t.commission))
+                unvaluedFees.append(UnvaluedFee(timeMs: t.timeMs, asset: t.commissionAsset, amount: t.commission, tradeId: t.id.isEmpty ? nil : t.id))
             }
         }
         if !unvalued.isEmpty {
@@ -607,24 +607,38 @@ extension Steps {
                 }
                 // The ledger row and the position's funding, or a fee its close left out, in one
                 // transaction (both or neither).
-                let fee = kind == "commission" && owner?.status == "closed" ? UnvaluedFee(timeMs: r.timeMs, asset: r.asset, amount: -r.income) : nil
-                // Fees the closed owner still waits for: a commission of the same asset and amount
-                // as one of them that is booked without matching it (its time differs from the
-                // fill's) must not leave the position's fees short silently (review 10, L3). Only
-                // such a lookalike alerts: a fee the close already valued is booked here too.
-                var lookalike = false
+                let fee = kind == "commission" && owner?.status == "closed"
+                    ? UnvaluedFee(timeMs: r.timeMs, asset: r.asset, amount: -r.income, tradeId: r.tradeId) : nil
+                // Fees the closed owner still waits for, matched by trade id (the record's time is
+                // not documented to be its fill's). Where a trade id is missing on either side, a
+                // commission of a waiting fee's asset and amount at another time must not leave the
+                // position's fees short silently (review 10, L3): it alerts. A fee the close already
+                // valued is booked here too, and another trade's id says it is not a waiting fee.
+                var match = UnvaluedFee.Match.none, waitingFees: [UnvaluedFee] = []
                 if let fee, r.incomeType == "COMMISSION", let owner {
-                    let waiting = try ctx.db.unvaluedFees(positionId: owner.id)
-                    lookalike = !waiting.contains(fee) && waiting.contains { $0.asset == fee.asset && $0.amount == fee.amount }
+                    waitingFees = try ctx.db.unvaluedFees(positionId: owner.id)
+                    match = fee.match(in: waitingFees)
                 }
                 if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
                                         asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding", valuesFee: fee) {
                     booked += 1
-                    if lookalike, let owner {
-                        Alerts.send(ctx, kind: "error", key: "fee-unmatched-\(owner.id)-\(ref)",
-                                    text: "⚠️ \(r.symbol) position \(owner.id): the ledger booked a fee of \((-r.income).plainString) \(r.asset) at \(r.timeMs) ms "
-                                        + "whose asset and amount are those of a fee the position closed without, at another time (kv key \(UnvaluedFee.key(positionId: owner.id))); "
-                                        + "it may be that fee: if so the position's own fees are short of it (the loss limits, from the ledger, count it); check before correcting")
+                    if let owner, let fee {
+                        let key = UnvaluedFee.key(positionId: owner.id)
+                        switch match {
+                        case .lookalike:
+                            Alerts.send(ctx, kind: "error", key: "fee-unmatched-\(owner.id)-\(ref)",
+                                        text: "⚠️ \(r.symbol) position \(owner.id): the ledger booked a fee of \(fee.amount.plainString) \(r.asset) at \(r.timeMs) ms "
+                                            + "whose asset and amount are those of a fee the position closed without, at another time (kv key \(key)); "
+                                            + "it may be that fee: if so the position's own fees are short of it (the loss limits, from the ledger, count it); check before correcting")
+                        case .fee(let i) where waitingFees[i].tradeId != nil && (waitingFees[i].asset != fee.asset || waitingFees[i].amount != fee.amount):
+                            // The same fill by its id, another figure: the position's fees take the ledger's.
+                            let w = waitingFees[i]
+                            Alerts.send(ctx, kind: "error", key: "fee-differs-\(owner.id)-\(ref)",
+                                        text: "⚠️ \(r.symbol) position \(owner.id): the ledger booked the fee of trade \(w.tradeId ?? "") the position closed without "
+                                            + "(kv key \(key)) as \(fee.amount.plainString) \(r.asset), its fill said \(w.amount.plainString) \(w.asset); "
+                                            + "it is that fee: the position's fees now hold the ledger's \((-usdt).plainString) USDT")
+                        case .fee, .none: break
+                        }
                     }
                     if kind == "funding", owner != nil { fundingNotes.append("\(r.symbol): funding \(usdt.plainString)") }
                 }

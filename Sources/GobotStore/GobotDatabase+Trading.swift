@@ -111,28 +111,57 @@ public struct UnvaluedFee: Sendable, Equatable {
     public var asset: String
     /// What was paid, in `asset` (positive).
     public var amount: Decimal
+    /// The fill it was paid on (``UserTrade/id``), which its income record names too; nil in a
+    /// key written before trade ids were kept, or for an income record of no trade.
+    public var tradeId: String?
 
-    public init(timeMs: Int64, asset: String, amount: Decimal) {
+    public init(timeMs: Int64, asset: String, amount: Decimal, tradeId: String? = nil) {
         self.timeMs = timeMs
         self.asset = asset
         self.amount = amount
+        self.tradeId = tradeId
     }
 
-    /// Where a closed position's unvalued fees wait, one "timeMs asset amount" line each.
+    /// Where a closed position's unvalued fees wait, one "timeMs asset amount [tradeId]" line each
+    /// (the trade id is left out when unknown, as keys written before it was kept read).
     public static func key(positionId: Int64) -> String { "fees_unvalued_\(positionId)" }
 
-    var line: String { "\(timeMs) \(asset) \(amount.plainString)" }
+    var line: String { "\(timeMs) \(asset) \(amount.plainString)" + (tradeId.map { " \($0)" } ?? "") }
 
     static func parse(_ text: String, key: String) throws -> [UnvaluedFee] {
         try text.split(separator: "\n").map { line in
             let f = line.split(separator: " ")
-            guard f.count == 3, let t = Int64(f[0]), let amount = Decimal(exchangeString: String(f[2])) else {
+            guard f.count == 3 || f.count == 4, let t = Int64(f[0]), let amount = Decimal(exchangeString: String(f[2])) else {
                 throw RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
-                                       remedy: "each line must read 'timeMs asset amount', the fees the position closed without; fix it, "
+                                       remedy: "each line must read 'timeMs asset amount' or 'timeMs asset amount tradeId', the fees the position closed without; fix it, "
                                            + "or delete the key (the position's fees then stay without them)")
             }
-            return UnvaluedFee(timeMs: t, asset: String(f[1]), amount: amount)
+            return UnvaluedFee(timeMs: t, asset: String(f[1]), amount: amount, tradeId: f.count == 4 ? String(f[3]) : nil)
         }
+    }
+
+    /// How a booked commission (`self`, from its income record) stands to the fees a closed
+    /// position waits for.
+    public enum Match: Equatable, Sendable {
+        /// It is the waiting fee at this index: the same trade id, or, where either side has no
+        /// trade id, the same time, asset and amount.
+        case fee(at: Int)
+        /// It matches none, but a waiting fee without a comparable trade id has its asset and
+        /// amount at another time: it may be that fee (the records' times are not documented
+        /// to be the fills').
+        case lookalike
+        /// None of the waiting fees: a fee the close valued, or another trade's.
+        case none
+    }
+
+    /// The trade id decides when both sides have one (a fee the close valued has the same asset
+    /// and amount as one it left out, and two fills can share a millisecond); the time, asset
+    /// and amount only where one side has none.
+    public func match(in waiting: [UnvaluedFee]) -> Match {
+        if let id = tradeId, let i = waiting.firstIndex(where: { $0.tradeId == id }) { return .fee(at: i) }
+        let comparable = waiting.indices.filter { tradeId == nil || waiting[$0].tradeId == nil }
+        if let i = comparable.first(where: { waiting[$0].timeMs == timeMs && waiting[$0].asset == asset && waiting[$0].amount == amount }) { return .fee(at: i) }
+        return comparable.contains { waiting[$0].asset == asset && waiting[$0].amount == amount } ? .lookalike : .none
     }
 }
 
@@ -364,7 +393,7 @@ extension GobotDatabase {
         let key = UnvaluedFee.key(positionId: positionId)
         guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [key]) else { return }
         var waiting = try UnvaluedFee.parse(text, key: key)
-        guard let i = waiting.firstIndex(of: fee) else { return }
+        guard case .fee(let i) = fee.match(in: waiting) else { return }
         waiting.remove(at: i)
         try add(db, usd, to: .fees, positionId: positionId)
         if waiting.isEmpty {

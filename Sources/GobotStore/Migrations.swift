@@ -2,7 +2,7 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement", "v9-speed", "v10-unavailable-label"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement", "v9-speed", "v10-unavailable-label", "v11-paper-income-trade-id"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -305,6 +305,11 @@ extension GobotDatabase {
                 ALTER TABLE signal_labels_new RENAME TO signal_labels;
                 CREATE INDEX signal_labels_model ON signal_labels(model, signal_at_ms);
                 """)
+        }
+        m.registerMigration("v11-paper-income-trade-id") { db in
+            // The paper exchange's COMMISSION and REALIZED_PNL records name their fill, as Binance's
+            // `tradeId` does: reconcile matches a fee to its fill by it. Older rows have none (NULL).
+            try db.execute(sql: "ALTER TABLE paper_income ADD COLUMN trade_id INTEGER REFERENCES paper_trades(id)")
         }
         return m
     }

@@ -123,7 +123,7 @@ public actor FakeBinance {
     /// Books a funding payment on a symbol's position (negative = paid).
     public func addFunding(symbol: String, amount: Decimal) {
         nextId += 1
-        income.append(["symbol": symbol, "incomeType": "FUNDING_FEE", "income": "\(amount)", "asset": "USDT", "time": nowMs(), "tranId": nextId, "info": ""])
+        income.append(["symbol": symbol, "incomeType": "FUNDING_FEE", "income": "\(amount)", "asset": "USDT", "time": nowMs(), "tranId": nextId, "info": "", "tradeId": ""])
     }
 
     /// `count` income records of `type` and `amount` each, all stamped with the same millisecond
@@ -155,10 +155,13 @@ public actor FakeBinance {
         let now = nowMs()
         trades.append(["id": nextId, "symbol": symbol, "orderId": orderId, "side": side, "price": "\(price)", "qty": "\(qty)",
                        "realizedPnl": "\(realized)", "commission": "\(commission)", "commissionAsset": commissionAsset, "time": now])
+        // As Binance: a fill's income records name it by `tradeId`, a string.
         if realized != 0 {
-            income.append(["symbol": symbol, "incomeType": "REALIZED_PNL", "income": "\(realized)", "asset": "USDT", "time": now, "tranId": nextId, "info": ""])
+            income.append(["symbol": symbol, "incomeType": "REALIZED_PNL", "income": "\(realized)", "asset": "USDT", "time": now, "tranId": nextId, "info": "",
+                           "tradeId": String(nextId)])
         }
-        income.append(["symbol": symbol, "incomeType": "COMMISSION", "income": "\(-commission)", "asset": commissionAsset, "time": now, "tranId": nextId + 500_000, "info": ""])
+        income.append(["symbol": symbol, "incomeType": "COMMISSION", "income": "\(-commission)", "asset": commissionAsset, "time": now, "tranId": nextId + 500_000,
+                       "info": "", "tradeId": String(nextId)])
     }
     public func setMark(_ symbol: String, _ price: Decimal) { marks[symbol] = price }
     /// 24-hour tickers as (symbol, last price, quote volume); klines answer empty.

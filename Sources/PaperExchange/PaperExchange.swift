@@ -107,10 +107,12 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         try db.cachedStatement(sql: """
             INSERT INTO paper_trades (symbol, order_id, side, price, qty, realized_pnl, commission, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [symbol, orderId, side.rawValue, price.plainString, qty.plainString, realized.plainString, commission.plainString, atMs])
+        // Like Binance's, the fill's income records name it (its trade id), so a fee is matched to its fill.
+        let tradeId = db.lastInsertedRowID
         if realized != 0 {
-            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'REALIZED_PNL', ?, ?)").execute(arguments: [symbol, realized.plainString, atMs])
+            try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms, trade_id) VALUES (?, 'REALIZED_PNL', ?, ?, ?)").execute(arguments: [symbol, realized.plainString, atMs, tradeId])
         }
-        try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES (?, 'COMMISSION', ?, ?)").execute(arguments: [symbol, (-commission).plainString, atMs])
+        try db.cachedStatement(sql: "INSERT INTO paper_income (symbol, type, income, time_ms, trade_id) VALUES (?, 'COMMISSION', ?, ?, ?)").execute(arguments: [symbol, (-commission).plainString, atMs, tradeId])
     }
 
     /// A market figure as an exact decimal; NaN or infinity (a broken recording) is an error,
@@ -605,10 +607,11 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
     public func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
         try await settle()
         return try db.read { db in
-            try GobotDatabase.rows(db, "SELECT id, symbol, type, income, time_ms FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY time_ms, id LIMIT ? OFFSET ?",
+            try GobotDatabase.rows(db, "SELECT id, symbol, type, income, time_ms, trade_id FROM paper_income WHERE time_ms BETWEEN ? AND ? ORDER BY time_ms, id LIMIT ? OFFSET ?",
                                    [startMs, endMs, IncomeRecord.pageSize, max(0, page - 1) * IncomeRecord.pageSize], table: "paper_income") {
                 IncomeRecord(tranId: "paper-\(try $0.int64(0, "id"))", symbol: try $0.text(1, "symbol"), incomeType: try $0.text(2, "type"),
-                             income: try $0.decimal(3, "income"), asset: "USDT", timeMs: try $0.int64(4, "time_ms"))
+                             income: try $0.decimal(3, "income"), asset: "USDT", timeMs: try $0.int64(4, "time_ms"),
+                             tradeId: try $0.optionalInt64(5, "trade_id").map(String.init))
             }
         }
     }

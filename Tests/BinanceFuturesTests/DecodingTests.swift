@@ -142,4 +142,37 @@ extension DecodingTests {
         let income = try JSONDecoder().decode([BinanceResponses.Income].self, from: try fixture("fapi_v1_income_GET.bnb-commission.response.json"))
         #expect(income.map(\.asset) == ["BNB", "USDT"] && income[0].incomeType == "COMMISSION")
     }
+
+    /// The income record names its fill by `tradeId`, a string, "" for an income of no trade:
+    /// the commission of the real BNB-fee body names the fill of the real userTrades body.
+    @Test func anIncomeRecordNamesItsFillByTradeId() throws {
+        let trades = try JSONDecoder().decode([BinanceResponses.Trade].self, from: try fixture("fapi_v1_userTrades_GET.bnb-commission.response.json"))
+        let rows = try JSONDecoder().decode([BinanceResponses.Income].self, from: try fixture("fapi_v1_income_GET.bnb-commission.response.json"))
+        let income = try rows.map { try BinanceResponses.income($0, "/fapi/v1/income") }
+        #expect(income.map(\.tradeId) == ["82357626", "82357629"])
+        #expect(income[0].tradeId == String(trades[0].id) && income[0].income == Decimal(string: "-0.00000834")! && income[0].asset == "BNB")
+        let transfer = try JSONDecoder().decode([BinanceResponses.Income].self, from: try fixture("fapi_v1_income_GET.response.json"))
+        #expect(try transfer.map { try BinanceResponses.income($0, "/fapi/v1/income") }.map(\.tradeId) == [nil])
+    }
+
+    /// A `tradeId` that is no trade id is a bad answer naming the field and the record, never
+    /// "no trade" (the fee would then wait unmatched); an absent one is "no trade".
+    @Test func aTradeIdThatIsNotOneIsABadResponseNamingIt() throws {
+        var rows = try #require(try JSONSerialization.jsonObject(with: try fixture("fapi_v1_income_GET.bnb-commission.response.json")) as? [[String: Any]])
+        func decoded() throws -> [IncomeRecord] {
+            try JSONDecoder().decode([BinanceResponses.Income].self, from: try JSONSerialization.data(withJSONObject: rows))
+                .map { try BinanceResponses.income($0, "/fapi/v1/income") }
+        }
+        rows[0]["tradeId"] = "8235x7626"
+        let error = #expect(throws: ExchangeError.self) { try decoded() }
+        #expect(error.map { "\($0)" }?.contains("/fapi/v1/income") == true)
+        #expect(error.map { "\($0)" }?.contains("tradeId '8235x7626' of income record tranId 9689322393 is not a trade id") == true, "\(String(describing: error))")
+        rows[0]["tradeId"] = " "
+        #expect(throws: ExchangeError.self) { try decoded() }
+        rows[0]["tradeId"] = 82357626  // a number where Binance sends a string
+        let typed = #expect(throws: DecodingError.self) { try decoded() }
+        #expect(typed.map { BinanceClient.describe($0) }.map { $0.hasPrefix("wrong type at") && $0.contains("tradeId") } == true, "\(String(describing: typed))")
+        rows[0].removeValue(forKey: "tradeId")
+        #expect(try decoded().map(\.tradeId) == [nil, "82357629"])
+    }
 }

@@ -288,6 +288,8 @@ extension OrderOutcomeTests {
         #expect(trade.commissionAsset == "BNB" && trade.commission == Decimal(string: "0.0005")! * 8 / 600)
         let fee = try #require(try await c.income(startMs: now - 60_000, endMs: now + 60_000).first { $0.incomeType == "COMMISSION" })
         #expect(fee.asset == "BNB" && fee.income < 0)
+        // It names its fill, so reconcile matches the fee to it whatever the record's time.
+        #expect(fee.tradeId == trade.id)
     }
 }
 

@@ -231,11 +231,23 @@ final class FaultyExchange: FuturesExchange, @unchecked Sendable {
     /// Shifts the time of commission records (Binance does not document that a COMMISSION
     /// record carries its fill's exact time).
     var incomeCommissionShiftMs: Int64 = 0
+    /// When set, rewrites each commission record last (its trade id, its amount).
+    var incomeCommissionRewrite: (@Sendable (inout IncomeRecord) -> Void)?
     func income(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
         try checkWindow(startMs, endMs)
         if let incomeError { throw incomeError }
         if incomeIgnoresTimes, windows.count > 50 { throw ExchangeError.rateLimited(untilMs: 0) }
-        return try await inner.income(startMs: incomeIgnoresTimes ? 0 : startMs, endMs: incomeIgnoresTimes ? .max : endMs, page: page).map {
+        let answer = try await answerIncome(startMs: startMs, endMs: endMs, page: page)
+        guard let rewrite = incomeCommissionRewrite else { return answer }
+        return answer.map {
+            guard $0.incomeType == "COMMISSION" else { return $0 }
+            var r = $0
+            rewrite(&r)
+            return r
+        }
+    }
+    private func answerIncome(startMs: Int64, endMs: Int64, page: Int) async throws -> [IncomeRecord] {
+        try await inner.income(startMs: incomeIgnoresTimes ? 0 : startMs, endMs: incomeIgnoresTimes ? .max : endMs, page: page).map {
             if let asset = incomeCommissionAsset, $0.incomeType == "COMMISSION" {
                 var r = $0
                 r.asset = asset

@@ -26,7 +26,7 @@ import Testing
 
         // Then every migration is applied and the old rows are intact
         #expect(try db.appliedMigrations() == GobotDatabase.migrationNames)
-        #expect(GobotDatabase.migrationNames.last == "v10-unavailable-label")
+        #expect(GobotDatabase.migrationNames.last == "v11-paper-income-trade-id")
         #expect(try db.runs(step: "scan").count == 1)
         #expect(try db.haltState().reason == "old halt")
         #expect(try db.verifyAudit() == .valid(entries: 2))
@@ -61,5 +61,22 @@ import Testing
         try db.storeLabel(label(id, .unavailable), atMs: 3)
         let labels = try db.signalLabels()
         #expect(labels.map(\.outcome) == [.hit, .unavailable] && labels.first == label(1, .hit), "\(labels)")
+    }
+
+    /// v11 gives the paper exchange's income records their fill's trade id: the records already
+    /// stored stay, with none (a fee then matches by time, asset and amount, as before).
+    @Test func thePaperIncomeTradeIdMigrationKeepsTheStoredRecords() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gobot-mig-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("gobot.sqlite").path
+        do {
+            let old = try GobotDatabase.open(path: path, migrateUpTo: "v10-unavailable-label")
+            try old.write { try $0.execute(sql: "INSERT INTO paper_income (symbol, type, income, time_ms) VALUES ('XRPUSDT', 'COMMISSION', '-0.005', 1)") }
+        }
+        let db = try GobotDatabase.open(path: path)
+        let rows = try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT income, trade_id FROM paper_income").map { ($0["income"] as String?, $0["trade_id"] as Int64?) }
+        }
+        #expect(rows.count == 1 && rows[0].0 == "-0.005" && rows[0].1 == nil)
     }
 }
