@@ -82,22 +82,45 @@ enum BinanceResponses {
         var time: Int64
     }
     /// `tradeId` is a string, "" for an income of no trade (funding, transfers).
-    struct Income: Decodable { var symbol: String; var incomeType: String; var income: String; var asset: String; var time: Int64; var tranId: Int64; var tradeId: String? }
+    struct Income: Decodable { var symbol: String; var incomeType: String; var income: String; var asset: String; var time: Int64; var tranId: Int64; var tradeId: RawTradeId? }
+
+    /// A `tradeId` as sent: Binance documents a string; an integer number is read too, and any
+    /// other value is kept for ``tradeId(_:incomeType:tranId:_:)`` to judge, so that an odd value
+    /// on a record type gobot does not match by trade id (a transfer, a rebate) cannot make the
+    /// whole page undecodable and stop the income booking for good (review 15, M1).
+    enum RawTradeId: Decodable, Equatable {
+        case text(String), number(Int64), other
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .text("") }
+            else if let s = try? c.decode(String.self) { self = .text(s) }
+            else if let n = try? c.decode(Int64.self) { self = .number(n) }
+            else { self = .other }
+        }
+    }
 
     static func income(_ i: Income, _ endpoint: String) throws -> IncomeRecord {
         IncomeRecord(tranId: String(i.tranId), symbol: i.symbol, incomeType: i.incomeType, income: try decimal(i.income, "income", endpoint),
-                     asset: i.asset, timeMs: i.time, tradeId: try tradeId(i.tradeId, tranId: i.tranId, endpoint))
+                     asset: i.asset, timeMs: i.time, tradeId: try tradeId(i.tradeId, incomeType: i.incomeType, tranId: i.tranId, endpoint))
     }
 
     /// An income record's trade id: nil when absent or "" (no trade); otherwise a trade id as
-    /// `/fapi/v1/userTrades` gives it (an integer). Anything else is a bad answer: read as "no
-    /// trade", it would leave a fee unmatched to its fill.
-    static func tradeId(_ s: String?, tranId: Int64, _ endpoint: String) throws -> String? {
-        guard let s, !s.isEmpty else { return nil }
-        guard let id = Int64(s), id >= 0 else {
-            throw ExchangeError.badResponse(endpoint: endpoint, reason: "tradeId '\(s)' of income record tranId \(tranId) is not a trade id")
+    /// `/fapi/v1/userTrades` gives it (an integer, canonical). On a COMMISSION record, the one
+    /// reconcile matches to a fill by it, anything else is a bad answer: read as "no trade", it
+    /// would leave a fee unmatched to its fill. On other records it is only kept, so an odd value
+    /// reads as none.
+    static func tradeId(_ raw: RawTradeId?, incomeType: String, tranId: Int64, _ endpoint: String) throws -> String? {
+        let id: Int64?, shown: String
+        switch raw {
+        case nil, .text(""): return nil
+        case .text(let s): id = Int64(s).flatMap { String($0) == s ? $0 : nil }; shown = "'\(s)'"
+        case .number(let n): id = n; shown = String(n)
+        case .other: id = nil; shown = "(not a string or an integer)"
         }
-        return String(id)
+        if let id, id >= 0 { return String(id) }
+        guard incomeType == "COMMISSION" else { return nil }
+        throw ExchangeError.badResponse(endpoint: endpoint, reason: "tradeId \(shown) of income record tranId \(tranId) is not a trade id")
     }
 
     static func decimal(_ s: String?, _ field: String, _ endpoint: String) throws -> Decimal {

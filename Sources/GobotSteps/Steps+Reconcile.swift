@@ -607,7 +607,9 @@ extension Steps {
                 }
                 // The ledger row and the position's funding, or a fee its close left out, in one
                 // transaction (both or neither).
-                let fee = kind == "commission" && owner?.status == "closed"
+                // Only a COMMISSION is a fill's fee: a liquidation's INSURANCE_CLEAR may carry the
+                // same fill's trade id and must not take the waiting commission's place (review 15, L1).
+                let fee = r.incomeType == "COMMISSION" && owner?.status == "closed"
                     ? UnvaluedFee(timeMs: r.timeMs, asset: r.asset, amount: -r.income, tradeId: r.tradeId) : nil
                 // Fees the closed owner still waits for, matched by trade id (the record's time is
                 // not documented to be its fill's). Where a trade id is missing on either side, a

@@ -131,7 +131,10 @@ public struct UnvaluedFee: Sendable, Equatable {
     static func parse(_ text: String, key: String) throws -> [UnvaluedFee] {
         try text.split(separator: "\n").map { line in
             let f = line.split(separator: " ")
-            guard f.count == 3 || f.count == 4, let t = Int64(f[0]), let amount = Decimal(exchangeString: String(f[2])) else {
+            // A trade id as gobot writes it (a canonical non-negative integer): a damaged one would
+            // match no record and the fee would wait for ever unsaid (review 15, L2).
+            guard f.count == 3 || f.count == 4, let t = Int64(f[0]), let amount = Decimal(exchangeString: String(f[2])),
+                  f.count == 3 || Int64(f[3]).map({ $0 >= 0 && String($0) == f[3] }) == true else {
                 throw RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
                                        remedy: "each line must read 'timeMs asset amount' or 'timeMs asset amount tradeId', the fees the position closed without; fix it, "
                                            + "or delete the key (the position's fees then stay without them)")

@@ -358,6 +358,31 @@ import Testing
         #expect(try Self.outbox(h, containing: "it may be that fee").isEmpty)
     }
 
+    /// A liquidation's INSURANCE_CLEAR record may carry the fill's trade id: it is booked as a
+    /// cost, but it is not the commission the position waits for, which keeps waiting (review 15, L1).
+    @Test func anInsuranceClearingWithTheFillsTradeIdDoesNotTakeTheWaitingFeesPlace() async throws {
+        let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 0) { $0.incomeType = "INSURANCE_CLEAR" }
+        h.exchange.bnbPrice = 1
+        h.at(minute: 36)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
+        #expect(try h.db.positions().first?.fees == 0)
+        #expect(try h.db.unvaluedFees(positionId: closed.id).count == 2)
+    }
+
+    /// Trade ids are per symbol on Binance: another symbol's commission with the same trade id
+    /// and amount is not this position's fee (its owner is found by symbol first).
+    @Test func anotherSymbolsCommissionWithTheSameTradeIdIsNotTheWaitingFee() async throws {
+        let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 0) { $0.symbol = "ETHUSDT" }
+        h.exchange.bnbPrice = 1
+        h.at(minute: 36)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
+        #expect(try h.db.positions().first?.fees == 0)
+        #expect(try h.db.unvaluedFees(positionId: closed.id).count == 2)
+        #expect(try Self.outbox(h, containing: "that fee").isEmpty)
+    }
+
     /// `netPnl` read a closed row's missing realized P&L as 0: a money row never defaults.
     @Test func aClosedPositionWithoutItsRealizedPnlIsAnErrorNotAZero() async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 20) + Array(repeating: 1.95, count: 20), slippageBps: 0)

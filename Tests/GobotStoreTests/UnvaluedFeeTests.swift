@@ -84,7 +84,10 @@ import Testing
         let db = try GobotDatabase.inMemory()
         let id = try closedPosition(db, unvalued: [])
         let key = UnvaluedFee.key(positionId: id)
-        for damaged in ["10 BNB 0.004875 41 extra", "10 BNB", "10 BNB 0.004875\nten BNB 0.004875 41"] {
+        // A fourth field that is not a trade id as gobot writes it would match no record, and the
+        // fee would wait for ever unsaid (review 15, L2).
+        for damaged in ["10 BNB 0.004875 41 extra", "10 BNB", "10 BNB 0.004875\nten BNB 0.004875 41",
+                        "10 BNB 0.004875 41x", "10 BNB 0.004875 -41", "10 BNB 0.004875 041", "10 BNB 0.004875 +41"] {
             try db.setValue(damaged, forKey: key, atMs: 100)
             let error = #expect(throws: GobotStore.RowDecodingError.self) { try db.unvaluedFees(positionId: id) }
             #expect(error.map { "\($0)" }?.contains("kv.value (key \(key))") == true, "\(String(describing: error))")
