@@ -328,6 +328,24 @@ import Testing
         #expect(alerts.allSatisfy { $0.contains("position \(closed.id)") && $0.contains(UnvaluedFee.key(positionId: closed.id)) })
     }
 
+    /// Without trade ids, a commission of another asset or another amount than the fees a closed
+    /// position waits for is not a lookalike: it is booked, the fees keep waiting, and no "it may
+    /// be that fee" alert is raised (review 12, the mixed-asset case; review 13, L4).
+    @Test(arguments: ["asset", "amount"])
+    func withoutTradeIdsACommissionOfAnotherAssetOrAmountRaisesNoAlert(_ differs: String) async throws {
+        let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 1) { r in
+            r.tradeId = nil
+            if differs == "asset" { r.asset = "USDT" } else { r.income *= 3 }
+        }
+        h.exchange.bnbPrice = 1
+        h.at(minute: 36)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: differs == "asset" ? "-0.009875" : "-0.029625")!)
+        #expect(try h.db.positions().first?.fees == 0)
+        #expect(try h.db.unvaluedFees(positionId: closed.id).count == 2)
+        #expect(try Self.outbox(h, containing: "that fee").isEmpty)
+    }
+
     /// A commission of the asset and amount of a waiting fee, whose trade id names another fill,
     /// is not that fee: it is booked, the fee keeps waiting, and no "it may be that fee" alert
     /// sends the operator to correct the position's fees by hand (review 12, M1).

@@ -72,6 +72,10 @@ import Testing
         // The headline says why, and never "positive" (review 9, M3).
         #expect(item.detail.hasPrefix("edge: NOT demonstrated (all 50 closed trades booked net -37.00 USD"), "\(item.detail)")
         #expect(!item.detail.contains("positive"), "\(item.detail)")
+        // The judged selection's rank is given with its p, as every verdict states it (review 13, L4).
+        let rank = try #require(item.detail.range(of: #"the 10 judged below rank at p (< 0\.001|= [01]\.\d{3}), a selection\)"#, options: .regularExpression),
+                                "\(item.detail)")
+        #expect(item.detail.distance(from: item.detail.startIndex, to: rank.lowerBound) < 120, "\(item.detail)")  // in the headline
     }
 
     @Test func withNoTradeReplayableTheItemFailsAndSaysWhy() throws {

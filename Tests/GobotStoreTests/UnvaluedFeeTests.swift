@@ -41,6 +41,8 @@ import Testing
         #expect(UnvaluedFee(timeMs: 10, asset: "BNB", amount: Self.bnb).match(in: withIds) == .fee(at: 0))
         #expect(UnvaluedFee(timeMs: 11, asset: "BNB", amount: Self.bnb).match(in: withIds) == .lookalike)
         #expect(UnvaluedFee(timeMs: 11, asset: "USDT", amount: Self.bnb).match(in: withIds) == .none)
+        #expect(UnvaluedFee(timeMs: 11, asset: "BNB", amount: Self.bnb * 2).match(in: withIds) == .none)
+        #expect(UnvaluedFee(timeMs: 10, asset: "BNB", amount: Self.bnb * 2).match(in: old) == .none)
     }
 
     /// The close writes each fee with its fill's id; reconcile reads it back the same.
