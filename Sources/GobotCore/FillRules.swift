@@ -43,6 +43,10 @@ public enum FillRules {
     @inline(__always)
     public static func protectiveFill(isStop: Bool, side: OrderSide, trigger: Decimal, triggerValue t: Double, last: Candle, mark: Candle?,
                                       placedAtMs: Int64) -> Decimal? {
+        // A minute that closed before the order existed cannot trigger it (a paper stop whose rules
+        // await crossed a minute after its books were settled is stamped in the next minute, and
+        // the replay of the minute before would otherwise check it; review 16, L1).
+        if last.openTimeMs + 60_000 <= placedAtMs { return nil }
         let ref = mark ?? last
         // A sell stop and a buy target wait for the price to fall to the trigger; the others for it to rise.
         let falling = isStop == (side == .sell)

@@ -497,23 +497,22 @@ extension Steps {
     /// A time in ms stored in kv under `key`; one that does not read is an error whose remedy is to
     /// delete it, after which `then` happens.
     ///
-    /// gobot writes these as `String(Int64)` of a time after Binance's futures launch: 13 digits,
-    /// no sign. Anything else is damage or a hand edit, and reading it as a time would act on it: a
+    /// gobot writes these as `String(Int64)` of a time in ms: 13 digits, no sign, no leading zero
+    /// (2001 to 2286; no date floor beyond that: a backtest's or `GOBOT_NOW_MS`'s replay clock
+    /// may run in 2017 on spot dumps, review 16 M1). Anything else is damage or a hand edit, and
+    /// reading it as a time would act on it: a
     /// flat sighting of "0" or "-5" would end the wait for a flat listing at once (and the orphan
     /// scan could then cancel the stop under a live position), an income cursor of "0" walks 7-day
     /// windows from 1970 (thousands of requests in one run), and `Int64.min` traps the subtraction
     /// that measures the wait or the lag (review 13, L3).
     static func storedMs(_ text: String, key: String, then: String) throws -> Int64 {
-        guard text.utf8.count == 13, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let ms = Int64(text), ms >= earliestStoredMs else {
+        guard text.utf8.count == 13, text.utf8.first != UInt8(ascii: "0"),
+              text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let ms = Int64(text) else {
             throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(key))", value: text,
-                                              remedy: "it must be a time in ms since 1970 (13 digits, after 2019-09-01); delete it (DELETE FROM kv WHERE key = '\(key)') and \(then)")
+                                              remedy: "it must be a time in ms since 1970 (13 digits, no sign, no leading zero); delete it (DELETE FROM kv WHERE key = '\(key)') and \(then)")
         }
         return ms
     }
-
-    /// 2019-09-01 00:00 UTC, before Binance USDⓈ-M futures opened: no time gobot stores is older.
-    static let earliestStoredMs: Int64 = 1_567_296_000_000
 
     /// Realized P&L, commission and funding from the income history, in windows of at most 7 days
     /// on the exchange's clock; the cursor advances past empty windows.

@@ -60,6 +60,16 @@ import Testing
         #expect(FillRules.protectiveFill(isStop: true, side: .sell, trigger: 99, last: next, mark: nil, placedAtMs: placed) == 99)
     }
 
+    /// A minute that closed before the order existed never triggers it, whatever its close: a
+    /// replay that reaches it after the order was placed (a paper stop stamped after its books'
+    /// settled minute) would otherwise fill it at a price it never met (review 16, L1).
+    @Test func aMinuteThatClosedBeforeTheOrderNeverTriggersIt() {
+        let before = candle(100, 100.5, 97, 98.5)  // the minute t0…t0+60 s, closing beyond the trigger
+        #expect(FillRules.protectiveFill(isStop: true, side: .sell, trigger: 99, last: before, mark: nil, placedAtMs: Self.t0 + 60_000) == nil)
+        #expect(FillRules.protectiveFill(isStop: true, side: .sell, trigger: 99, last: before, mark: nil, placedAtMs: Self.t0 + 60_200) == nil)
+        #expect(FillRules.protectiveFill(isStop: true, side: .sell, trigger: 99, last: before, mark: nil, placedAtMs: Self.t0 + 59_999) == d("98.5"))
+    }
+
     @Test func theTriggerSourceNamesWhatWasUsed() {
         #expect(TriggerPriceSource.from(withMark: 0, of: 4) == .lastPrice)
         #expect(TriggerPriceSource.from(withMark: 4, of: 4) == .markPrice)

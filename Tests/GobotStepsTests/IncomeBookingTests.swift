@@ -88,10 +88,10 @@ import Testing
         #expect(try h.db.value(forKey: "income_cursor_ms") == String(cursor))
     }
 
-    /// Not a time gobot writes (13 digits, no sign, after 2019-09): "0" or a negative time read as
+    /// Not a time gobot writes (13 digits, no sign, no leading zero): "0" or a negative time read as
     /// one would end the 15-minute wait at once, and `Int64.min` would trap the subtraction (review 13, L3).
     @Test(arguments: ["12:05", "0", "-5", "+\(TradingHarness.t0)", "\(TradingHarness.t0)\n", " \(TradingHarness.t0)", "0\(TradingHarness.t0)",
-                      "\(Int64.min)", "99999999999999999999", "1000000000000", ""])
+                      "\(Int64.min)", "99999999999999999999", "999999999999", ""])
     func aFlatSightingThatDoesNotReadIsAnErrorNamingItsKey(_ stored: String) async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
@@ -110,6 +110,15 @@ import Testing
         // The position and its stop stay.
         #expect(try h.db.livePositions().map(\.id) == [p.id])
         #expect(try await h.exchange.inner.openAlgoOrders(symbol: nil).map(\.orderType).sorted() == ["STOP_MARKET", "TAKE_PROFIT_MARKET"])
+    }
+
+    /// Every time gobot writes reads back, whatever its clock: a backtest or a `GOBOT_NOW_MS`
+    /// replay of 2017 spot dumps writes a 2017 cursor, which a date floor refused on the next
+    /// run, aborting the backtest (review 16, M1).
+    @Test(arguments: [Int64(1_500_000_000_000), TradingHarness.t0, 9_999_999_999_999])
+    func aTimeGobotWritesReadsBack(_ ms: Int64) throws {
+        #expect(try Steps.storedMs(String(ms), key: "income_cursor_ms", then: "") == ms)
+        #expect(try Steps.incomeCursor(String(ms)) == ms)
     }
 
     /// An income booking that keeps failing leaves the loss limits blind to new P&L: past three

@@ -155,7 +155,7 @@ import Testing
     /// A stop reads its time at 10:00:59.9, then waits for the mark price; meanwhile another
     /// process on the same clock settles the position's minutes up to 10:03 without it. Stamped
     /// 10:00:59.9, it would claim to have waited through candles nobody checked it on: it is
-    /// placed when it is written, after the minutes already replayed.
+    /// placed at the books' settled time, after the minutes already replayed.
     @Test func aStopWhoseMarkReadOutlastsAnotherSettleIsPlacedAfterTheReplayedMinutes() async throws {
         let books = try PaperQuietMinuteTests.Books()
         let entryMinute: Int64 = 600
