@@ -376,22 +376,15 @@ import Testing
         #expect(try Self.outbox(h, containing: "it may be that fee").isEmpty)
     }
 
-    /// A liquidation's INSURANCE_CLEAR record may carry the fill's trade id: it is booked as a
-    /// cost, but it is not the commission the position waits for, which keeps waiting (review 15, L1).
-    @Test func anInsuranceClearingWithTheFillsTradeIdDoesNotTakeTheWaitingFeesPlace() async throws {
-        let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 0) { $0.incomeType = "INSURANCE_CLEAR" }
-        h.exchange.bnbPrice = 1
-        h.at(minute: 36)
-        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
-        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
-        #expect(try h.db.positions().first?.fees == 0)
-        #expect(try h.db.unvaluedFees(positionId: closed.id).count == 2)
-    }
-
-    /// Trade ids are per symbol on Binance: another symbol's commission with the same trade id
-    /// and amount is not this position's fee (its owner is found by symbol first).
-    @Test func anotherSymbolsCommissionWithTheSameTradeIdIsNotTheWaitingFee() async throws {
-        let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 0) { $0.symbol = "ETHUSDT" }
+    /// A record with a waiting fee's trade id that is not this position's commission leaves the
+    /// fee waiting (it is booked as a cost all the same): a liquidation's INSURANCE_CLEAR, which may
+    /// carry the fill's trade id (review 15, L1), and another symbol's commission with the same
+    /// trade id and amount (Binance's trade ids are per symbol; the owner is found by symbol first).
+    @Test(arguments: ["INSURANCE_CLEAR", "ETHUSDT"])
+    func aRecordWithTheFillsTradeIdThatIsNotItsCommissionLeavesTheFeeWaiting(_ other: String) async throws {
+        let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 0) { r in
+            if other == "ETHUSDT" { r.symbol = other } else { r.incomeType = other }
+        }
         h.exchange.bnbPrice = 1
         h.at(minute: 36)
         #expect(try await Steps.reconcile(h.ctx).exit == .ok)
