@@ -514,6 +514,29 @@ extension Steps {
         return ms
     }
 
+    /// The alerts a booked commission raises about the fees its closed position waits for.
+    static func feeAlerts(_ ctx: StepContext, record r: IncomeRecord, fee: UnvaluedFee, usdt: Decimal, positionId: Int64,
+                          valuation v: FeeValuation) -> [QueuedMessage] {
+        let key = UnvaluedFee.key(positionId: positionId), ref = r.ledgerRef
+        switch v.match {
+        case .lookalike:
+            return Alerts.messages(ctx, kind: "error", key: "fee-unmatched-\(positionId)-\(ref)",
+                                   text: "⚠️ \(r.symbol) position \(positionId): the ledger booked a fee of \(fee.amount.plainString) \(r.asset) at \(r.timeMs) ms "
+                                       + "whose asset and amount are those of a fee the position closed without, at another time (kv key \(key)); "
+                                       + "it may be that fee: if so the position's own fees are short of it (the loss limits, from the ledger, count it); check before correcting")
+        case .fee(let i):
+            // The same fill by its id, another figure: the position's fees take the ledger's.
+            let w = v.waiting[i]
+            guard let trade = w.tradeId, w.asset != fee.asset || w.amount != fee.amount else { return [] }
+            return Alerts.messages(ctx, kind: "error", key: "fee-differs-\(positionId)-\(ref)",
+                                   text: "⚠️ \(r.symbol) position \(positionId): the ledger booked the fee of trade \(trade) the position closed without "
+                                       + "(kv key \(key)) as \(fee.amount.plainString) \(r.asset), its fill said \(w.amount.plainString) \(w.asset); "
+                                       + "it is that fee: the position's fees now hold the ledger's \((-usdt).plainString) USDT")
+        case .none:
+            return []
+        }
+    }
+
     /// Realized P&L, commission and funding from the income history, in windows of at most 7 days
     /// on the exchange's clock; the cursor advances past empty windows.
     static func bookIncome(_ ctx: StepContext, ex: any FuturesExchange) async throws -> [String] {
@@ -615,32 +638,13 @@ extension Steps {
                 // commission of a waiting fee's asset and amount at another time must not leave the
                 // position's fees short silently (review 10, L3): it alerts. A fee the close already
                 // valued is booked here too, and another trade's id says it is not a waiting fee.
-                var match = UnvaluedFee.Match.none, waitingFees: [UnvaluedFee] = []
-                if let fee, r.incomeType == "COMMISSION", let owner {
-                    waitingFees = try ctx.db.unvaluedFees(positionId: owner.id)
-                    match = fee.match(in: waitingFees)
-                }
+                // Decided and queued in the booking's transaction (review 12, L2).
+                let report: (@Sendable (FeeValuation) -> [QueuedMessage])? = owner.flatMap { owner in fee.map { fee in
+                    { @Sendable [ctx, r, usdt] v in Self.feeAlerts(ctx, record: r, fee: fee, usdt: usdt, positionId: owner.id, valuation: v) }
+                } }
                 if try ctx.db.addLedger(atMs: r.timeMs, symbol: r.symbol, kind: kind, amount: usdt, positionId: owner?.id, ref: ref,
-                                        asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding", valuesFee: fee) {
+                                        asset: r.asset, assetAmount: r.income, addsFunding: kind == "funding", valuesFee: fee, reportFee: report) {
                     booked += 1
-                    if let owner, let fee {
-                        let key = UnvaluedFee.key(positionId: owner.id)
-                        switch match {
-                        case .lookalike:
-                            Alerts.send(ctx, kind: "error", key: "fee-unmatched-\(owner.id)-\(ref)",
-                                        text: "⚠️ \(r.symbol) position \(owner.id): the ledger booked a fee of \(fee.amount.plainString) \(r.asset) at \(r.timeMs) ms "
-                                            + "whose asset and amount are those of a fee the position closed without, at another time (kv key \(key)); "
-                                            + "it may be that fee: if so the position's own fees are short of it (the loss limits, from the ledger, count it); check before correcting")
-                        case .fee(let i) where waitingFees[i].tradeId != nil && (waitingFees[i].asset != fee.asset || waitingFees[i].amount != fee.amount):
-                            // The same fill by its id, another figure: the position's fees take the ledger's.
-                            let w = waitingFees[i]
-                            Alerts.send(ctx, kind: "error", key: "fee-differs-\(owner.id)-\(ref)",
-                                        text: "⚠️ \(r.symbol) position \(owner.id): the ledger booked the fee of trade \(w.tradeId ?? "") the position closed without "
-                                            + "(kv key \(key)) as \(fee.amount.plainString) \(r.asset), its fill said \(w.amount.plainString) \(w.asset); "
-                                            + "it is that fee: the position's fees now hold the ledger's \((-usdt).plainString) USDT")
-                        case .fee, .none: break
-                        }
-                    }
                     if kind == "funding", owner != nil { fundingNotes.append("\(r.symbol): funding \(usdt.plainString)") }
                 }
             }

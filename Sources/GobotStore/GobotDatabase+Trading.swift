@@ -168,6 +168,30 @@ public struct UnvaluedFee: Sendable, Equatable {
     }
 }
 
+/// What booking a commission did to the fees its closed position waits for, decided in the
+/// booking's own transaction: the match and the waiting fees as they stood before it.
+public struct FeeValuation: Sendable, Equatable {
+    public var match: UnvaluedFee.Match
+    public var waiting: [UnvaluedFee]
+}
+
+/// A message for the outbox, queued in the transaction of the booking it reports: a message
+/// queued after the commit (with `try?`) was lost for good by a crash or a failed insert in
+/// between, since the booked record is never read again (review 12, L2).
+public struct QueuedMessage: Sendable, Equatable {
+    public var kind: String
+    public var dedupeKey: String
+    public var payload: String
+    public var atMs: Int64
+
+    public init(kind: String, dedupeKey: String, payload: String, atMs: Int64) {
+        self.kind = kind
+        self.dedupeKey = dedupeKey
+        self.payload = payload
+        self.atMs = atMs
+    }
+}
+
 /// What the entry step writes in one transaction before any request is sent.
 public struct EntryIntent: Sendable {
     public var plan: EntryPlan
@@ -376,7 +400,8 @@ extension GobotDatabase {
     /// funding short for good (the ref was then booked, so the record was never read again).
     @discardableResult
     public func addLedger(atMs: Int64, symbol: String, kind: String, amount: Decimal, positionId: Int64?, ref: String,
-                          asset: String = "USDT", assetAmount: Decimal? = nil, addsFunding: Bool = false, valuesFee: UnvaluedFee? = nil) throws -> Bool {
+                          asset: String = "USDT", assetAmount: Decimal? = nil, addsFunding: Bool = false, valuesFee: UnvaluedFee? = nil,
+                          reportFee: (@Sendable (FeeValuation) -> [QueuedMessage])? = nil) throws -> Bool {
         try write { db in
             try db.cachedStatement(sql: """
                 INSERT INTO ledger (at_ms, symbol, kind, amount_usd, position_id, ref, asset, asset_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -384,7 +409,12 @@ extension GobotDatabase {
                 """).execute(arguments: [atMs, symbol, kind, amount.plainString, positionId, ref, asset, (assetAmount ?? amount).plainString])
             guard db.changesCount > 0 else { return false }
             if addsFunding, let positionId { try Self.addFunding(db, positionId: positionId, amount: amount) }
-            if let fee = valuesFee, let positionId { try Self.addValuedFee(db, positionId: positionId, fee: fee, usd: -amount, atMs: atMs) }
+            if let fee = valuesFee, let positionId, let valuation = try Self.addValuedFee(db, positionId: positionId, fee: fee, usd: -amount, atMs: atMs),
+               let reportFee {
+                for m in reportFee(valuation) {
+                    try Self.enqueue(db, channel: "telegram", kind: m.kind, payload: m.payload, dedupeKey: m.dedupeKey, atMs: m.atMs)
+                }
+            }
             return true
         }
     }
@@ -392,11 +422,15 @@ extension GobotDatabase {
     /// When `fee` is one the closed position left out of its fees (``UnvaluedFee``), adds its
     /// USDT value to them and drops it from the waiting list; otherwise (a fee valued at the
     /// close, or none of this position's) nothing.
-    static func addValuedFee(_ db: Database, positionId: Int64, fee: UnvaluedFee, usd: Decimal, atMs: Int64) throws {
+    /// - Returns: how it stood to the waiting fees; nil when none were waiting.
+    @discardableResult
+    static func addValuedFee(_ db: Database, positionId: Int64, fee: UnvaluedFee, usd: Decimal, atMs: Int64) throws -> FeeValuation? {
         let key = UnvaluedFee.key(positionId: positionId)
-        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [key]) else { return }
-        var waiting = try UnvaluedFee.parse(text, key: key)
-        guard case .fee(let i) = fee.match(in: waiting) else { return }
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [key]) else { return nil }
+        let before = try UnvaluedFee.parse(text, key: key)
+        let match = fee.match(in: before)
+        guard case .fee(let i) = match else { return FeeValuation(match: match, waiting: before) }
+        var waiting = before
         waiting.remove(at: i)
         try add(db, usd, to: .fees, positionId: positionId)
         if waiting.isEmpty {
@@ -404,6 +438,7 @@ extension GobotDatabase {
         } else {
             try setValue(db, waiting.map(\.line).joined(separator: "\n"), forKey: key, atMs: atMs)
         }
+        return FeeValuation(match: match, waiting: before)
     }
 
     /// Which of `refs` are already booked, in one statement per 500 refs.

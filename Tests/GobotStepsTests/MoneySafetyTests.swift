@@ -346,6 +346,30 @@ import Testing
         #expect(try Self.outbox(h, containing: "that fee").isEmpty)
     }
 
+    /// The alert about a waiting fee is queued in the transaction that books its record: one that
+    /// cannot be queued rolls the booking back, and the next run books the record and says it.
+    /// Queued after the commit with `try?`, it was lost for good: the ref was booked and never
+    /// read again (review 12, L2).
+    @Test func aFeeAlertThatCannotBeQueuedRollsItsBookingBack() async throws {
+        let (h, _) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 1) { $0.tradeId = nil }
+        h.exchange.bnbPrice = 1
+        try h.db.write {
+            try $0.execute(sql: """
+                CREATE TRIGGER outbox_fails BEFORE INSERT ON outbox WHEN NEW.payload LIKE '%that fee%'
+                BEGIN SELECT RAISE(ABORT, 'injected: the alert could not be queued'); END
+                """)
+        }
+        h.at(minute: 36)
+        let first = try await Steps.reconcile(h.ctx)
+        #expect(first.exit == .failed && first.message.contains("injected: the alert could not be queued"), "\(first.message)")
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == 0)
+        try h.db.write { try $0.execute(sql: "DROP TRIGGER outbox_fails") }
+        h.at(minute: 37)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
+        #expect(try Self.outbox(h, containing: "it may be that fee").count == 2)
+    }
+
     /// A commission of the asset and amount of a waiting fee, whose trade id names another fill,
     /// is not that fee: it is booked, the fee keeps waiting, and no "it may be that fee" alert
     /// sends the operator to correct the position's fees by hand (review 12, M1).
