@@ -413,8 +413,18 @@ extension Steps {
         let flatKey = Self.flatWithoutFillKey(p.id)
         if qty < p.quantity {
             // A value that does not read is an error, not "not seen yet": the wait would start over unsaid.
-            let firstSeen = try ctx.db.value(forKey: flatKey).map {
-                try storedMs($0, key: flatKey, then: "the \(flatConfirmMs / 60_000)-minute wait for a flat listing starts again")
+            let restart = "the \(flatConfirmMs / 60_000)-minute wait for a flat listing starts again"
+            let firstSeen = try ctx.db.value(forKey: flatKey).map { text in
+                let ms = try storedMs(text, key: flatKey, then: restart)
+                // Seen flat before the position was opened (both on the host clock) is damage or a
+                // hand edit: read as a time it would end the wait at once, and the orphan scan could
+                // then cancel the stop under a live position (review 17, L1).
+                guard ms >= p.openedAtMs else {
+                    throw GobotStore.RowDecodingError(table: "kv", column: "value (key \(flatKey))", value: text,
+                                                      remedy: "it is before the position was opened (\(p.openedAtMs) ms); delete it "
+                                                          + "(DELETE FROM kv WHERE key = '\(flatKey)') and \(restart)")
+                }
+                return ms
             }
             if firstSeen == nil { try ctx.db.setValue(String(ctx.nowMs), forKey: flatKey, atMs: ctx.nowMs) }
             let waited = ctx.nowMs - (firstSeen ?? ctx.nowMs)

@@ -175,23 +175,6 @@ public struct FeeValuation: Sendable, Equatable {
     public var waiting: [UnvaluedFee]
 }
 
-/// A message for the outbox, queued in the transaction of the booking it reports: a message
-/// queued after the commit (with `try?`) was lost for good by a crash or a failed insert in
-/// between, since the booked record is never read again (review 12, L2).
-public struct QueuedMessage: Sendable, Equatable {
-    public var kind: String
-    public var dedupeKey: String
-    public var payload: String
-    public var atMs: Int64
-
-    public init(kind: String, dedupeKey: String, payload: String, atMs: Int64) {
-        self.kind = kind
-        self.dedupeKey = dedupeKey
-        self.payload = payload
-        self.atMs = atMs
-    }
-}
-
 /// What the entry step writes in one transaction before any request is sent.
 public struct EntryIntent: Sendable {
     public var plan: EntryPlan
@@ -335,7 +318,7 @@ extension GobotDatabase {
     }
 
     /// - Parameter unvaluedFees: fees left out of `fees` (not valued in USDT yet), kept until
-    ///   reconcile values them (``addLedger(atMs:symbol:kind:amount:positionId:ref:asset:assetAmount:addsFunding:valuesFee:)``).
+    ///   reconcile values them (``addLedger(atMs:symbol:kind:amount:positionId:ref:asset:assetAmount:addsFunding:valuesFee:reportFee:)``).
     public func closePosition(id: Int64, exitPrice: Decimal?, reason: String, realizedPnl: Decimal, fees: Decimal, atMs: Int64,
                               unvaluedFees: [UnvaluedFee] = []) throws {
         try write { db in
@@ -398,6 +381,9 @@ extension GobotDatabase {
     /// With `addsFunding`, a row this call inserts also adds `amount` to its position's funding, in
     /// the same transaction: booked in two, a crash or an error between them left the position's
     /// funding short for good (the ref was then booked, so the record was never read again).
+    /// With `valuesFee`, a commission booked for a closed position is matched against the fees it
+    /// waits for, and `reportFee` turns that match into outbox messages queued in the same
+    /// transaction (an alert is never lost between the booking and its queueing).
     @discardableResult
     public func addLedger(atMs: Int64, symbol: String, kind: String, amount: Decimal, positionId: Int64?, ref: String,
                           asset: String = "USDT", assetAmount: Decimal? = nil, addsFunding: Bool = false, valuesFee: UnvaluedFee? = nil,

@@ -22,6 +22,23 @@ public struct OutboxMessage: Sendable, Equatable, Codable, FetchableRecord {
     }
 }
 
+/// A message for the outbox, queued in the transaction of the event it reports (a booking): one
+/// queued after the commit (with `try?`) was lost for good by a crash or a failed insert in
+/// between, since the booked record is never read again (review 12, L2).
+public struct QueuedMessage: Sendable, Equatable {
+    public var kind: String
+    public var dedupeKey: String
+    public var payload: String
+    public var atMs: Int64
+
+    public init(kind: String, dedupeKey: String, payload: String, atMs: Int64) {
+        self.kind = kind
+        self.dedupeKey = dedupeKey
+        self.payload = payload
+        self.atMs = atMs
+    }
+}
+
 extension GobotDatabase {
     /// Queues a message; a second message with the same dedupe key is ignored.
     @discardableResult

@@ -88,10 +88,11 @@ import Testing
         #expect(try h.db.value(forKey: "income_cursor_ms") == String(cursor))
     }
 
-    /// Not a time gobot writes (13 digits, no sign, no leading zero): "0" or a negative time read as
+    /// Not a time gobot writes (13 digits, no sign, no leading zero, not before the position
+    /// opened; review 17, L1): "0" or a negative time read as
     /// one would end the 15-minute wait at once, and `Int64.min` would trap the subtraction (review 13, L3).
     @Test(arguments: ["12:05", "0", "-5", "+\(TradingHarness.t0)", "\(TradingHarness.t0)\n", " \(TradingHarness.t0)", "0\(TradingHarness.t0)",
-                      "\(Int64.min)", "99999999999999999999", "999999999999", ""])
+                      "\(Int64.min)", "99999999999999999999", "999999999999", "", "1000000000000", "\(TradingHarness.t0 - 3_600_000)"])
     func aFlatSightingThatDoesNotReadIsAnErrorNamingItsKey(_ stored: String) async throws {
         let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30), slippageBps: 0)
         try h.signal()
