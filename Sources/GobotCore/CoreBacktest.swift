@@ -181,14 +181,14 @@ public struct CoreBacktest {
                 // The marks of [processedUntil, until) in order, each charged before the first
                 // candle at or after it, as the paper exchange does: one whose 1m candle is
                 // missing on the mark price at the mark.
-                var due = (processedUntil + 28_800_000 - 1) / 28_800_000 * 28_800_000
+                var due = FundingSchedule.firstMark(atOrAfter: processedUntil)
                 while i < series.count && series[i].openTimeMs + 60_000 <= until {
                     let c = series[i]
                     while j < ms.count && ms[j].openTimeMs < c.openTimeMs { j += 1 }
                     let mark = j < ms.count && ms[j].openTimeMs == c.openTimeMs ? ms[j] : nil
                     while due < until && due <= c.openTimeMs {
                         chargeFunding(s, at: due, open: due == c.openTimeMs ? (mark ?? c).open : markPriceAt(s, due))
-                        due += 28_800_000
+                        due += FundingSchedule.intervalMs
                     }
                     // Stops before take-profits, then by placement order: two passes over the few
                     // live algos instead of a sorted copy per minute.
@@ -210,7 +210,7 @@ public struct CoreBacktest {
                 }
                 while due < until {
                     chargeFunding(s, at: due, open: markPriceAt(s, due))
-                    due += 28_800_000
+                    due += FundingSchedule.intervalMs
                 }
                 markCursor[s] = j
                 settleCursor[s] = i

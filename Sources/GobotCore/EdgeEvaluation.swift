@@ -118,7 +118,7 @@ public enum EdgeEvaluation {
         var i = lo
         while i < candles.count {
             let c = candles[i]
-            if c.openTimeMs % 28_800_000 == 0, let rate = funding[c.openTimeMs] {
+            if FundingSchedule.isMark(c.openTimeMs), let rate = funding[c.openTimeMs] {
                 funded += -(sign * e.quantity * CoreBacktest.decimal(c.open) * CoreBacktest.decimal(rate)).rounded(scale: 8)
             }
             // The same trigger and fill rules as the engine and the paper exchange (FillRules):
@@ -168,7 +168,7 @@ public enum EdgeEvaluation {
         while i < candles.count {
             let c = candles[i]
             if let closed = outcome.closedAtMs, c.openTimeMs >= closed { break }
-            if c.openTimeMs % 28_800_000 == 0, let rate = funding[c.openTimeMs] { funded -= sign * qty * c.open * rate }
+            if FundingSchedule.isMark(c.openTimeMs), let rate = funding[c.openTimeMs] { funded -= sign * qty * c.open * rate }
             path.append((c.openTimeMs, (c.close - entry) * qty * sign - entryFee + funded))
             i += 1
         }

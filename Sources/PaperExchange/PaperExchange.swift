@@ -183,7 +183,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
         // exactly at `from` is settled now too.
         var replayUntil = until
         var rates: [Int64: [String: Double]] = [:], unpublished: [(symbol: String, timeMs: Int64)] = []
-        var t = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
+        var t = FundingSchedule.firstMark(atOrAfter: from)
         scan: while t < until {
             // Only a symbol held at `from` can pay: nothing opens inside a replayed window (a
             // market order waits for books settled to its own minute; triggers only reduce).
@@ -205,7 +205,7 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                     unpublished.append((s, t))
                 }
             }
-            t += 28_800_000
+            t += FundingSchedule.intervalMs
         }
         // Held at a mark the books already reached: nothing to replay yet.
         guard replayUntil > from else { return true }
@@ -241,11 +241,11 @@ public final class PaperExchange: FuturesExchange, @unchecked Sendable {
                 // The marks of [from, until) in order, each settled before the first candle at or
                 // after it: funding is settled at the start of the minute that begins on the 8h
                 // mark, on the mark price, whether or not that minute has a candle.
-                var due = (from + 28_800_000 - 1) / 28_800_000 * 28_800_000
+                var due = FundingSchedule.firstMark(atOrAfter: from)
                 func settleMarks(upTo openMs: Int64, candle: Candle?, mark: Candle?) throws {
                     while due < settledUntil, due <= openMs {
                         let t = due
-                        due += 28_800_000
+                        due += FundingSchedule.intervalMs
                         if let r = ratesByTime[t]?[s] {
                             let pos = try self.position(db, s)
                             guard pos.amt != 0 else { continue }
