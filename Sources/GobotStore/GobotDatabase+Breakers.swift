@@ -16,10 +16,8 @@ extension GobotDatabase {
     }
 
     static func breaker(_ db: Database, _ name: String) throws -> BreakerState {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM breakers WHERE name = ?"), arguments: [name]) else {
-            return BreakerState(name: name, failures: 0, openUntilMs: 0, reason: "")
-        }
-        return BreakerState(name: name, failures: row["failures"], openUntilMs: row["open_until_ms"], reason: row["reason"])
+        try rows(db, "SELECT name, failures, open_until_ms, reason FROM breakers WHERE name = ?", [name], table: "breakers", breakerState).first
+            ?? BreakerState(name: name, failures: 0, openUntilMs: 0, reason: "")
     }
 
     public func allBreakers() throws -> [BreakerState] {
@@ -27,9 +25,14 @@ extension GobotDatabase {
     }
 
     static func allBreakers(_ db: Database) throws -> [BreakerState] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM breakers ORDER BY name")).map {
-            BreakerState(name: $0["name"], failures: $0["failures"], openUntilMs: $0["open_until_ms"], reason: $0["reason"])
-        }
+        try rows(db, "SELECT name, failures, open_until_ms, reason FROM breakers ORDER BY name", table: "breakers", breakerState)
+    }
+
+    /// Columns name, failures, open_until_ms, reason: a damaged row is an error naming its column,
+    /// where GRDB's non-optional subscript stopped the process.
+    private static func breakerState(_ c: StatementColumns) throws -> BreakerState {
+        BreakerState(name: try c.text(0, "name"), failures: Int(try c.int64(1, "failures")), openUntilMs: try c.int64(2, "open_until_ms"),
+                     reason: try c.text(3, "reason"))
     }
 
     /// Counts one failure; opens the breaker for `cooldownMs` once `threshold` failures are in a row.

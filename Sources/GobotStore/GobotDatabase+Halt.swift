@@ -17,8 +17,11 @@ extension GobotDatabase {
     }
 
     static func haltState(_ db: Database) throws -> HaltState {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM halt_state WHERE id = 1")) else { return .running }
-        return HaltState(halted: row["halted"], reason: row["reason"], actor: row["actor"], sinceMs: row["since_ms"])
+        // Read strictly (StatementColumns): a damaged row is an error naming its column, where
+        // GRDB's non-optional subscript stopped the process.
+        try rows(db, "SELECT halted, reason, actor, since_ms FROM halt_state WHERE id = 1", table: "halt_state") { c in
+            HaltState(halted: try c.int64(0, "halted") != 0, reason: try c.text(1, "reason"), actor: try c.text(2, "actor"), sinceMs: try c.int64(3, "since_ms"))
+        }.first ?? .running
     }
 
     /// Sets the halt flag and writes the audit entry in one transaction.

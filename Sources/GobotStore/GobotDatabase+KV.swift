@@ -3,7 +3,13 @@ import GRDB
 extension GobotDatabase {
     /// Small persisted values: cursors, clock offset, Telegram offset.
     public func value(forKey key: String) throws -> String? {
-        try read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [key]) }
+        try read { db in try Self.value(db, forKey: key) }
+    }
+
+    /// Read through the C API (StatementColumns): every step reads the clock offset, and GRDB's
+    /// generic `String.fetchOne` cost several times the statement itself.
+    static func value(_ db: Database, forKey key: String) throws -> String? {
+        try rows(db, "SELECT value FROM kv WHERE key = ?", [key], table: "kv") { c in try c.text(0, "value") }.first
     }
 
     public func deleteValue(forKey key: String) throws {

@@ -133,17 +133,22 @@ extension GobotDatabase {
     /// The candle in columns `from`...`from + 5` (open time, open, high, low, close, volume).
     /// sqlite3_column_* read text as 0: a damaged row must stop the analysis, not chart a price of
     /// 0 (the columns are INTEGER and REAL; an integral REAL is stored as an integer).
+    /// Each column is fetched once and its type and value read from it (``StatementColumns/value(_:_:)``).
     @inline(__always)
     static func candle(_ h: OpaquePointer, from i: Int32) throws -> Candle {
-        for c: Int32 in 0...5 {
-            let type = sqlite3_column_type(h, i + c)
-            guard type == SQLITE_INTEGER || (c > 0 && type == SQLITE_FLOAT) else {
-                throw RowDecodingError(table: "candles", column: candleColumns[Int(c)],
-                                       value: sqlite3_column_text(h, i + c).map { String(cString: $0) } ?? "")
+        @inline(__always) func number(_ c: Int32) throws -> Double {
+            let v = StatementColumns.value(h, i + c)
+            guard let v, case let t = sqlite3_value_type(v), t == SQLITE_FLOAT || t == SQLITE_INTEGER else {
+                throw RowDecodingError(table: "candles", column: candleColumns[Int(c)], value: StatementColumns.shown(v))
             }
+            return sqlite3_value_double(v)
         }
-        return Candle(openTimeMs: sqlite3_column_int64(h, i), open: sqlite3_column_double(h, i + 1), high: sqlite3_column_double(h, i + 2),
-               low: sqlite3_column_double(h, i + 3), close: sqlite3_column_double(h, i + 4), volume: sqlite3_column_double(h, i + 5))
+        let t = StatementColumns.value(h, i)
+        guard let t, sqlite3_value_type(t) == SQLITE_INTEGER else {
+            throw RowDecodingError(table: "candles", column: candleColumns[0], value: StatementColumns.shown(t))
+        }
+        return Candle(openTimeMs: sqlite3_value_int64(t), open: try number(1), high: try number(2), low: try number(3), close: try number(4),
+                      volume: try number(5))
     }
 
     static func candles(_ db: Database, symbol: String, interval: Interval, closedByMs: Int64, limit: Int) throws -> [Candle] {

@@ -248,7 +248,7 @@ extension GobotDatabase {
         guard !clientOrderIds.isEmpty else { return [] }
         return try read { db in
             let sql = "SELECT client_order_id FROM orders WHERE client_order_id IN (\(Self.placeholders(clientOrderIds.count)))"
-            return Set(try String.fetchAll(db.cachedStatement(sql: sql), arguments: Self.arguments(clientOrderIds)))
+            return Set(try Self.rows(db, sql, Self.arguments(clientOrderIds), table: "orders") { c in try c.text(0, "client_order_id") })
         }
     }
 
@@ -412,7 +412,7 @@ extension GobotDatabase {
     @discardableResult
     static func addValuedFee(_ db: Database, positionId: Int64, fee: UnvaluedFee, usd: Decimal, atMs: Int64) throws -> FeeValuation? {
         let key = UnvaluedFee.key(positionId: positionId)
-        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM kv WHERE key = ?"), arguments: [key]) else { return nil }
+        guard let text = try value(db, forKey: key) else { return nil }
         let before = try UnvaluedFee.parse(text, key: key)
         let match = fee.match(in: before)
         guard case .fee(let i) = match else { return FeeValuation(match: match, waiting: before) }
@@ -480,7 +480,7 @@ extension GobotDatabase {
 
     /// Rows in the ledger (it is append-only: an unchanged count is an unchanged ledger).
     public func ledgerRowCount() throws -> Int {
-        try read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM ledger")) ?? 0 }
+        try read { db in Int(try Self.rows(db, "SELECT COUNT(*) FROM ledger", table: "ledger") { c in try c.int64(0, "COUNT(*)") }.first ?? 0) }
     }
 
     /// Sums of the ledger in `[fromMs, toMs)`. Commission is negative (a cost), funding signed.

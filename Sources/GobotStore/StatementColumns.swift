@@ -16,21 +16,30 @@ public struct StatementColumns {
     let h: OpaquePointer
     let table: String
 
-    private func type(_ i: Int32) -> Int32 { sqlite3_column_type(h, i) }
+    /// The column's value: each `sqlite3_column_*` call takes the statement's bookkeeping (and the
+    /// API-exit check), so a column is fetched once and its type and value read from it. GRDB opens
+    /// every connection NOMUTEX (multi-thread mode, one serial queue per connection), where a
+    /// column's value needs no further protection.
+    @inline(__always)
+    static func value(_ h: OpaquePointer, _ i: Int32) -> OpaquePointer? { sqlite3_column_value(h, i) }
+
+    private func type(_ i: Int32) -> Int32 { Self.value(h, i).map(sqlite3_value_type) ?? SQLITE_NULL }
 
     /// The stored value as text, for error messages.
-    private func shown(_ i: Int32) -> String {
-        switch type(i) {
+    static func shown(_ v: OpaquePointer?) -> String {
+        guard let v else { return "" }
+        switch sqlite3_value_type(v) {
         case SQLITE_NULL: return ""
-        case SQLITE_FLOAT: return String(sqlite3_column_double(h, i))
-        default: return sqlite3_column_text(h, i).map { String(cString: $0) } ?? ""
+        case SQLITE_FLOAT: return String(sqlite3_value_double(v))
+        default: return sqlite3_value_text(v).map { String(cString: $0) } ?? ""
         }
     }
 
     /// An INTEGER column; text or real in it (a damaged row) is an error, where SQLite would read 0.
     public func int64(_ i: Int32, _ column: String) throws -> Int64 {
-        guard type(i) == SQLITE_INTEGER else { throw RowDecodingError(table: table, column: column, value: shown(i)) }
-        return sqlite3_column_int64(h, i)
+        let v = Self.value(h, i)
+        guard let v, sqlite3_value_type(v) == SQLITE_INTEGER else { throw RowDecodingError(table: table, column: column, value: Self.shown(v)) }
+        return sqlite3_value_int64(v)
     }
 
     /// An INTEGER column that may be NULL.
@@ -40,14 +49,19 @@ public struct StatementColumns {
 
     /// A REAL column (SQLite stores an integral REAL as an integer).
     public func double(_ i: Int32, _ column: String) throws -> Double {
-        let t = type(i)
-        guard t == SQLITE_FLOAT || t == SQLITE_INTEGER else { throw RowDecodingError(table: table, column: column, value: shown(i)) }
-        return sqlite3_column_double(h, i)
+        let v = Self.value(h, i)
+        guard let v, case let t = sqlite3_value_type(v), t == SQLITE_FLOAT || t == SQLITE_INTEGER else {
+            throw RowDecodingError(table: table, column: column, value: Self.shown(v))
+        }
+        return sqlite3_value_double(v)
     }
 
     /// A TEXT column that must hold a value.
     public func text(_ i: Int32, _ column: String) throws -> String {
-        guard type(i) == SQLITE_TEXT, let p = sqlite3_column_text(h, i) else { throw RowDecodingError(table: table, column: column, value: shown(i)) }
+        let v = Self.value(h, i)
+        guard let v, sqlite3_value_type(v) == SQLITE_TEXT, let p = sqlite3_value_text(v) else {
+            throw RowDecodingError(table: table, column: column, value: Self.shown(v))
+        }
         return String(cString: p)
     }
 

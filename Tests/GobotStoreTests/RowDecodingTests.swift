@@ -140,6 +140,25 @@ import Testing
         }
     }
 
+    /// The breakers and the halt flag are read before every entry: a damaged row is an error naming
+    /// its column (GRDB's non-optional subscript stopped the whole process), and an open breaker
+    /// or a halt is never read as closed or running.
+    @Test func aBreakerOrHaltRowThatDoesNotReadFailsNamingTheColumn() throws {
+        let db = try GobotDatabase.inMemory()
+        _ = try db.recordBreakerFailure("exchange", reason: "timeout", threshold: 1, cooldownMs: 60_000, atMs: 1_000)
+        try db.setHalted(true, reason: "manual", actor: "test", atMs: 1_000)
+        #expect(try db.allBreakers().map(\.openUntilMs) == [61_000] && db.breaker("exchange").failures == 1)
+        #expect(try db.haltState().halted)
+        try db.write { try $0.execute(sql: "UPDATE breakers SET open_until_ms = 'later'; UPDATE halt_state SET halted = 'yes'") }
+        #expect(throws: RowDecodingError(table: "breakers", column: "open_until_ms", value: "later")) { try db.allBreakers() }
+        #expect(throws: RowDecodingError(table: "breakers", column: "open_until_ms", value: "later")) { try db.breaker("exchange") }
+        #expect(throws: RowDecodingError(table: "halt_state", column: "halted", value: "yes")) { try db.haltState() }
+        #expect(throws: GobotStore.RowDecodingError.self) { try db.riskInputs(symbol: "XRPUSDT", entriesFromMs: 0, dayFromMs: 0, weekFromMs: 0) }
+        // A breaker that does not exist reads as closed, as before.
+        let other = try db.breaker("other")
+        #expect(other.failures == 0 && other.openUntilMs == 0 && !other.isOpen(atMs: 0))
+    }
+
     /// A closed position without its realized P&L is not a break-even trade in the Kelly history.
     @Test func aClosedPositionWithoutItsPnLStopsTheTradeHistory() throws {
         let db = try GobotDatabase.inMemory()
