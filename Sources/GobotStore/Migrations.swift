@@ -2,7 +2,8 @@ import GRDB
 
 extension GobotDatabase {
     /// Named, append-only migrations. Never edit a shipped one: add the next.
-    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement", "v9-speed", "v10-unavailable-label", "v11-paper-income-trade-id"]
+    public static let migrationNames = ["v1-foundation", "v2-market", "v3-trading", "v4-exchange", "v5-paper", "v6-money", "v7-edge", "v8-agreement", "v9-speed", "v10-unavailable-label", "v11-paper-income-trade-id",
+                                             "v12-checks-without-in"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -310,6 +311,66 @@ extension GobotDatabase {
             // The paper exchange's COMMISSION and REALIZED_PNL records name their fill, as Binance's
             // `tradeId` does: reconcile matches a fee to its fill by it. Older rows have none (NULL).
             try db.execute(sql: "ALTER TABLE paper_income ADD COLUMN trade_id INTEGER REFERENCES paper_trades(id)")
+        }
+        m.registerMigration("v12-checks-without-in") { db in
+            // Speed (issue #12): SQLite evaluates `x IN ('a','b','c')` with three or more constants by
+            // building a temporary b-tree every time the statement runs, and a CHECK runs on every
+            // insert and on every update of its column. Every cron cycle writes candidates and
+            // signals seven times so (about 4 µs each). The same checks as `=` comparisons, the
+            // form SQLite itself uses for two constants, admit exactly the same values (NULL
+            // included). SQLite cannot change a CHECK in place: both tables are rebuilt with the
+            // same rows, ids, indexes and AUTOINCREMENT sequence.
+            let sequences = try Row.fetchAll(db, sql: "SELECT name, seq FROM sqlite_sequence WHERE name IN ('candidates', 'signals')")
+            try db.execute(sql: """
+                CREATE TABLE candidates_new (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    symbol TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    last_close REAL NOT NULL,
+                    score REAL NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'fresh' CHECK (status = 'fresh' OR status = 'analyzed' OR status = 'expired')
+                );
+                INSERT INTO candidates_new (id, symbol, created_at_ms, last_close, score, status)
+                SELECT id, symbol, created_at_ms, last_close, score, status FROM candidates;
+                DROP TABLE candidates;
+                ALTER TABLE candidates_new RENAME TO candidates;
+                CREATE INDEX candidates_status ON candidates(status, created_at_ms);
+                CREATE TABLE signals_new (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    candidate_id INTEGER REFERENCES candidates(id),
+                    symbol TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    direction TEXT NOT NULL CHECK (direction = 'long' OR direction = 'short' OR direction = 'none'),
+                    confidence REAL NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+                    rationale TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                    completion_tokens INTEGER NOT NULL DEFAULT 0,
+                    cost_usd TEXT NOT NULL DEFAULT '0',
+                    chart_hashes TEXT NOT NULL DEFAULT '',
+                    reference_price REAL NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'fresh'
+                        CHECK (status = 'fresh' OR status = 'traded' OR status = 'rejected' OR status = 'recorded' OR status = 'expired'),
+                    decision TEXT,
+                    timeframe_agreement TEXT
+                        CHECK (timeframe_agreement = 'aligned' OR timeframe_agreement = 'mixed' OR timeframe_agreement = 'conflicting')
+                );
+                INSERT INTO signals_new (id, candidate_id, symbol, created_at_ms, direction, confidence, rationale, model, prompt_tokens,
+                    completion_tokens, cost_usd, chart_hashes, reference_price, status, decision, timeframe_agreement)
+                SELECT id, candidate_id, symbol, created_at_ms, direction, confidence, rationale, model, prompt_tokens,
+                    completion_tokens, cost_usd, chart_hashes, reference_price, status, decision, timeframe_agreement FROM signals;
+                DROP TABLE signals;
+                ALTER TABLE signals_new RENAME TO signals;
+                CREATE INDEX signals_status ON signals(status, created_at_ms);
+                """)
+            // The copy set each sequence to the largest id kept; a larger one (rows deleted by hand)
+            // is kept, so no id is ever handed out twice.
+            for row in sequences {
+                let name: String = row["name"], seq: Int64 = row["seq"]
+                try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
+                               arguments: [name])
+                try db.execute(sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", arguments: [seq, name])
+            }
         }
         return m
     }

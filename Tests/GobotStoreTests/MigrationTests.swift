@@ -26,7 +26,7 @@ import Testing
 
         // Then every migration is applied and the old rows are intact
         #expect(try db.appliedMigrations() == GobotDatabase.migrationNames)
-        #expect(GobotDatabase.migrationNames.last == "v11-paper-income-trade-id")
+        #expect(GobotDatabase.migrationNames.last == "v12-checks-without-in")
         #expect(try db.runs(step: "scan").count == 1)
         #expect(try db.haltState().reason == "old halt")
         #expect(try db.verifyAudit() == .valid(entries: 2))
@@ -78,5 +78,60 @@ import Testing
             try Row.fetchAll(db, sql: "SELECT income, trade_id FROM paper_income").map { ($0["income"] as String?, $0["trade_id"] as Int64?) }
         }
         #expect(rows.count == 1 && rows[0].0 == "-0.005" && rows[0].1 == nil)
+    }
+
+    /// v12 rebuilds candidates and signals with their CHECKs written as `=` comparisons: the rows,
+    /// ids and AUTOINCREMENT sequences survive it, the same values are refused, and the writes
+    /// every cron cycle makes no longer build a temporary b-tree per IN list.
+    @Test func theChecksWithoutInMigrationKeepsRowsIdsAndRefusals() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gobot-mig-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("gobot.sqlite").path
+        let signal = Signal(direction: .short, confidence: 0.8, rationale: "t", model: "m", timeframeAgreement: .mixed)
+        func ephemeralTables(_ db: GobotDatabase, _ sql: String, _ arguments: StatementArguments) throws -> Int {
+            // Compiled on the writer, where these statements run (the pool's read-only readers compiled them without their checks).
+            try db.write { db in try Row.fetchAll(db, sql: "EXPLAIN " + sql, arguments: arguments).filter { ($0["opcode"] as String) == "OpenEphemeral" }.count }
+        }
+        let writes: [(String, StatementArguments)] = [
+            ("INSERT INTO candidates (symbol, created_at_ms, last_close, score) VALUES (?, ?, ?, ?)", ["XRPUSDT", 1, 2.0, 1.0]),
+            ("UPDATE candidates SET status = 'analyzed' WHERE id = ?", [1]),
+            ("""
+             INSERT INTO signals (candidate_id, symbol, created_at_ms, direction, confidence, rationale, model, reference_price, timeframe_agreement)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             """, [1, "XRPUSDT", 1, "long", 0.8, "r", "m", 2.0, "aligned"]),
+            ("UPDATE signals SET status = ?, decision = ? WHERE id = ?", ["rejected", "x", 1]),
+        ]
+        do {
+            let old = try GobotDatabase.open(path: path, migrateUpTo: "v11-paper-income-trade-id")
+            try old.addCandidate(symbol: "XRPUSDT", atMs: 1, lastClose: 2, score: 1)
+            try old.addCandidate(symbol: "XRPUSDT", atMs: 2, lastClose: 2, score: 1)  // expires the first
+            try old.addCandidate(symbol: "BTCUSDT", atMs: 2, lastClose: 2, score: 1)
+            #expect(try old.freshCandidates(nowMs: 2, maxAgeMs: 10).map(\.id) == [2, 3])
+            _ = try old.storeSignal(candidateId: 2, symbol: "XRPUSDT", atMs: 2, signal: signal, referencePrice: 2, chartHashes: ["h"])
+            let last = try old.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 3, signal: signal, referencePrice: 2, chartHashes: [])
+            // A row deleted at the end leaves the sequence above the largest id.
+            try old.write { try $0.execute(sql: "DELETE FROM signals WHERE id = ?", arguments: [last]) }
+            let oldPlans = try writes.map { try ephemeralTables(old, $0.0, $0.1) }
+            #expect(oldPlans == [1, 1, 3, 1], "\(oldPlans)")
+        }
+        let db = try GobotDatabase.open(path: path)
+        #expect(try writes.map { try ephemeralTables(db, $0.0, $0.1) } == [0, 0, 0, 0])
+        let before = try db.read { db in try Row.fetchAll(db, sql: "SELECT name, seq FROM sqlite_sequence WHERE name IN ('candidates', 'signals') ORDER BY name")
+            .map { "\($0["name"] as String) \($0["seq"] as Int64)" } }
+        #expect(before == ["candidates 3", "signals 2"])
+        let signals = try db.signals()
+        #expect(signals.count == 1 && signals[0].signal.direction == .short && signals[0].signal.timeframeAgreement == .mixed, "\(signals)")
+        #expect(try db.freshCandidates(nowMs: 2, maxAgeMs: 10).map(\.id) == [3])
+        // The next id continues after the deleted one; a value outside each list is still refused.
+        #expect(try db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 4, signal: signal, referencePrice: 2, chartHashes: []) == 3)
+        for bad in ["UPDATE signals SET status = 'bogus' WHERE id = 3", "UPDATE signals SET direction = 'up' WHERE id = 3",
+                    "UPDATE signals SET timeframe_agreement = 'none' WHERE id = 3", "UPDATE candidates SET status = 'Fresh' WHERE id = 3"] {
+            #expect(throws: DatabaseError.self, "\(bad)") { try db.write { try $0.execute(sql: bad) } }
+        }
+        try db.write { try $0.execute(sql: "UPDATE signals SET timeframe_agreement = NULL, status = 'recorded' WHERE id = 3") }
+        // The tables that refer to them still do.
+        let keys = try db.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_list(positions)").map { $0["table"] as String } }
+        #expect(keys.contains("signals"))
+        #expect(try db.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count } == 0)
     }
 }
