@@ -253,16 +253,19 @@ extension GobotDatabase {
         public var chartHashes: String
     }
 
+    /// - Parameter rejected: a decision already made (a signal with no direction): the signal is
+    ///   stored 'rejected' with it, and trade never reads it.
     @discardableResult
-    public func storeSignal(candidateId: Int64?, symbol: String, atMs: Int64, signal: Signal, referencePrice: Double, chartHashes: [String]) throws -> Int64 {
+    public func storeSignal(candidateId: Int64?, symbol: String, atMs: Int64, signal: Signal, referencePrice: Double, chartHashes: [String],
+                            rejected: String? = nil) throws -> Int64 {
         try write { db in
             try db.cachedStatement(sql: """
                 INSERT INTO signals (candidate_id, symbol, created_at_ms, direction, confidence, rationale, model,
-                    prompt_tokens, completion_tokens, cost_usd, chart_hashes, reference_price, timeframe_agreement)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    prompt_tokens, completion_tokens, cost_usd, chart_hashes, reference_price, timeframe_agreement, status, decision)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [candidateId, symbol, atMs, signal.direction.rawValue, signal.confidence, signal.rationale, signal.model,
                                  signal.promptTokens, signal.completionTokens, String(signal.costUSD), chartHashes.joined(separator: ","),
-                                 referencePrice, signal.timeframeAgreement?.rawValue])
+                                 referencePrice, signal.timeframeAgreement?.rawValue, rejected == nil ? "fresh" : "rejected", rejected])
             let id = db.lastInsertedRowID
             if let candidateId {
                 try db.cachedStatement(sql: "UPDATE candidates SET status = 'analyzed' WHERE id = ?").execute(arguments: [candidateId])

@@ -41,4 +41,25 @@ import Testing
         let status = try Steps.status(h.ctx, json: false).message
         #expect(status.contains("analyst today: 0 requests") && status.contains("max_open_positions 1"))
     }
+
+    /// An answer with no direction has nothing for the gate to decide: analyze stores it with
+    /// trade's own rejection, and trade (a read and a write on every cron run) never sees it.
+    @Test func anAnswerWithNoDirectionIsStoredDecidedAndTradeNeverSeesIt() async throws {
+        let h = try TradingHarness(prices: Array(repeating: 2.0, count: 30))
+        h.at(minute: 10)
+        try h.db.addCandidate(symbol: "XRPUSDT", atMs: h.clock.nowMs(), lastClose: 2, score: 1)
+        // The rules analyst on no stored candles: "not enough candles", no direction.
+        let report = try await Steps.analyze(h.ctx)
+        #expect(report.message.contains("XRPUSDT none"), "\(report.message)")
+        let stored = try h.db.signals()
+        #expect(stored.count == 1 && stored[0].signal.direction == .none)
+        #expect(stored.first?.status == "rejected" && stored.first?.decision == "no_direction: analyst saw no trade", "\(stored)")
+        let trade = try await Steps.trade(h.ctx)
+        #expect(trade.outcome == "nothing_to_do" && trade.message == "trade: no fresh signals", "\(trade.message)")
+        // A signal with a direction is still trade's to decide.
+        try h.signal(.long, confidence: 0.5)
+        #expect(try h.db.signals().last?.status == "fresh")
+        _ = try await Steps.trade(h.ctx)
+        #expect(try h.db.signals().last?.decision?.hasPrefix("low_confidence") == true)
+    }
 }
