@@ -285,7 +285,9 @@ extension GobotDatabase {
     }
 
     static func livePositions(_ db: Database) throws -> [PositionRow] {
-        try rows(db, "SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open') ORDER BY id", table: "positions", PositionRow.init)
+        // Sorted here: an ORDER BY made SQLite build a temporary b-tree for the few rows (v13 indexes the status).
+        try rows(db, "SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open')", table: "positions", PositionRow.init)
+            .sorted { $0.id < $1.id }
     }
 
     public func positions() throws -> [PositionRow] {
@@ -553,8 +555,8 @@ extension GobotDatabase {
 
     /// The closed-trade count and the losses since the last win: ``tradeHistory()``'s `closed`
     /// and `consecutiveLosses`, for reconcile's loss breaker, which runs every cron cycle. Only
-    /// the newest trades back to the last win are decoded (SQLite still sorts the closed rows,
-    /// without an index on close time, but parses no amount). A damaged amount in an older trade
+    /// the newest trades back to the last win are decoded, walked newest first on the
+    /// `positions_status_closed` index (v13). A damaged amount in an older trade
     /// is not seen here; the trade step reads the whole history before every entry and stops on it.
     public func lossStreak() throws -> (closed: Int, consecutiveLosses: Int) {
         try read { db in
@@ -652,12 +654,12 @@ extension GobotDatabase {
 
     static func positionInputs(_ db: Database, symbol: String, entriesFromMs: Int64) throws -> PositionInputs {
         // One statement: the rows that are live, opened since `entriesFromMs`, or the symbol's
-        // latest entry (failed entries never count).
+        // latest entry (failed entries never count). Each term is a search on its own index (v13),
+        // so the read does not grow with the history; sorted here, not by a temporary b-tree.
         let positions = try rows(db, """
-            SELECT \(PositionRow.columns) FROM positions WHERE status != 'failed' AND (status IN ('opening','open') OR opened_at_ms >= ?
-                OR id = (SELECT id FROM positions WHERE symbol = ? AND status != 'failed' ORDER BY opened_at_ms DESC LIMIT 1))
-            ORDER BY id
-            """, [entriesFromMs, symbol], table: "positions", PositionRow.init)
+            SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open') OR (status != 'failed' AND opened_at_ms >= ?)
+                OR id = (SELECT id FROM positions WHERE symbol = ? AND status != 'failed' ORDER BY opened_at_ms DESC LIMIT 1)
+            """, [entriesFromMs, symbol], table: "positions", PositionRow.init).sorted { $0.id < $1.id }
         var out = PositionInputs(entriesToday: (0, 0), live: [], lastEntryOnSymbolMs: nil)
         for p in positions {
             if p.status == "opening" || p.status == "open" { out.live.append(p) }

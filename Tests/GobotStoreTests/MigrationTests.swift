@@ -26,7 +26,7 @@ import Testing
 
         // Then every migration is applied and the old rows are intact
         #expect(try db.appliedMigrations() == GobotDatabase.migrationNames)
-        #expect(GobotDatabase.migrationNames.last == "v12-checks-without-in")
+        #expect(GobotDatabase.migrationNames.last == "v13-position-indexes")
         #expect(try db.runs(step: "scan").count == 1)
         #expect(try db.haltState().reason == "old halt")
         #expect(try db.verifyAudit() == .valid(entries: 2))

@@ -1,0 +1,64 @@
+import Foundation
+import GobotCore
+import GobotStore
+import GRDB
+import Testing
+
+/// The position reads every cron step makes (the gate's inputs, scan's blocks, the loss streak)
+/// search indexes (migration v13) instead of scanning and sorting the history. Whatever the
+/// history, each answers what a plain walk over every position answers.
+@Suite struct PositionReadsTests {
+    @Test(arguments: [1, 2, 3]) func eachReadAnswersWhatTheWholeHistoryAnswers(seed: UInt64) throws {
+        var rng = SplitMix(state: seed)
+        let db = try GobotDatabase.inMemory()
+        let symbols = ["XRPUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT"]
+        let day: Int64 = 86_400_000
+        var t: Int64 = 1_700_000_000_000
+        var rows: [StatementArguments] = []
+        var liveSymbols = Set<String>()
+        for _ in 0..<400 {
+            t += Int64.random(in: 0...(6 * 3_600_000), using: &rng)  // several entries at one time too
+            let symbol = symbols.randomElement(using: &rng)!
+            var status = ["closed", "closed", "closed", "failed", "open", "opening"].randomElement(using: &rng)!
+            // One live position per symbol (a unique index): a second one is stored closed.
+            if status == "open" || status == "opening" {
+                if liveSymbols.contains(symbol) { status = "closed" } else { liveSymbols.insert(symbol) }
+            }
+            let ended = status == "closed" || status == "failed"
+            rows.append([symbol, String(Int.random(in: 5...10, using: &rng)), status, t, ended ? t + Int64.random(in: 0...day, using: &rng) : nil,
+                         status == "closed" ? ["-0.2", "0.4", "-0.1", "0"].randomElement(using: &rng)! : nil])
+        }
+        try db.write { [rows] db in
+            for arguments in rows {
+                try db.execute(sql: """
+                    INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status,
+                                           opened_at_ms, closed_at_ms, realized_pnl, fees, funding)
+                    VALUES (?, 'long', '5', '2', '1.96', '2.08', ?, ?, ?, ?, ?, '0.01', '0')
+                    """, arguments: arguments)
+            }
+        }
+        let all = try db.positions()
+        #expect(all.count == 400)
+        let counted = all.filter { $0.status != "failed" }
+        for _ in 0..<25 {
+            let symbol = symbols.randomElement(using: &rng)!
+            let from = t - Int64.random(in: 0...(3 * day), using: &rng)
+            let inputs = try db.positionInputs(symbol: symbol, entriesFromMs: from)
+            let live = all.filter { $0.status == "open" || $0.status == "opening" }
+            #expect(inputs.live == live)
+            #expect(try db.livePositions() == live)
+            let today = counted.filter { $0.openedAtMs >= from }
+            #expect(inputs.entriesToday.count == today.count)
+            #expect(inputs.entriesToday.notional == today.reduce(Decimal(0)) { $0 + $1.notionalUSD })
+            #expect(inputs.lastEntryOnSymbolMs == counted.filter { $0.symbol == symbol }.map(\.openedAtMs).max())
+            let blocks = try db.scanBlocks(cooldownAfterMs: from)
+            #expect(blocks.live == Set(live.map(\.symbol)))
+            #expect(blocks.coolingDown == Set(counted.filter { $0.openedAtMs > from }.map(\.symbol)))
+        }
+        // The streak: closed trades newest first by close time (then id), losses up to the first win.
+        let closed = all.filter { $0.status == "closed" }.sorted { ($0.closedAtMs!, $0.id) > ($1.closedAtMs!, $1.id) }
+        let streak = closed.prefix { $0.realizedPnl! + $0.funding <= $0.fees }.count
+        let read = try db.lossStreak()
+        #expect(read.closed == closed.count && read.consecutiveLosses == streak, "\(read) vs \(closed.count), \(streak)")
+    }
+}
