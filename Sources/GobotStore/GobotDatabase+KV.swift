@@ -20,9 +20,12 @@ extension GobotDatabase {
     public func values(forKeys keys: [String]) throws -> [String: String] {
         guard !keys.isEmpty else { return [:] }
         return try read { db in
-            let sql = "SELECT key, value FROM kv WHERE key IN (\(Self.placeholders(keys.count)))"
             var out: [String: String] = [:]
-            for (key, value) in try Self.rows(db, sql, Self.arguments(keys), table: "kv", { c in (try c.text(0, "key"), try c.text(1, "value")) }) { out[key] = value }
+            for start in stride(from: 0, to: keys.count, by: Self.unionTermsPerRead) {
+                let chunk = Array(keys[start..<min(start + Self.unionTermsPerRead, keys.count)])
+                let sql = Self.anyOf("SELECT key, value FROM kv WHERE key = ?", count: chunk.count)
+                for (key, value) in try Self.rows(db, sql, Self.arguments(chunk), table: "kv", { c in (try c.text(0, "key"), try c.text(1, "value")) }) { out[key] = value }
+            }
             return out
         }
     }

@@ -227,11 +227,11 @@ extension GobotDatabase {
     /// stale data. Most runs find none stale: one read, and a write only when there are.
     public func freshCandidates(nowMs: Int64, maxAgeMs: Int64) throws -> [Candidate] {
         let all = try read { db in
-            try Self.rows(db, "SELECT id, symbol, created_at_ms, last_close, score FROM candidates WHERE status = 'fresh' ORDER BY score DESC", table: "candidates") { c in
+            try Self.rows(db, Self.freshCandidatesSQL, table: "candidates") { c in
                 Candidate(id: try c.int64(0, "id"), symbol: try c.text(1, "symbol"), createdAtMs: try c.int64(2, "created_at_ms"),
                           lastClose: try c.double(3, "last_close"), score: try c.double(4, "score"))
             }
-        }
+        }.sorted { ($0.score, $1.id) > ($1.score, $0.id) }  // best first, then oldest; an ORDER BY built a sorter per run
         let oldest = nowMs - maxAgeMs
         guard all.contains(where: { $0.createdAtMs < oldest }) else { return all }
         try writeOne { db in
@@ -239,6 +239,8 @@ extension GobotDatabase {
         }
         return all.filter { $0.createdAtMs >= oldest }
     }
+
+    static let freshCandidatesSQL = "SELECT id, symbol, created_at_ms, last_close, score FROM candidates WHERE status = 'fresh'"
 
     // MARK: signals
 
@@ -277,8 +279,8 @@ extension GobotDatabase {
     /// Fresh signals; older ones are expired, never returned (a write only when there are).
     public func freshSignals(nowMs: Int64, maxAgeMs: Int64) throws -> [StoredSignal] {
         let all = try read { db in
-            try Self.rows(db, "SELECT \(Self.signalColumns()) FROM signals WHERE status = 'fresh' ORDER BY confidence DESC, id", table: "signals", Self.signal)
-        }
+            try Self.rows(db, Self.freshSignalsSQL, table: "signals", Self.signal)
+        }.sorted { ($0.signal.confidence, $1.id) > ($1.signal.confidence, $0.id) }  // as ORDER BY confidence DESC, id, without a sorter per run
         let oldest = nowMs - maxAgeMs
         guard all.contains(where: { $0.createdAtMs < oldest }) else { return all }
         try writeOne { db in
@@ -287,6 +289,8 @@ extension GobotDatabase {
         }
         return all.filter { $0.createdAtMs >= oldest }
     }
+
+    static let freshSignalsSQL = "SELECT \(signalColumns()) FROM signals WHERE status = 'fresh'"
 
     public func signals() throws -> [StoredSignal] {
         try read { db in try Self.rows(db, "SELECT \(Self.signalColumns()) FROM signals ORDER BY id", table: "signals", Self.signal) }

@@ -243,12 +243,17 @@ extension GobotDatabase {
         try read { db in try Self.rows(db, "SELECT \(OrderRow.columns) FROM orders WHERE client_order_id = ?", [clientOrderId], table: "orders", OrderRow.init).first }
     }
 
-    /// Which of `clientOrderIds` have an order row, in one statement.
+    /// Which of `clientOrderIds` have an order row, in one statement (per hundred ids).
     public func recordedClientOrderIds(_ clientOrderIds: [String]) throws -> Set<String> {
         guard !clientOrderIds.isEmpty else { return [] }
         return try read { db in
-            let sql = "SELECT client_order_id FROM orders WHERE client_order_id IN (\(Self.placeholders(clientOrderIds.count)))"
-            return Set(try Self.rows(db, sql, Self.arguments(clientOrderIds), table: "orders") { c in try c.text(0, "client_order_id") })
+            var found = Set<String>()
+            for start in stride(from: 0, to: clientOrderIds.count, by: Self.unionTermsPerRead) {
+                let chunk = Array(clientOrderIds[start..<min(start + Self.unionTermsPerRead, clientOrderIds.count)])
+                let sql = Self.anyOf("SELECT client_order_id FROM orders WHERE client_order_id = ?", count: chunk.count)
+                found.formUnion(try Self.rows(db, sql, Self.arguments(chunk), table: "orders") { c in try c.text(0, "client_order_id") })
+            }
+            return found
         }
     }
 
@@ -268,11 +273,16 @@ extension GobotDatabase {
     /// the exchange's listing follows those.
     public func ordersToResolve() throws -> [OrderRow] {
         try read { db in
-            try Self.rows(db, """
-                SELECT \(OrderRow.columns) FROM orders WHERE status IN ('intent','unknown') OR (status = 'open' AND purpose IN ('entry','close')) ORDER BY id
-                """, table: "orders", OrderRow.init)
+            try Self.rows(db, Self.ordersToResolveSQL, table: "orders", OrderRow.init).sorted { $0.id < $1.id }
         }
     }
+
+    /// One search per status on orders_status, sorted by the caller (``anyOf(_:count:)``).
+    static let ordersToResolveSQL = """
+        SELECT \(OrderRow.columns) FROM orders WHERE status = 'intent'
+        UNION ALL SELECT \(OrderRow.columns) FROM orders WHERE status = 'unknown'
+        UNION ALL SELECT \(OrderRow.columns) FROM orders WHERE status = 'open' AND (purpose = 'entry' OR purpose = 'close')
+        """
 
     public func orders(positionId: Int64) throws -> [OrderRow] {
         try read { db in try Self.rows(db, "SELECT \(OrderRow.columns) FROM orders WHERE position_id = ? ORDER BY id", [positionId], table: "orders", OrderRow.init) }
@@ -285,10 +295,14 @@ extension GobotDatabase {
     }
 
     static func livePositions(_ db: Database) throws -> [PositionRow] {
-        // Sorted here: an ORDER BY made SQLite build a temporary b-tree for the few rows (v13 indexes the status).
-        try rows(db, "SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open')", table: "positions", PositionRow.init)
-            .sorted { $0.id < $1.id }
+        try rows(db, livePositionsSQL, table: "positions", PositionRow.init).sorted { $0.id < $1.id }
     }
+
+    /// One search per status on the status index (v13), sorted by the caller (``anyOf(_:count:)``).
+    static let livePositionsSQL = """
+        SELECT \(PositionRow.columns) FROM positions WHERE status = 'opening'
+        UNION ALL SELECT \(PositionRow.columns) FROM positions WHERE status = 'open'
+        """
 
     public func positions() throws -> [PositionRow] {
         try read { db in try Self.rows(db, "SELECT \(PositionRow.columns) FROM positions ORDER BY id", table: "positions", PositionRow.init) }
@@ -560,10 +574,7 @@ extension GobotDatabase {
     /// is not seen here; the trade step reads the whole history before every entry and stops on it.
     public func lossStreak() throws -> (closed: Int, consecutiveLosses: Int) {
         try read { db in
-            let stmt = try db.cachedStatement(sql: """
-                SELECT realized_pnl, fees, funding, (SELECT COUNT(*) FROM positions WHERE status = 'closed') FROM positions
-                WHERE status = 'closed' ORDER BY closed_at_ms DESC, id DESC
-                """)
+            let stmt = try db.cachedStatement(sql: Self.lossStreakSQL)
             var closed = 0, streak = 0
             try Self.stepWhile(stmt) { h in
                 let c = StatementColumns(h: h, table: "positions")
@@ -575,6 +586,11 @@ extension GobotDatabase {
             return (closed, streak)
         }
     }
+
+    static let lossStreakSQL = """
+        SELECT realized_pnl, fees, funding, (SELECT COUNT(*) FROM positions WHERE status = 'closed') FROM positions
+        WHERE status = 'closed' ORDER BY closed_at_ms DESC, id DESC
+        """
 
     /// The fees a closed position left out of its own (``UnvaluedFee``), still waiting to be valued.
     public func unvaluedFees(positionId: Int64) throws -> [UnvaluedFee] {
@@ -604,16 +620,20 @@ extension GobotDatabase {
     public func scanBlocks(cooldownAfterMs: Int64) throws -> (live: Set<String>, coolingDown: Set<String>) {
         try read { db in
             var live = Set<String>(), cooling = Set<String>()
-            for (symbol, isLive, isCooling) in try Self.rows(db, """
-                SELECT symbol, status IN ('opening','open'), opened_at_ms > ? FROM positions
-                WHERE status IN ('opening','open') OR (status != 'failed' AND opened_at_ms > ?)
-                """, [cooldownAfterMs, cooldownAfterMs], table: "positions", { c in (try c.text(0, "symbol"), try c.int64(1, "status") != 0, try c.int64(2, "opened_at_ms") != 0) }) {
+            for (symbol, isLive, isCooling) in try Self.rows(db, Self.scanBlocksSQL, [cooldownAfterMs], table: "positions", { c in (try c.text(0, "symbol"), try c.int64(1, "status") != 0, try c.int64(2, "opened_at_ms") != 0) }) {
                 if isLive { live.insert(symbol) }
                 if isCooling { cooling.insert(symbol) }
             }
             return (live, cooling)
         }
     }
+
+    /// One search per term on its index (v13, ``anyOf(_:count:)``); a symbol met twice is one symbol.
+    static let scanBlocksSQL = """
+        SELECT symbol, 1, opened_at_ms > ?1 FROM positions WHERE status = 'opening'
+        UNION ALL SELECT symbol, 1, opened_at_ms > ?1 FROM positions WHERE status = 'open'
+        UNION ALL SELECT symbol, status = 'opening' OR status = 'open', 1 FROM positions WHERE opened_at_ms > ?1 AND status != 'failed'
+        """
 
     /// Everything the risk gate reads from the database, in one read: a step asks once per
     /// decision instead of once per limit, and a file database answers from one snapshot.
@@ -655,11 +675,11 @@ extension GobotDatabase {
     static func positionInputs(_ db: Database, symbol: String, entriesFromMs: Int64) throws -> PositionInputs {
         // One statement: the rows that are live, opened since `entriesFromMs`, or the symbol's
         // latest entry (failed entries never count). Each term is a search on its own index (v13),
-        // so the read does not grow with the history; sorted here, not by a temporary b-tree.
-        let positions = try rows(db, """
-            SELECT \(PositionRow.columns) FROM positions WHERE status IN ('opening','open') OR (status != 'failed' AND opened_at_ms >= ?)
-                OR id = (SELECT id FROM positions WHERE symbol = ? AND status != 'failed' ORDER BY opened_at_ms DESC LIMIT 1)
-            """, [entriesFromMs, symbol], table: "positions", PositionRow.init).sorted { $0.id < $1.id }
+        // so the read does not grow with the history; a row met by two terms is kept once, and
+        // the rows are sorted here (``anyOf(_:count:)``).
+        var seen = Set<Int64>()
+        let positions = try rows(db, positionInputsSQL, [entriesFromMs, symbol], table: "positions", PositionRow.init)
+            .filter { seen.insert($0.id).inserted }.sorted { $0.id < $1.id }
         var out = PositionInputs(entriesToday: (0, 0), live: [], lastEntryOnSymbolMs: nil)
         for p in positions {
             if p.status == "opening" || p.status == "open" { out.live.append(p) }
@@ -668,4 +688,12 @@ extension GobotDatabase {
         }
         return out
     }
+
+    static let positionInputsSQL = """
+        SELECT \(PositionRow.columns) FROM positions WHERE status = 'opening'
+        UNION ALL SELECT \(PositionRow.columns) FROM positions WHERE status = 'open'
+        UNION ALL SELECT \(PositionRow.columns) FROM positions WHERE opened_at_ms >= ?1 AND status != 'failed'
+        UNION ALL SELECT \(PositionRow.columns) FROM positions
+            WHERE id = (SELECT id FROM positions WHERE symbol = ?2 AND status != 'failed' ORDER BY opened_at_ms DESC LIMIT 1)
+        """
 }

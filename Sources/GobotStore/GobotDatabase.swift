@@ -110,6 +110,19 @@ public final class GobotDatabase: Sendable {
 
     private static let commonPlaceholders = (0..<9).map { repeatElement("?", count: $0).joined(separator: ",") }
 
+    /// `select` (one search by equality) once per value, joined by UNION ALL. Why not `IN (…)` or
+    /// `x = ? OR x = ?`: on an indexed column SQLite runs either by building a temporary b-tree of
+    /// the values every time the statement runs, which cost more than the search itself on the
+    /// reads every cron step makes (the clock offset and income cursor, live positions, orders to
+    /// resolve). The terms of a compound SELECT come back in their order; callers sort and, where
+    /// two terms can meet one row, keep it once.
+    static func anyOf(_ select: String, count: Int) -> String {
+        repeatElement(select, count: count).joined(separator: " UNION ALL ")
+    }
+
+    /// Terms of one ``anyOf(_:count:)`` read (SQLite allows 500 in a compound SELECT).
+    static let unionTermsPerRead = 100
+
     /// Runs `body`, which must execute at most one writing statement, without BEGIN and COMMIT:
     /// SQLite makes a single statement atomic on its own (autocommit), so the explicit
     /// transaction of ``write(_:)`` would only add two statements.

@@ -1,6 +1,6 @@
 import Foundation
 import GobotCore
-import GobotStore
+@testable import GobotStore
 import GRDB
 import Testing
 
@@ -17,7 +17,7 @@ import Testing
         var rows: [StatementArguments] = []
         var liveSymbols = Set<String>()
         for _ in 0..<400 {
-            t += Int64.random(in: 0...(6 * 3_600_000), using: &rng)  // several entries at one time too
+            t += rng.next() % 4 == 0 ? 0 : Int64.random(in: 1...(6 * 3_600_000), using: &rng)  // a quarter at the time of the one before
             let symbol = symbols.randomElement(using: &rng)!
             var status = ["closed", "closed", "closed", "failed", "open", "opening"].randomElement(using: &rng)!
             // One live position per symbol (a unique index): a second one is stored closed.
@@ -42,7 +42,8 @@ import Testing
         let counted = all.filter { $0.status != "failed" }
         for _ in 0..<25 {
             let symbol = symbols.randomElement(using: &rng)!
-            let from = t - Int64.random(in: 0...(3 * day), using: &rng)
+            // Half the time the day starts exactly at an entry (which counts as today's).
+            let from = rng.next() % 2 == 0 ? all.randomElement(using: &rng)!.openedAtMs : t - Int64.random(in: 0...(3 * day), using: &rng)
             let inputs = try db.positionInputs(symbol: symbol, entriesFromMs: from)
             let live = all.filter { $0.status == "open" || $0.status == "opening" }
             #expect(inputs.live == live)
@@ -60,5 +61,34 @@ import Testing
         let streak = closed.prefix { $0.realizedPnl! + $0.funding <= $0.fees }.count
         let read = try db.lossStreak()
         #expect(read.closed == closed.count && read.consecutiveLosses == streak, "\(read) vs \(closed.count), \(streak)")
+    }
+
+    /// The reads every cron cycle makes search an index and build no temporary table: a full
+    /// scan grows with the history, and SQLite builds a b-tree for an `IN (…)` list on an index
+    /// or for an ORDER BY that no index gives, every time the statement runs.
+    @Test func theReadsEveryCycleMakesSearchIndexesAndBuildNoTemporaryTable() throws {
+        let db = try GobotDatabase.inMemory()
+        let reads: [(name: String, sql: String, arguments: Int)] = [
+            ("live positions", GobotDatabase.livePositionsSQL, 0),
+            ("the gate's position inputs", GobotDatabase.positionInputsSQL, 2),
+            ("scan's blocks", GobotDatabase.scanBlocksSQL, 1),
+            ("the loss streak", GobotDatabase.lossStreakSQL, 0),
+            ("orders to resolve", GobotDatabase.ordersToResolveSQL, 0),
+            ("fresh candidates", GobotDatabase.freshCandidatesSQL, 0),
+            ("fresh signals", GobotDatabase.freshSignalsSQL, 0),
+            ("a candle frame", GobotDatabase.candlesSQL, 4),
+            ("two state values", GobotDatabase.anyOf("SELECT key, value FROM kv WHERE key = ?", count: 2), 2),
+            ("two client ids", GobotDatabase.anyOf("SELECT client_order_id FROM orders WHERE client_order_id = ?", count: 2), 2),
+        ]
+        for read in reads {
+            let arguments = StatementArguments(Array(repeating: nil as (any DatabaseValueConvertible)?, count: read.arguments))
+            let (ops, plan) = try db.write { db in
+                (try Row.fetchAll(db, sql: "EXPLAIN " + read.sql, arguments: arguments).map { $0["opcode"] as String },
+                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + read.sql, arguments: arguments).map { $0["detail"] as String })
+            }
+            #expect(!ops.contains("OpenEphemeral") && !ops.contains("SorterOpen"), "\(read.name): \(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN ") || $0.contains("TEMP B-TREE") }, "\(read.name): \(plan)")
+            #expect(plan.contains { $0.hasPrefix("SEARCH ") }, "\(read.name): \(plan)")
+        }
     }
 }
