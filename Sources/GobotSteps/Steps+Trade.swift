@@ -3,11 +3,11 @@ import GobotCore
 import GobotStore
 
 extension Steps {
-    /// Gates, sizes and enters each fresh signal, then protects the position on the exchange.
-    /// Exits 75 when an order's outcome is still unknown after looking it up (reconcile resolves it).
     /// The decision on a signal with no direction; analyze stores such a signal with it already.
     static let noDirectionDecision = "no_direction: \(RiskRejection.noDirection)"
 
+    /// Gates, sizes and enters each fresh signal, then protects the position on the exchange.
+    /// Exits 75 when an order's outcome is still unknown after looking it up (reconcile resolves it).
     public static func trade(_ ctx: StepContext) async throws -> StepReport {
         let now = ctx.nowMs
         let signals = try ctx.db.freshSignals(nowMs: now, maxAgeMs: Int64(ctx.config.execution.signalMaxAgeMinutes) * 60_000)

@@ -255,12 +255,14 @@ extension GobotDatabase {
         public var chartHashes: String
     }
 
-    /// - Parameter rejected: a decision already made (a signal with no direction): the signal is
-    ///   stored 'rejected' with it, and trade never reads it.
+    /// - Parameter rejected: the decision on a signal with no direction, which has nothing for
+    ///   the gate to decide: stored 'rejected' with it, trade never reads it. A signal with a
+    ///   direction is always the gate's (a programming error otherwise).
     @discardableResult
     public func storeSignal(candidateId: Int64?, symbol: String, atMs: Int64, signal: Signal, referencePrice: Double, chartHashes: [String],
                             rejected: String? = nil) throws -> Int64 {
-        try write { db in
+        precondition(rejected == nil || signal.direction == .none, "only a signal with no direction is stored decided")
+        return try write { db in
             try db.cachedStatement(sql: """
                 INSERT INTO signals (candidate_id, symbol, created_at_ms, direction, confidence, rationale, model,
                     prompt_tokens, completion_tokens, cost_usd, chart_hashes, reference_price, timeframe_agreement, status, decision)

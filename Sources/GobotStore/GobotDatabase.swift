@@ -52,7 +52,15 @@ public final class GobotDatabase: Sendable {
                 _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             let pool = try DatabasePool(path: path, configuration: config)
-            return try GobotDatabase(writer: pool, migrateUpTo: migrateUpTo)
+            let before = try pool.read { db in try Self.migrator.appliedIdentifiers(db) }
+            let opened = try GobotDatabase(writer: pool, migrateUpTo: migrateUpTo)
+            // A migration that rebuilt a table (v10, v12) wrote a copy of it into the WAL, and the
+            // WAL file keeps the size of its largest transaction: it is checkpointed and truncated
+            // once, on the open that migrated, instead of holding that space for good.
+            if try pool.read({ db in try Self.migrator.appliedIdentifiers(db) }) != before {
+                try pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            }
+            return opened
         } catch {
             throw StateDatabaseError.classify(error, path: path)
         }

@@ -109,12 +109,24 @@ import Testing
             #expect(try old.freshCandidates(nowMs: 2, maxAgeMs: 10).map(\.id) == [2, 3])
             _ = try old.storeSignal(candidateId: 2, symbol: "XRPUSDT", atMs: 2, signal: signal, referencePrice: 2, chartHashes: ["h"])
             let last = try old.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: 3, signal: signal, referencePrice: 2, chartHashes: [])
+            // A position and a label that refer to the first signal, rebuilt under them.
+            try old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO positions (symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms)
+                    VALUES ('XRPUSDT', 'short', 1, '5', '2', '2.04', '1.92', '10', 'open', 3)
+                    """)
+            }
+            try old.storeLabel(SignalLabel(signalId: 1, symbol: "XRPUSDT", model: "m", direction: .short, confidence: 0.8, signalAtMs: 2,
+                                           outcome: .hit, r: 2, costUSD: 0, timeframeAgreement: .mixed), atMs: 4)
             // A row deleted at the end leaves the sequence above the largest id.
             try old.write { try $0.execute(sql: "DELETE FROM signals WHERE id = ?", arguments: [last]) }
             let oldPlans = try writes.map { try ephemeralTables(old, $0.0, $0.1) }
             #expect(oldPlans == [1, 1, 3, 1], "\(oldPlans)")
         }
         let db = try GobotDatabase.open(path: path)
+        // The rebuilt tables went through the WAL: the open that migrated truncates it.
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
+        #expect(wal == 0)
         #expect(try writes.map { try ephemeralTables(db, $0.0, $0.1) } == [0, 0, 0, 0])
         let before = try db.read { db in try Row.fetchAll(db, sql: "SELECT name, seq FROM sqlite_sequence WHERE name IN ('candidates', 'signals') ORDER BY name")
             .map { "\($0["name"] as String) \($0["seq"] as Int64)" } }
@@ -132,6 +144,10 @@ import Testing
         // The tables that refer to them still do.
         let keys = try db.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_list(positions)").map { $0["table"] as String } }
         #expect(keys.contains("signals"))
+        #expect(try db.livePositions().map(\.signalId) == [1] && db.signalLabels().map(\.signalId) == [1])
+        #expect(throws: DatabaseError.self) {
+            try db.write { try $0.execute(sql: "INSERT INTO positions (symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms) VALUES ('BTCUSDT', 'long', 999, '1', '1', '1', '1', '1', 'closed', 5)") }
+        }
         #expect(try db.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count } == 0)
     }
 }
