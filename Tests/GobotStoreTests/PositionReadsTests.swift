@@ -91,4 +91,19 @@ import Testing
             #expect(plan.contains { $0.hasPrefix("SEARCH ") }, "\(read.name): \(plan)")
         }
     }
+
+    /// Reconcile asks which income records are booked every run: a few are one search each, many
+    /// an IN list; both answer exactly the booked ones.
+    @Test func bookedRefsAreFoundForFewAndManyRecords() throws {
+        let db = try GobotDatabase.inMemory()
+        for i in 0..<30 where i % 3 != 0 {
+            try db.addLedger(atMs: Int64(i), symbol: "XRPUSDT", kind: "commission", amount: -1, positionId: nil, ref: "income-\(i)")
+        }
+        var rng = SplitMix(state: 7)
+        for count in [1, 2, 3, 8, 9, 30, 700] {
+            let refs = (0..<count).map { _ in "income-\(Int.random(in: 0..<40, using: &rng))" }
+            let booked = Set(refs.filter { Int($0.dropFirst(7))! < 30 && Int($0.dropFirst(7))! % 3 != 0 })
+            #expect(try db.bookedLedgerRefs(refs) == booked, "\(count) refs")
+        }
+    }
 }
