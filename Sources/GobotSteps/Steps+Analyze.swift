@@ -49,7 +49,7 @@ extension Steps {
             // An answer with no direction has nothing for the gate to decide: it is stored with
             // trade's own rejection, and trade (a read and a write every cron run) never sees it.
             try ctx.db.storeSignal(candidateId: c.id, symbol: c.symbol, atMs: now, signal: signal, referencePrice: reference, chartHashes: hashes,
-                                   rejected: signal.direction == .none ? Steps.noDirectionDecision : nil)
+                                   noDirectionDecision: Steps.noDirectionDecision)
             lines.append("\(c.symbol) \(signal.direction.rawValue) \(String(format: "%.2f", signal.confidence))")
         }
         return StepReport(message: "analyze: \(lines.joined(separator: ", "))")

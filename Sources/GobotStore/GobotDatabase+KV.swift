@@ -16,19 +16,21 @@ extension GobotDatabase {
         try writeOne { db in try db.cachedStatement(sql: "DELETE FROM kv WHERE key = ?").execute(arguments: [key]) }
     }
 
-    /// Several values in one statement; absent keys are absent from the answer.
+    /// Several values, in one statement per hundred keys; absent keys are absent from the answer.
     public func values(forKeys keys: [String]) throws -> [String: String] {
         guard !keys.isEmpty else { return [:] }
         return try read { db in
             var out: [String: String] = [:]
             for start in stride(from: 0, to: keys.count, by: Self.unionTermsPerRead) {
                 let chunk = Array(keys[start..<min(start + Self.unionTermsPerRead, keys.count)])
-                let sql = Self.anyOf("SELECT key, value FROM kv WHERE key = ?", count: chunk.count)
-                for (key, value) in try Self.rows(db, sql, Self.arguments(chunk), table: "kv", { c in (try c.text(0, "key"), try c.text(1, "value")) }) { out[key] = value }
+                for (key, value) in try Self.rows(db, Self.valuesSQL(chunk.count), Self.arguments(chunk), table: "kv", { c in (try c.text(0, "key"), try c.text(1, "value")) }) { out[key] = value }
             }
             return out
         }
     }
+
+    /// One search per key (``anyOf(_:count:)``).
+    static func valuesSQL(_ count: Int) -> String { anyOf("SELECT key, value FROM kv WHERE key = ?", count: count) }
 
     public func setValue(_ value: String, forKey key: String, atMs: Int64) throws {
         try writeOne { db in try Self.setValue(db, value, forKey: key, atMs: atMs) }

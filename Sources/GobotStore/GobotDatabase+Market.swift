@@ -226,12 +226,15 @@ extension GobotDatabase {
     /// Fresh candidates; older ones are expired, never returned, so a slow analyze never acts on
     /// stale data. Most runs find none stale: one read, and a write only when there are.
     public func freshCandidates(nowMs: Int64, maxAgeMs: Int64) throws -> [Candidate] {
-        let all = try read { db in
+        let stored = try read { db in
             try Self.rows(db, Self.freshCandidatesSQL, table: "candidates") { c in
                 Candidate(id: try c.int64(0, "id"), symbol: try c.text(1, "symbol"), createdAtMs: try c.int64(2, "created_at_ms"),
                           lastClose: try c.double(3, "last_close"), score: try c.double(4, "score"))
             }
-        }.sorted { ($0.score, $1.id) > ($1.score, $0.id) }  // best first, then oldest; an ORDER BY built a sorter per run
+        }
+        // Best first, then oldest (created, then id), as the ORDER BY on the status index gave;
+        // sorted here, as the ORDER BY built a sorter every run.
+        let all = stored.sorted { ($0.score, $1.createdAtMs, $1.id) > ($1.score, $0.createdAtMs, $0.id) }
         let oldest = nowMs - maxAgeMs
         guard all.contains(where: { $0.createdAtMs < oldest }) else { return all }
         try writeOne { db in
@@ -255,13 +258,13 @@ extension GobotDatabase {
         public var chartHashes: String
     }
 
-    /// - Parameter rejected: the decision on a signal with no direction, which has nothing for
-    ///   the gate to decide: stored 'rejected' with it, trade never reads it. A signal with a
-    ///   direction is always the gate's (a programming error otherwise).
+    /// - Parameter noDirectionDecision: the decision on a signal with no direction, which has
+    ///   nothing for the gate to decide: such a signal is stored 'rejected' with it, and trade
+    ///   never reads it. A signal with a direction is stored 'fresh' for the gate whatever is given.
     @discardableResult
     public func storeSignal(candidateId: Int64?, symbol: String, atMs: Int64, signal: Signal, referencePrice: Double, chartHashes: [String],
-                            rejected: String? = nil) throws -> Int64 {
-        precondition(rejected == nil || signal.direction == .none, "only a signal with no direction is stored decided")
+                            noDirectionDecision: String? = nil) throws -> Int64 {
+        let rejected = signal.direction == .none ? noDirectionDecision : nil
         return try write { db in
             try db.cachedStatement(sql: """
                 INSERT INTO signals (candidate_id, symbol, created_at_ms, direction, confidence, rationale, model,

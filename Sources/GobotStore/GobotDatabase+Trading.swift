@@ -250,12 +250,14 @@ extension GobotDatabase {
             var found = Set<String>()
             for start in stride(from: 0, to: clientOrderIds.count, by: Self.unionTermsPerRead) {
                 let chunk = Array(clientOrderIds[start..<min(start + Self.unionTermsPerRead, clientOrderIds.count)])
-                let sql = Self.anyOf("SELECT client_order_id FROM orders WHERE client_order_id = ?", count: chunk.count)
-                found.formUnion(try Self.rows(db, sql, Self.arguments(chunk), table: "orders") { c in try c.text(0, "client_order_id") })
+                found.formUnion(try Self.rows(db, Self.recordedClientOrderIdsSQL(chunk.count), Self.arguments(chunk), table: "orders") { c in try c.text(0, "client_order_id") })
             }
             return found
         }
     }
+
+    /// One search per id (``anyOf(_:count:)``).
+    static func recordedClientOrderIdsSQL(_ count: Int) -> String { anyOf("SELECT client_order_id FROM orders WHERE client_order_id = ?", count: count) }
 
     public func orders(statuses: [String]? = nil) throws -> [OrderRow] {
         try read { db in
@@ -453,13 +455,15 @@ extension GobotDatabase {
             var start = 0
             while start < refs.count {
                 let chunk = Array(refs[start..<min(start + 500, refs.count)])
-                let sql = chunk.count <= 8 ? Self.anyOf("SELECT ref FROM ledger WHERE ref = ?", count: chunk.count)
-                    : "SELECT ref FROM ledger WHERE ref IN (\(Self.placeholders(chunk.count)))"
-                found.formUnion(try Self.rows(db, sql, Self.arguments(chunk), table: "ledger") { c in try c.text(0, "ref") })
+                found.formUnion(try Self.rows(db, Self.bookedLedgerRefsSQL(chunk.count), Self.arguments(chunk), table: "ledger") { c in try c.text(0, "ref") })
                 start += chunk.count
             }
             return found
         }
+    }
+
+    static func bookedLedgerRefsSQL(_ count: Int) -> String {
+        count <= 8 ? anyOf("SELECT ref FROM ledger WHERE ref = ?", count: count) : "SELECT ref FROM ledger WHERE ref IN (\(placeholders(count)))"
     }
 
     /// One booked money movement with the asset it was paid in.

@@ -29,9 +29,12 @@ public final class GobotDatabase: Sendable {
     /// recreated or overwritten. Every failure is a ``StateDatabaseError``.
     public static func open(path: String, migrateUpTo: String? = nil) throws(StateDatabaseError) -> GobotDatabase {
         var config = Configuration()
-        config.busyMode = .timeout(10)
+        config.busyMode = .timeout(TimeInterval(busyTimeoutSeconds))
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // The WAL file keeps the size of its largest transaction (a migration's table copy)
+            // unless a reset cuts it back: past 64 MiB, every reset does.
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         do {
             let dir = (path as NSString).deletingLastPathComponent
@@ -43,7 +46,7 @@ public final class GobotDatabase: Sendable {
                 // write (switching the journal to WAL), and a damaged file is not written at all.
                 var readOnly = Configuration()
                 readOnly.readonly = true
-                readOnly.busyMode = .timeout(10)
+                readOnly.busyMode = .timeout(TimeInterval(busyTimeoutSeconds))
                 let problems = try DatabaseQueue(path: path, configuration: readOnly).read { db in try quickCheck(db) }
                 if !problems.isEmpty { throw StateDatabaseError.damaged(path: path, problems: problems) }
             } else {
@@ -52,19 +55,27 @@ public final class GobotDatabase: Sendable {
                 _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             let pool = try DatabasePool(path: path, configuration: config)
-            let before = try pool.read { db in try Self.migrator.appliedIdentifiers(db) }
+            let migrates = try !pool.read(Self.migrator.hasCompletedMigrations)
             let opened = try GobotDatabase(writer: pool, migrateUpTo: migrateUpTo)
-            // A migration that rebuilt a table (v10, v12) wrote a copy of it into the WAL, and the
-            // WAL file keeps the size of its largest transaction: it is checkpointed and truncated
-            // once, on the open that migrated, instead of holding that space for good.
-            if try pool.read({ db in try Self.migrator.appliedIdentifiers(db) }) != before {
-                try pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            // A migration that rebuilt a table (v10, v12) wrote a copy of it into the WAL: the open
+            // that migrated checkpoints it and truncates the file at once. Best effort, without
+            // waiting: a step reading an older snapshot meanwhile (several start together) leaves
+            // it to the journal size limit at the next reset, and the migration stands either way.
+            if migrates {
+                try? pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA busy_timeout = 0")
+                    defer { try? db.execute(sql: "PRAGMA busy_timeout = \(busyTimeoutSeconds * 1000)") }
+                    _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                }
             }
             return opened
         } catch {
             throw StateDatabaseError.classify(error, path: path)
         }
     }
+
+    /// How long a step waits for another step's write (``open(path:migrateUpTo:)``).
+    static let busyTimeoutSeconds = 10
 
     /// SQLite's `PRAGMA quick_check`: the page structure and the table/index agreement, without
     /// the slower index-content comparison of `integrity_check`. Empty when the file is sound.

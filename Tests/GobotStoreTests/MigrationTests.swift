@@ -145,9 +145,11 @@ import Testing
         let keys = try db.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_list(positions)").map { $0["table"] as String } }
         #expect(keys.contains("signals"))
         #expect(try db.livePositions().map(\.signalId) == [1] && db.signalLabels().map(\.signalId) == [1])
-        #expect(throws: DatabaseError.self) {
-            try db.write { try $0.execute(sql: "INSERT INTO positions (symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms) VALUES ('BTCUSDT', 'long', 999, '1', '1', '1', '1', '1', 'closed', 5)") }
-        }
+        let insert = "INSERT INTO positions (symbol, side, signal_id, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms) VALUES ('BTCUSDT', 'long', ?, '1', '1', '1', '1', '1', 'closed', 5)"
+        #expect {
+            try db.write { try $0.execute(sql: insert, arguments: [999]) }
+        } throws: { ($0 as? DatabaseError)?.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY }
+        try db.write { try $0.execute(sql: insert, arguments: [3]) }  // the signal stored after the migration
         #expect(try db.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count } == 0)
     }
 }

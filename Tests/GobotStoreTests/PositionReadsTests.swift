@@ -77,8 +77,9 @@ import Testing
             ("fresh candidates", GobotDatabase.freshCandidatesSQL, 0),
             ("fresh signals", GobotDatabase.freshSignalsSQL, 0),
             ("a candle frame", GobotDatabase.candlesSQL, 4),
-            ("two state values", GobotDatabase.anyOf("SELECT key, value FROM kv WHERE key = ?", count: 2), 2),
-            ("two client ids", GobotDatabase.anyOf("SELECT client_order_id FROM orders WHERE client_order_id = ?", count: 2), 2),
+            ("two state values", GobotDatabase.valuesSQL(2), 2),
+            ("two client ids", GobotDatabase.recordedClientOrderIdsSQL(2), 2),
+            ("three booked refs", GobotDatabase.bookedLedgerRefsSQL(3), 3),
         ]
         for read in reads {
             let arguments = StatementArguments(Array(repeating: nil as (any DatabaseValueConvertible)?, count: read.arguments))
@@ -100,10 +101,47 @@ import Testing
             try db.addLedger(atMs: Int64(i), symbol: "XRPUSDT", kind: "commission", amount: -1, positionId: nil, ref: "income-\(i)")
         }
         var rng = SplitMix(state: 7)
-        for count in [1, 2, 3, 8, 9, 30, 700] {
+        for count in [1, 2, 3, 8, 9, 30, 503, 700] {
             let refs = (0..<count).map { _ in "income-\(Int.random(in: 0..<40, using: &rng))" }
             let booked = Set(refs.filter { Int($0.dropFirst(7))! < 30 && Int($0.dropFirst(7))! % 3 != 0 })
             #expect(try db.bookedLedgerRefs(refs) == booked, "\(count) refs")
         }
+    }
+
+    /// Live positions come back by id whatever their status (the read searches 'opening' first).
+    @Test func livePositionsAreInIdOrder() throws {
+        let db = try GobotDatabase.inMemory()
+        try db.write { db in
+            for (symbol, status) in [("XRPUSDT", "open"), ("BTCUSDT", "failed"), ("ETHUSDT", "opening"), ("SOLUSDT", "open")] {
+                try db.execute(sql: """
+                    INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms)
+                    VALUES (?, 'long', '5', '2', '1.96', '2.08', '10', ?, 1)
+                    """, arguments: [symbol, status])
+            }
+        }
+        #expect(try db.livePositions().map(\.id) == [1, 3, 4])
+        #expect(try db.positionInputs(symbol: "XRPUSDT", entriesFromMs: 0).live.map(\.id) == [1, 3, 4])
+    }
+
+    /// State values and recorded client ids are read one search per key, a hundred to a
+    /// statement: every stored one is found once, absent ones are absent, duplicates are harmless.
+    @Test(arguments: [0, 1, 100, 101, 250]) func valuesAndClientIdsAreFoundInEveryGroup(count: Int) throws {
+        let db = try GobotDatabase.inMemory()
+        for i in stride(from: 0, to: 300, by: 2) { try db.setValue("v\(i)", forKey: "k\(i)", atMs: 1) }
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO positions (symbol, side, quantity, entry_price, stop_price, target_price, notional_usd, status, opened_at_ms) VALUES ('XRPUSDT', 'long', '5', '2', '1.96', '2.08', '10', 'open', 1)")
+            for i in stride(from: 0, to: 300, by: 3) {
+                try db.execute(sql: """
+                    INSERT INTO orders (client_order_id, position_id, symbol, side, purpose, type, quantity, status, created_at_ms, updated_at_ms)
+                    VALUES (?, 1, 'XRPUSDT', 'BUY', 'entry', 'MARKET', '5', 'filled', 1, 1)
+                    """, arguments: ["gb-\(i)"])
+            }
+        }
+        var rng = SplitMix(state: UInt64(count) + 1)
+        let picks = (0..<count).map { _ in Int.random(in: 0..<320, using: &rng) }
+        let values = try db.values(forKeys: picks.map { "k\($0)" })
+        #expect(values == Dictionary(picks.filter { $0 < 300 && $0 % 2 == 0 }.map { ("k\($0)", "v\($0)") }, uniquingKeysWith: { a, _ in a }))
+        let ids = try db.recordedClientOrderIds(picks.map { "gb-\($0)" })
+        #expect(ids == Set(picks.filter { $0 < 300 && $0 % 3 == 0 }.map { "gb-\($0)" }))
     }
 }
