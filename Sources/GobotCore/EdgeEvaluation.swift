@@ -116,10 +116,17 @@ public enum EdgeEvaluation {
         var funded: Decimal = 0
         var exit: (price: Decimal, ms: Int64, reason: String)?
         var i = lo
+        var due = FundingSchedule.firstMark(atOrAfter: e.openedAtMs)
         while i < candles.count {
             let c = candles[i]
-            if FundingSchedule.isMark(c.openTimeMs), let rate = funding[c.openTimeMs] {
-                funded += -(sign * e.quantity * CoreBacktest.decimal(c.open) * CoreBacktest.decimal(rate)).rounded(scale: 8)
+            // Every mark up to this candle, as the engine and the paper exchange charge them: one
+            // whose 1m candle is missing on the price at the mark (the close before the gap).
+            while due <= c.openTimeMs {
+                if let rate = funding[due] {
+                    let price = due == c.openTimeMs ? c.open : CoreBacktest.price(candles, due)
+                    funded += -(sign * e.quantity * CoreBacktest.decimal(price) * CoreBacktest.decimal(rate)).rounded(scale: 8)
+                }
+                due += FundingSchedule.intervalMs
             }
             // The same trigger and fill rules as the engine and the paper exchange (FillRules):
             // stop before target, gaps fill at the open, slippage against the trader.
@@ -165,10 +172,14 @@ public enum EdgeEvaluation {
         let entryFee = (e.entryPrice * e.quantity * feeRate).doubleValue
         var path: [(Int64, Double)] = [], funded = 0.0
         var i = lo
+        var due = FundingSchedule.firstMark(atOrAfter: e.openedAtMs)
         while i < candles.count {
             let c = candles[i]
             if let closed = outcome.closedAtMs, c.openTimeMs >= closed { break }
-            if FundingSchedule.isMark(c.openTimeMs), let rate = funding[c.openTimeMs] { funded -= sign * qty * c.open * rate }
+            while due <= c.openTimeMs {  // as ``replay``: a mark whose candle is missing too
+                if let rate = funding[due] { funded -= sign * qty * (due == c.openTimeMs ? c.open : CoreBacktest.price(candles, due)) * rate }
+                due += FundingSchedule.intervalMs
+            }
             path.append((c.openTimeMs, (c.close - entry) * qty * sign - entryFee + funded))
             i += 1
         }

@@ -115,4 +115,32 @@ import Testing
         let noSlip = EdgeEvaluation.replay(EdgeEvaluation.Entry(e), side: e.side == .long ? .short : .long, candles: candles, funding: [:], rule: rule, config: flat)
         #expect(noSlip.entryPrice == market)
     }
+
+    /// The baseline's replay charges every funding mark while open, as the engine and the paper
+    /// exchange do: one whose 1m candle is missing on the close before the gap, one with its
+    /// candle on that candle's open (it missed the first before).
+    @Test func theReplayChargesAFundingMarkWhoseCandleIsMissing() throws {
+        let mark: Int64 = 1_747_728_000_000  // 2025-05-20 08:00 UTC
+        var candles: [Candle] = []
+        for minute in -10...30 where minute != 0 {  // the candle of the mark is missing
+            let p = minute < 0 ? 2.0 : 2.002
+            candles.append(Candle(openTimeMs: mark + Int64(minute) * 60_000, open: p, high: p + 0.0005, low: p - 0.0005, close: p, volume: 1))
+        }
+        let rule = SymbolRules(symbol: "XRPUSDT", tickSize: Decimal(string: "0.0001")!, stepSize: Decimal(string: "0.1")!,
+                               minQty: Decimal(string: "0.1")!, minNotional: 5)
+        let entry = EdgeEvaluation.Entry(symbol: "XRPUSDT", side: .long, openedAtMs: mark - 5 * 60_000, entryPrice: 2, quantity: 10)
+        let rate = 0.0001
+        let held = EdgeEvaluation.replay(entry, side: .long, candles: candles, funding: [mark: rate], rule: rule, config: GobotConfig())
+        #expect(held.closedAtMs == nil)  // no trigger: held to the end
+        #expect(held.funding == Decimal(string: "-0.002")!, "\(held.funding)")  // 10 × 2.0 (the close before the gap) × 0.0001, paid by the long
+        let short = EdgeEvaluation.replay(entry, side: .short, candles: candles, funding: [mark: rate], rule: rule, config: GobotConfig())
+        #expect(short.funding == Decimal(string: "0.002")!)
+        // With the candle there, on its open.
+        let whole = (candles + [Candle(openTimeMs: mark, open: 2.001, high: 2.0015, low: 2.0005, close: 2.001, volume: 1)]).sorted { $0.openTimeMs < $1.openTimeMs }
+        let charged = EdgeEvaluation.replay(entry, side: .long, candles: whole, funding: [mark: rate], rule: rule, config: GobotConfig())
+        #expect(charged.funding == Decimal(string: "-0.002001")!)
+        // A mark before the entry is not charged.
+        let later = EdgeEvaluation.Entry(symbol: "XRPUSDT", side: .long, openedAtMs: mark + 60_000, entryPrice: 2.002, quantity: 10)
+        #expect(EdgeEvaluation.replay(later, side: .long, candles: candles, funding: [mark: rate], rule: rule, config: GobotConfig()).funding == 0)
+    }
 }
