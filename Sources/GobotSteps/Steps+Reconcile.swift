@@ -499,6 +499,9 @@ extension Steps {
     /// Where reconcile's income booking has got to, on the exchange's clock (trade reads it too).
     static let incomeCursorKey = "income_cursor_ms"
 
+    /// How far back reconcile reads income at most on Binance, which keeps three months of it.
+    static let incomeKeptMs: Int64 = 100 * TradingCalendar.dayMs
+
     /// The stored income cursor; one that does not read is an error, not a restart.
     static func incomeCursor(_ text: String) throws -> Int64 {
         try storedMs(text, key: incomeCursorKey, then: "reconcile reads the last 7 days of income again, each record booked once")
@@ -570,6 +573,17 @@ extension Steps {
                         text: "⚠️ the income cursor was \((ms - now) / 60_000) min ahead of the exchange's clock; the last 7 days of income are read again")
         }
         var start = saved ?? (TradingCalendar.startOfDay(now) - 7 * TradingCalendar.dayMs)
+        // Binance keeps three months of income: a cursor older than that (gobot stopped for months,
+        // a hand-edited or damaged value from 2001) would walk weekly windows that can only come
+        // back empty, a thousand requests from 2001. Read from the oldest time the exchange may
+        // still answer for, and say so. The paper exchange keeps every record it made (an outage
+        // it replays books its funding then), so its cursor is followed as it stands.
+        if ctx.config.exchange.environment != .paper, start < now - incomeKeptMs {
+            Alerts.send(ctx, kind: "error", key: "income-cursor-old-\(TradingCalendar.startOfDay(now))",
+                        text: "⚠️ the income cursor was \((now - start) / TradingCalendar.dayMs) days old; Binance keeps three months of income: "
+                            + "reconcile reads the last \(incomeKeptMs / TradingCalendar.dayMs) days, and older income is not in the ledger")
+            start = now - incomeKeptMs
+        }
         var booked = 0, fundingNotes: [String] = []
         var waiting: (timeMs: Int64, error: any Error)?
         // Read only when a record is booked: most runs have nothing new, and the whole position

@@ -196,4 +196,30 @@ import Testing
         _ = try await Steps.trade(h.ctx)
         #expect(try h.db.livePositions().count == 1)
     }
+
+    /// Binance keeps three months of income: a cursor from 2001 (a hand edit, damage) walked a
+    /// thousand weekly windows that could only come back empty. Reconcile reads the last 100
+    /// days, says so, and writes its cursor from there. The paper exchange keeps every record it
+    /// made, so its cursor is followed as it stands.
+    @Test func anIncomeCursorOlderThanTheExchangeKeepsReadsItsLastHundredDays() async throws {
+        let old: Int64 = 1_000_000_000_000  // 2001-09-09
+        for environment in [ExchangeEnvironment.demo, .live, .paper] {
+            var h = try TradingHarness(prices: Array(repeating: 2.0, count: 300), slippageBps: 0)
+            h.ctx.config.exchange.environment = environment
+            h.at(minute: 20)
+            try h.db.setValue(String(old), forKey: Steps.incomeCursorKey, atMs: h.clock.nowMs())
+            #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+            let now = h.clock.nowMs()
+            let first = try #require(h.exchange.windows.first)
+            let warned = try !MoneySafetyTests.outbox(h, containing: "days old; Binance keeps three months of income").isEmpty
+            if environment == .paper {
+                #expect(first.startMs == old && !warned)
+            } else {
+                #expect(first.startMs == now - Steps.incomeKeptMs, "\(environment)")
+                #expect(h.exchange.windows.count <= 15 && warned, "\(environment): \(h.exchange.windows.count) windows")
+            }
+            let cursor = try #require(try h.db.value(forKey: Steps.incomeCursorKey).flatMap { Int64($0) })
+            #expect(cursor > now - Steps.incomeKeptMs && cursor <= now)
+        }
+    }
 }
