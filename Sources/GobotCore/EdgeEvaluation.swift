@@ -102,7 +102,9 @@ public enum EdgeEvaluation {
 
     /// Replays one entry with `side` on the candles from its entry on: stops before targets within a
     /// candle, a gap through a trigger fills at the open, funding at every 8-hour mark while open —
-    /// the engine's and the paper exchange's rules.
+    /// the engine's and the paper exchange's rules on last prices. With mark-price data the books
+    /// trigger stops and charge funding on the mark, which this replay does not see: its figures
+    /// (the analyst's replayed net, the random baseline) can then differ from the books slightly.
     /// `ownFill` false enters the analyst's own side at the market as well (``entryPrice(_:side:candles:rule:config:ownFill:)``).
     public static func replay(_ e: Entry, side: PositionSide, candles: [Candle], funding: [Int64: Double], rule: SymbolRules,
                               config: GobotConfig, ownFill: Bool = true) -> Outcome {

@@ -59,13 +59,14 @@ public final class GobotDatabase: Sendable {
             let opened = try GobotDatabase(writer: pool, migrateUpTo: migrateUpTo)
             // A migration that rebuilt a table (v10, v12) wrote a copy of it into the WAL: the open
             // that migrated checkpoints it and truncates the file at once. Best effort, without
-            // waiting: a step reading an older snapshot meanwhile (several start together) leaves
+            // waiting, on a connection of its own that waits for no lock (the pool keeps its busy
+            // timeout): a step reading an older snapshot meanwhile (several start together) leaves
             // it to the journal size limit at the next reset, and the migration stands either way.
             if migrates {
-                try? pool.writeWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA busy_timeout = 0")
-                    defer { try? db.execute(sql: "PRAGMA busy_timeout = \(busyTimeoutSeconds * 1000)") }
-                    _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                var once = Configuration()
+                once.busyMode = .immediateError
+                _ = try? DatabaseQueue(path: path, configuration: once).writeWithoutTransaction { db in
+                    try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)").count
                 }
             }
             return opened

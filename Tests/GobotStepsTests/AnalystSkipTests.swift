@@ -56,7 +56,11 @@ import Testing
         #expect(stored.first?.status == "rejected" && stored.first?.decision == "no_direction: analyst saw no trade", "\(stored)")
         let trade = try await Steps.trade(h.ctx)
         #expect(trade.outcome == "nothing_to_do" && trade.message == "trade: no fresh signals", "\(trade.message)")
-        // A signal with a direction is still trade's to decide.
+        // A signal with a direction is still trade's to decide, whatever decision a caller passes.
+        try h.db.storeSignal(candidateId: nil, symbol: "XRPUSDT", atMs: h.clock.nowMs(), signal: Signal(direction: .short, confidence: 0.5, rationale: "t", model: "t"),
+                             referencePrice: 2, chartHashes: [], noDirectionDecision: Steps.noDirectionDecision)
+        #expect(try h.db.signals().last?.status == "fresh")
+        _ = try await Steps.trade(h.ctx)
         try h.signal(.long, confidence: 0.5)
         #expect(try h.db.signals().last?.status == "fresh")
         _ = try await Steps.trade(h.ctx)

@@ -1,5 +1,5 @@
 import Foundation
-import GobotCore
+@testable import GobotCore
 import Testing
 @testable import GobotSteps
 
@@ -139,6 +139,10 @@ import Testing
         let whole = (candles + [Candle(openTimeMs: mark, open: 2.001, high: 2.0015, low: 2.0005, close: 2.001, volume: 1)]).sorted { $0.openTimeMs < $1.openTimeMs }
         let charged = EdgeEvaluation.replay(entry, side: .long, candles: whole, funding: [mark: rate], rule: rule, config: GobotConfig())
         #expect(charged.funding == Decimal(string: "-0.002001")!)
+        // The analyst's marked equity path pays it from the mark on, as the replay does.
+        let path = EdgeEvaluation.markedPath(entry, outcome: held, candles: candles, funding: [mark: rate], feeRate: 0)
+        let before = try #require(path.last { $0.ms < mark }), after = try #require(path.first { $0.ms > mark })
+        #expect(abs(before.pnl - 0) < 1e-9 && abs(after.pnl - (0.02 - 0.002)) < 1e-9, "\(before) \(after)")  // 10 × (2.002 − 2) − 0.002
         // A mark before the entry is not charged.
         let later = EdgeEvaluation.Entry(symbol: "XRPUSDT", side: .long, openedAtMs: mark + 60_000, entryPrice: 2.002, quantity: 10)
         #expect(EdgeEvaluation.replay(later, side: .long, candles: candles, funding: [mark: rate], rule: rule, config: GobotConfig()).funding == 0)

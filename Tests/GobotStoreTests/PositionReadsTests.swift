@@ -144,4 +144,25 @@ import Testing
         let ids = try db.recordedClientOrderIds(picks.map { "gb-\($0)" })
         #expect(ids == Set(picks.filter { $0 < 300 && $0 % 3 == 0 }.map { "gb-\($0)" }))
     }
+
+    /// Fresh candidates come best first, and among equal scores oldest first by creation time
+    /// (then id), as the ORDER BY on the status index gave: analyze's budget takes the first.
+    @Test func freshCandidatesTiedOnScoreComeOldestFirst() throws {
+        let db = try GobotDatabase.inMemory()
+        // Created out of id order (a host clock stepped back between scans), two scores tied.
+        for (symbol, at, score) in [("XRPUSDT", 5, 1.0), ("BTCUSDT", 3, 2.0), ("ETHUSDT", 9, 1.0), ("SOLUSDT", 1, 1.0), ("BNBUSDT", 7, 0.5)] {
+            try db.addCandidate(symbol: symbol, atMs: Int64(at), lastClose: 2, score: score)
+        }
+        #expect(try db.freshCandidates(nowMs: 10, maxAgeMs: 100).map(\.symbol) == ["BTCUSDT", "SOLUSDT", "XRPUSDT", "ETHUSDT", "BNBUSDT"])
+    }
+
+    /// Every connection of a state file cuts its WAL back past 64 MiB at a reset: a migration's
+    /// table copy does not keep the file at its size when the open that migrated could not.
+    @Test func theStateFileKeepsItsWALWithinTheJournalSizeLimit() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gobot-wal-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = try GobotDatabase.open(path: dir.appendingPathComponent("gobot.sqlite").path)
+        #expect(try db.read { try Int.fetchOne($0, sql: "PRAGMA journal_size_limit") } == 67_108_864)
+        #expect(try db.write { try Int.fetchOne($0, sql: "PRAGMA journal_size_limit") } == 67_108_864)
+    }
 }
