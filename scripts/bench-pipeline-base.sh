@@ -74,8 +74,9 @@ run() {  # $1 = label, rest = command; prints "wall cpu" and keeps the trade lin
 olds=(); news=(); pipes=()
 for i in $(seq "$REPS"); do
   o=$(run old "$old" backtest); n=$(run new "$new" backtest --pipeline)
-  # The step pipeline alone (no CSV parsing, evaluation or report), as `gobot bench` times it.
-  p=$("$new" bench --data "$DATA" --skip-charts --days "$days" 2>&1 | grep '^pipeline:' | sed -n 's/.* in \([0-9.]*\) s = .*/\1/p')
+  # The step pipeline alone, as `gobot bench --pipeline-only` times it in a process of its own
+  # (Backtest.run: loading the candles, the cycles and the evaluation lines; no report).
+  p=$("$new" bench --data "$DATA" --pipeline-only --days "$days" 2>&1 | grep '^pipeline:' | sed -n 's/.* in \([0-9.]*\) s = .*/\1/p')
   olds+=("$o"); news+=("$n"); pipes+=("$p")
   echo "run $i (load $(cut -d' ' -f1 /proc/loadavg)): base ${o% *} s wall ${o#* } s CPU | this tree ${n% *} s wall ${n#* } s CPU, its step pipeline alone $p s"
 done

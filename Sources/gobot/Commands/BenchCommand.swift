@@ -194,6 +194,12 @@ extension Gobot {
         /// Parse, engine and pipeline figures on the user's own files.
         func own(data: String, scratch: String) async throws {
             let symbols = ReplayData.symbols(dir: data)
+            if pipelineOnly {
+                // The pipeline alone in a process that has done nothing else (no parse or engine
+                // runs before it, whose heaps it would inherit): what scripts/bench-pipeline-base.sh times.
+                let end = try symbols.compactMap { try ReplayData.parseKlines(path: "\(data)/klines/\($0)-1m.csv").last?.openTimeMs }.min() ?? 0
+                return try await pipeline(dir: data, label: "last \(days) days of \(symbols.count) symbols", fromMs: end - Int64(days) * 86_400_000)
+            }
             var rows = 0, bytes = 0
             let parse = try Benchmarks.best(of: 3) { () -> [String: [Candle]] in
                 var out: [String: [Candle]] = [:]
