@@ -199,6 +199,15 @@ public enum EdgeEvaluation {
     public static func evaluate(entries: [Entry], config: GobotConfig, series: [String: [Candle]], funding: [String: [Int64: Double]],
                                 rules: [String: SymbolRules], rangeMs: (from: Int64, to: Int64), options: Options = Options()) -> Report {
         let n = entries.count
+        // The replay sees the candles the books saw: none after the range (a symbol whose file
+        // runs on past another's, the minutes after the engine's last cycle), where an exit the
+        // run never had would turn a position left open into a closed trade.
+        let series = series.mapValues { c -> [Candle] in
+            guard let last = c.last, last.openTimeMs + 60_000 > rangeMs.to else { return c }
+            var lo = 0, hi = c.count
+            while lo < hi { let mid = (lo + hi) / 2; if c[mid].openTimeMs + 60_000 <= rangeMs.to { lo = mid + 1 } else { hi = mid } }
+            return Array(c[..<lo])
+        }
         // Both sides of every entry, in parallel (the costly part on long ranges).
         let pairs = ParallelMap.map(n) { k -> (long: Outcome, short: Outcome) in
             let e = entries[k]

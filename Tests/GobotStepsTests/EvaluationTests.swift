@@ -147,4 +147,26 @@ import Testing
         let later = EdgeEvaluation.Entry(symbol: "XRPUSDT", side: .long, openedAtMs: mark + 60_000, entryPrice: 2.002, quantity: 10)
         #expect(EdgeEvaluation.replay(later, side: .long, candles: candles, funding: [mark: rate], rule: rule, config: GobotConfig()).funding == 0)
     }
+
+    /// The replay sees the candles the books saw: a symbol whose file runs on past the range (the
+    /// other symbols' end, the engine's last cycle) does not close there a position the run left
+    /// open (review 20, N4).
+    @Test func theReplayStopsAtTheEndOfTheRange() throws {
+        let t0: Int64 = 1_747_699_200_000
+        func minutes(_ count: Int, price: (Int) -> Double) -> [Candle] {
+            (0..<count).map { i in let p = price(i); return Candle(openTimeMs: t0 + Int64(i) * 60_000, open: p, high: p + 0.0005, low: p - 0.0005, close: p, volume: 1) }
+        }
+        // XRPUSDT falls through the stop at minute 90, after the range that ends with minute 59.
+        let series = ["XRPUSDT": minutes(120) { $0 < 90 ? 2.0 : 1.9 }]
+        let rule = SymbolRules(symbol: "XRPUSDT", tickSize: Decimal(string: "0.0001")!, stepSize: Decimal(string: "0.1")!,
+                               minQty: Decimal(string: "0.1")!, minNotional: 5)
+        let entry = EdgeEvaluation.Entry(symbol: "XRPUSDT", side: .long, openedAtMs: t0 + 10 * 60_000, entryPrice: 2, quantity: 5)
+        let within = EdgeEvaluation.evaluate(entries: [entry], config: GobotConfig(), series: series, funding: [:], rules: ["XRPUSDT": rule],
+                                             rangeMs: (t0, t0 + 60 * 60_000), options: EdgeEvaluation.Options(seeds: 10, folds: 1))
+        #expect(within.outcomes[0].closedAtMs == nil && within.whole.open == 1, "\(within.outcomes[0])")
+        #expect(within.outcomes[0].exitPrice == 2)  // marked at the range's last close
+        let whole = EdgeEvaluation.evaluate(entries: [entry], config: GobotConfig(), series: series, funding: [:], rules: ["XRPUSDT": rule],
+                                            rangeMs: (t0, t0 + 120 * 60_000), options: EdgeEvaluation.Options(seeds: 10, folds: 1))
+        #expect(whole.outcomes[0].closedAtMs == t0 + 90 * 60_000 && whole.outcomes[0].exitReason == "stop-loss")
+    }
 }
