@@ -237,9 +237,7 @@ import Testing
     @Test func aFeeValuedAfterTheCloseIsAddedToThePositionsFeesOnce() async throws {
         let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 0)
         // A BNBUSDT price exists now (1 USDT a BNB): the ledger books both fees, and the position's fees follow.
-        h.exchange.bnbPrice = 1
-        h.at(minute: 36)
-        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try await Self.reconcileWithBNBPriced(h)
         // 0.0005 × (5 × 2.0 + 5 × 1.95) = 0.009875
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
         #expect(try h.db.positions().first?.fees == Decimal(string: "0.009875")!)
@@ -272,6 +270,14 @@ import Testing
         return (h, closed)
     }
 
+    /// A BNBUSDT price exists now (1 USDT a BNB): reconcile at minute 36 values the fees the
+    /// close left out, and succeeds.
+    static func reconcileWithBNBPriced(_ h: TradingHarness, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        h.exchange.bnbPrice = 1
+        h.at(minute: 36)
+        #expect(try await Steps.reconcile(h.ctx).exit == .ok, sourceLocation: sourceLocation)
+    }
+
     static func outbox(_ h: TradingHarness, containing text: String) throws -> [String] {
         try h.db.read { try String.fetchAll($0, sql: "SELECT payload FROM outbox WHERE payload LIKE ?", arguments: ["%\(text)%"]) }
     }
@@ -289,9 +295,7 @@ import Testing
         let commissions = try await h.exchange.income(startMs: TradingHarness.t0, endMs: h.clock.nowMs()).filter { $0.incomeType == "COMMISSION" }
         #expect(commissions.map(\.tradeId) == fills.map(\.id))
         #expect(zip(commissions, fills).allSatisfy { $0.timeMs == $1.timeMs + 1 })
-        h.exchange.bnbPrice = 1
-        h.at(minute: 36)
-        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try await Self.reconcileWithBNBPriced(h)
         // 0.0005 × (5 × 2.0 + 5 × 1.95) = 0.009875, in the ledger and in the position's own fees.
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
         #expect(try h.db.positions().first?.fees == Decimal(string: "0.009875")!)
@@ -310,9 +314,7 @@ import Testing
     /// the ledger, and the position's fees staying short of it is said, not silent (review 10, L3).
     @Test func aFeeThatMatchesNoneTheCloseLeftOutIsSaid() async throws {
         let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 1) { $0.tradeId = nil }
-        h.exchange.bnbPrice = 1
-        h.at(minute: 36)
-        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try await Self.reconcileWithBNBPriced(h)
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
         #expect(try h.db.positions().first?.fees == 0)
         let alerts = try Self.outbox(h, containing: "it may be that fee")
@@ -329,9 +331,7 @@ import Testing
             r.tradeId = nil
             if differs == "asset" { r.asset = "USDT" } else { r.income *= 3 }
         }
-        h.exchange.bnbPrice = 1
-        h.at(minute: 36)
-        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try await Self.reconcileWithBNBPriced(h)
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: differs == "asset" ? "-0.009875" : "-0.029625")!)
         #expect(try h.db.positions().first?.fees == 0)
         #expect(try h.db.unvaluedFees(positionId: closed.id).count == 2)
@@ -367,9 +367,7 @@ import Testing
     /// sends the operator to correct the position's fees by hand (review 12, M1).
     @Test func aCommissionOfAnotherFillIsNotTakenForAWaitingFee() async throws {
         let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 1) { $0.tradeId = $0.tradeId.map { "9\($0)" } }
-        h.exchange.bnbPrice = 1
-        h.at(minute: 36)
-        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try await Self.reconcileWithBNBPriced(h)
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
         #expect(try h.db.positions().first?.fees == 0)
         #expect(try h.db.unvaluedFees(positionId: closed.id).count == 2)
@@ -380,9 +378,7 @@ import Testing
     /// reported: it is that fee, valued at what the ledger booked, and the difference is said.
     @Test func aCommissionOfTheSameFillWithAnotherAmountIsSaidToBeThatFee() async throws {
         let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 0) { $0.income *= 2 }
-        h.exchange.bnbPrice = 1
-        h.at(minute: 36)
-        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try await Self.reconcileWithBNBPriced(h)
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.01975")!)
         #expect(try h.db.positions().first?.fees == Decimal(string: "0.01975")!)
         #expect(try h.db.value(forKey: UnvaluedFee.key(positionId: closed.id)) == nil)
@@ -401,9 +397,7 @@ import Testing
         let (h, closed) = try await Self.closedWithBNBFeesUnvalued(shiftMs: 0) { r in
             if other == "ETHUSDT" { r.symbol = other } else { r.incomeType = other }
         }
-        h.exchange.bnbPrice = 1
-        h.at(minute: 36)
-        #expect(try await Steps.reconcile(h.ctx).exit == .ok)
+        try await Self.reconcileWithBNBPriced(h)
         #expect(try h.db.ledgerTotals(fromMs: 0).commission == Decimal(string: "-0.009875")!)
         #expect(try h.db.positions().first?.fees == 0)
         #expect(try h.db.unvaluedFees(positionId: closed.id).count == 2)
